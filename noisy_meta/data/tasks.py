@@ -1,0 +1,62 @@
+"""Text-classification splits selected by `config.input` (local files or TFDS)."""
+import os
+
+from absl import logging
+import numpy as np
+
+from noisy_meta import errors
+from noisy_meta.data import text_files
+
+
+def _glue_splits(inp):
+  configured = inp.data_dir or os.environ.get("NOISY_META_DATA_DIR", "")
+  if inp.source in ("local", "auto") and configured:
+    directory = text_files.data_dir(configured)  # Raises if it does not exist.
+    if not text_files.has_local_glue(inp.task, directory):
+      if inp.source == "local":
+        spec = text_files.GLUE_FILES[inp.task]
+        raise errors.InputError(
+            f"Data directory {directory!r} lacks GLUE {inp.task} files "
+            f"{spec['train'] + spec['validation']}.")
+    else:
+      logging.info("Reading GLUE %s from local files in %s.", inp.task, directory)
+      return (text_files.read_local_glue(inp.task, "train", directory),
+              text_files.read_local_glue(inp.task, "validation", directory))
+  if inp.source == "local":
+    text_files.data_dir(configured)  # Raises with the reason.
+  logging.info("Reading GLUE %s through tensorflow-datasets.", inp.task)
+  try:
+    return (text_files.read_tfds_glue(inp.task, "train"),
+            text_files.read_tfds_glue(inp.task, "validation"))
+  except Exception as e:  # pylint: disable=broad-except
+    raise errors.InputError(
+        f"Could not load glue/{inp.task} through tensorflow-datasets "
+        f"({type(e).__name__}: {str(e)[:300]}). Offline, point "
+        "NOISY_META_DATA_DIR (or config.input.data_dir) at a folder with "
+        f"{text_files.GLUE_FILES[inp.task]['train']}.") from e
+
+
+def load_splits(inp, seed):
+  """(train, dev) `TextData` for `config.input`, subsets applied."""
+  if inp.task in text_files.GLUE_FILES:
+    train, dev = _glue_splits(inp)
+  elif inp.task == "tsv":
+    if not inp.train_file or not inp.dev_file:
+      raise errors.InputError("task=tsv needs config.input.train_file and dev_file.")
+    kw = dict(text_column=inp.text_column, label_column=inp.label_column,
+              delimiter=inp.delimiter, has_header=inp.has_header)
+    train = text_files.read_delimited(inp.train_file, label_names=inp.labels or None, **kw)
+    dev = text_files.read_delimited(inp.dev_file, label_names=train.label_names, **kw)
+  else:
+    raise errors.InputError(f"Unknown task {inp.task!r} (cola, sst2, tsv).")
+  if inp.train_size:
+    if inp.train_size > len(train):
+      raise errors.InputError(f"train_size={inp.train_size} exceeds the "
+                              f"{len(train)} training examples.")
+    # The subset depends on subset_seed only, so runs with other training
+    # seeds see the same examples.
+    rng = np.random.default_rng(inp.get("subset_seed", 0))
+    train = train.subset(np.sort(rng.choice(len(train), inp.train_size, replace=False)))
+  if inp.get("dev_size", 0):
+    dev = dev.subset(np.arange(min(inp.dev_size, len(dev))))
+  return train, dev

@@ -1,0 +1,43 @@
+"""Entry point: `python -m noisy_meta.main --config=configs/X.py --workdir=DIR`."""
+import os
+import sys
+
+from absl import app
+from absl import flags
+from absl import logging
+from ml_collections import config_flags
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Experiment config file (configs/*.py[:arg]).", lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Where checkpoints, metrics and reports go.")
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def _quiet_libraries(record):
+  """Keeps orbax's per-save INFO chatter out of the run log."""
+  return record.levelno >= logging.converter.STANDARD_WARNING or (
+      "/orbax/" not in record.pathname)
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+  logging.get_absl_handler().addFilter(_quiet_libraries)
+  import jax  # pylint: disable=g-import-not-at-top
+  if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
+    jax.distributed.initialize()
+  from noisy_meta import errors  # pylint: disable=g-import-not-at-top
+  from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
+  config, workdir = _CONFIG.value, _WORKDIR.value
+  try:
+    os.makedirs(workdir, exist_ok=True)
+    trainer = trainers.get(config.trainer)
+    trainer.train_and_evaluate(config, workdir)
+  except (errors.InputError, OSError) as e:
+    logging.error("%s", e)
+    print(f"error: {e}", file=sys.stderr)
+    sys.exit(2)
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,156 @@
+"""BERT and DistilBERT encoders in Flax linen, with a classification head.
+
+Parameter names follow the Hugging Face PyTorch checkpoints so that
+`hf_import` maps weights by name (Linear weights transposed). Both encoders
+compute exactly what transformers' `BertModel` / `DistilBertModel` compute
+(post-LayerNorm blocks, exact erf GELU), checked by tests/models_test.py.
+"""
+import dataclasses
+from typing import Optional
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+@dataclasses.dataclass(frozen=True)
+class EncoderConfig:
+  """Architecture of a BERT-family encoder (fields of HF config.json)."""
+  kind: str  # "bert" | "distilbert"
+  vocab_size: int
+  hidden_size: int
+  num_layers: int
+  num_heads: int
+  intermediate_size: int
+  max_position: int
+  type_vocab_size: int = 2  # BERT only.
+  layer_norm_eps: float = 1e-12
+  activation: str = "gelu"
+  pad_token_id: int = 0
+
+  @classmethod
+  def from_hf(cls, d):
+    """From a Hugging Face config.json dict."""
+    if d.get("model_type") == "distilbert":
+      return cls(kind="distilbert", vocab_size=d["vocab_size"], hidden_size=d["dim"],
+                 num_layers=d["n_layers"], num_heads=d["n_heads"],
+                 intermediate_size=d["hidden_dim"],
+                 max_position=d["max_position_embeddings"], type_vocab_size=0,
+                 layer_norm_eps=1e-12, activation=d.get("activation", "gelu"),
+                 pad_token_id=d.get("pad_token_id", 0))
+    if d.get("model_type") in ("bert", None):
+      return cls(kind="bert", vocab_size=d["vocab_size"], hidden_size=d["hidden_size"],
+                 num_layers=d["num_hidden_layers"], num_heads=d["num_attention_heads"],
+                 intermediate_size=d["intermediate_size"],
+                 max_position=d["max_position_embeddings"],
+                 type_vocab_size=d.get("type_vocab_size", 2),
+                 layer_norm_eps=d.get("layer_norm_eps", 1e-12),
+                 activation=d.get("hidden_act", "gelu"),
+                 pad_token_id=d.get("pad_token_id", 0))
+    raise ValueError(f"Unsupported model_type {d.get('model_type')!r} "
+                     "(supported: bert, distilbert).")
+
+
+def _activation(name):
+  if name == "gelu":
+    return lambda x: jax.nn.gelu(x, approximate=False)
+  if name in ("gelu_new", "gelu_pytorch_tanh"):
+    return lambda x: jax.nn.gelu(x, approximate=True)
+  if name == "relu":
+    return jax.nn.relu
+  raise ValueError(f"Unsupported activation {name!r}.")
+
+
+class SelfAttention(nn.Module):
+  """Multi-head self-attention; `names` are (q, k, v, out) layer names."""
+  hidden: int
+  heads: int
+  dropout: float
+  names: tuple
+
+  @nn.compact
+  def __call__(self, x_BxLxD, mask_BxL, train):
+    head_dim = self.hidden // self.heads
+    q, k, v, o = self.names
+    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), name=name)
+    q_BxLxHxK = dense(q)(x_BxLxD) / jnp.sqrt(head_dim).astype(x_BxLxD.dtype)
+    k_BxLxHxK = dense(k)(x_BxLxD)
+    v_BxLxHxK = dense(v)(x_BxLxD)
+    logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK)
+    big_neg = jnp.finfo(logits_BxHxLxL.dtype).min
+    logits_BxHxLxL = jnp.where(mask_BxL[:, None, None, :] > 0, logits_BxHxLxL, big_neg)
+    probs = jax.nn.softmax(logits_BxHxLxL, axis=-1)
+    probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
+    out_BxLxHxK = jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
+    return nn.DenseGeneral(self.hidden, axis=(-2, -1), name=o)(out_BxLxHxK)
+
+
+class BertLayer(nn.Module):
+  cfg: EncoderConfig
+  dropout: float
+
+  @nn.compact
+  def __call__(self, x, mask, train):
+    c = self.cfg
+    drop = lambda y: nn.Dropout(self.dropout)(y, deterministic=not train)
+    ln = lambda name: nn.LayerNorm(epsilon=c.layer_norm_eps, name=name)
+    if c.kind == "bert":
+      names = ("query", "key", "value", "attention_output")
+      ln_attn, ln_out, ffn_in, ffn_out = "attention_ln", "output_ln", "intermediate", "output"
+    else:
+      names = ("q_lin", "k_lin", "v_lin", "out_lin")
+      ln_attn, ln_out, ffn_in, ffn_out = "sa_layer_norm", "output_layer_norm", "lin1", "lin2"
+    a = SelfAttention(c.hidden_size, c.num_heads, self.dropout, names, name="attention")(
+        x, mask, train)
+    x = ln(ln_attn)(x + drop(a))
+    h = _activation(c.activation)(nn.Dense(c.intermediate_size, name=ffn_in)(x))
+    h = nn.Dense(c.hidden_size, name=ffn_out)(h)
+    return ln(ln_out)(x + drop(h))
+
+
+class Encoder(nn.Module):
+  """BERT or DistilBERT encoder: hidden states [B, L, D]."""
+  cfg: EncoderConfig
+  dropout: float = 0.1
+
+  @nn.compact
+  def __call__(self, input_ids, attention_mask, token_type_ids=None, train=False):
+    c = self.cfg
+    positions = jnp.arange(input_ids.shape[1])[None, :]
+    x = nn.Embed(c.vocab_size, c.hidden_size, name="word_embeddings")(input_ids)
+    x = x + nn.Embed(c.max_position, c.hidden_size, name="position_embeddings")(positions)
+    if c.kind == "bert":
+      if token_type_ids is None:
+        token_type_ids = jnp.zeros_like(input_ids)
+      x = x + nn.Embed(c.type_vocab_size, c.hidden_size,
+                       name="token_type_embeddings")(token_type_ids)
+    x = nn.LayerNorm(epsilon=c.layer_norm_eps, name="embeddings_ln")(x)
+    x = nn.Dropout(self.dropout)(x, deterministic=not train)
+    for i in range(c.num_layers):
+      x = BertLayer(c, self.dropout, name=f"layer_{i}")(x, attention_mask, train)
+    return x
+
+
+class Classifier(nn.Module):
+  """Encoder + the head of HF's *ForSequenceClassification.
+
+  BERT: tanh pooler on [CLS], dropout, linear. DistilBERT: [CLS], linear
+  (pre_classifier), ReLU, dropout, linear. Returns logits [B, C].
+  """
+  cfg: EncoderConfig
+  num_classes: int
+  dropout: float = 0.1
+  classifier_dropout: float = 0.1
+
+  @nn.compact
+  def __call__(self, input_ids, attention_mask, token_type_ids=None, train=False):
+    h = Encoder(self.cfg, self.dropout, name="encoder")(
+        input_ids, attention_mask, token_type_ids, train)
+    cls = h[:, 0]
+    if self.cfg.kind == "bert":
+      cls = jnp.tanh(nn.Dense(self.cfg.hidden_size, name="pooler")(cls))
+    else:
+      cls = jax.nn.relu(nn.Dense(self.cfg.hidden_size, name="pre_classifier")(cls))
+    cls = nn.Dropout(self.classifier_dropout)(cls, deterministic=not train)
+    return nn.Dense(self.num_classes, name="classifier")(cls)
+

@@ -1,0 +1,199 @@
+"""Fine-tune a pretrained Transformer encoder for text classification.
+
+`train_and_evaluate(config, workdir)` reads the data, tokenises it once
+(cached), loads the pretrained encoder, trains with AdamW (linear warmup and
+decay, gradient clipping, dropout), evaluates on dev after every epoch, and
+resumes from the newest checkpoint in `workdir`. It leaves config.json,
+metrics.jsonl, tb/ (TensorBoard), ckpt/ and metrics.json in the workdir.
+"""
+import functools
+import math
+import os
+
+from absl import logging
+import flax
+from flax.training import train_state
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from noisy_meta import checkpoint
+from noisy_meta import errors
+from noisy_meta import metrics as metrics_lib
+from noisy_meta import progress
+from noisy_meta import writers
+from noisy_meta.data import pipeline
+from noisy_meta.data import tasks
+from noisy_meta.models import hf_import
+from noisy_meta.models import transformer
+
+
+class TrainState(train_state.TrainState):
+  """Params, optimizer state and step (later trainers add accumulators)."""
+
+
+def make_optimizer(optim, num_steps):
+  """AdamW with linear warmup then linear decay to 0, global-norm clipping."""
+  warmup = int(optim.warmup_frac * num_steps)
+  schedule = optax.join_schedules(
+      [optax.linear_schedule(0.0, optim.lr, max(warmup, 1)),
+       optax.linear_schedule(optim.lr, 0.0, max(num_steps - warmup, 1))], [warmup])
+  # No weight decay on biases and LayerNorm scales (as BERT and HF do).
+  decay_mask = lambda p: jax.tree_util.tree_map_with_path(
+      lambda path, _: path[-1].key not in ("bias", "scale"), p)
+  return optax.chain(
+      optax.clip_by_global_norm(optim.grad_clip),
+      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps,
+                  weight_decay=optim.weight_decay, mask=decay_mask)), schedule
+
+
+def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
+                       num_steps, rng):
+  """A TrainState whose encoder (and pooler, if saved) is pretrained."""
+  model = transformer.Classifier(enc_cfg, num_classes, config.model.dropout,
+                                 config.model.classifier_dropout)
+  dummy = jnp.zeros((1, 8), jnp.int32)
+  params = flax.core.unfreeze(model.init(rng, dummy, jnp.ones_like(dummy))["params"])
+  params["encoder"] = hf_import.merge(params["encoder"], enc_params, "encoder", full=True)
+  params = hf_import.merge(params, head_params, "head")
+  params = jax.tree_util.tree_map(jnp.asarray, params)
+  tx, _ = make_optimizer(config.optim, num_steps)
+  return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+
+
+def classification_loss(logits_BxC, label_B, mask_B):
+  """Mean cross-entropy over the real (unpadded) examples."""
+  ce_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, label_B)
+  w_B = mask_B.astype(jnp.float32)
+  return (ce_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
+
+
+def train_step(state, batch, rng):
+  """One AdamW step. Returns the new state and scalar metrics."""
+  rng = jax.random.fold_in(rng, state.step)
+
+  def loss_fn(params):
+    logits = state.apply_fn({"params": params}, batch["input_ids"],
+                            batch["attention_mask"], train=True,
+                            rngs={"dropout": rng})
+    return classification_loss(logits, batch["label"], batch["_mask"]), logits
+
+  (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads)
+  w = batch["_mask"].astype(jnp.float32)
+  correct = ((logits.argmax(-1) == batch["label"]) * w).sum()
+  return state, {"loss": loss, "accuracy": correct / jnp.maximum(w.sum(), 1.0),
+                 "grad_norm": optax.tree.norm(grads)}
+
+
+def eval_step(state, batch):
+  """Predicted classes [B]."""
+  logits = state.apply_fn({"params": state.params}, batch["input_ids"],
+                          batch["attention_mask"], train=False)
+  return logits.argmax(-1)
+
+
+def evaluate(eval_fn, state, ids, lengths, labels, inp, num_classes):
+  """Dev metrics (accuracy, MCC) and the predictions in row order."""
+  preds = np.zeros(len(labels), np.int32)
+  for idx, length in pipeline.epoch_batches(lengths, inp.eval_batch_size, 0, 0,
+                                            inp.buckets, shuffle=False):
+    batch = pipeline.make_batch(ids, lengths, labels, idx, inp.eval_batch_size, length)
+    preds[idx] = np.asarray(eval_fn(state, batch))[:len(idx)]
+  return metrics_lib.classification_metrics(labels, preds, num_classes), preds
+
+
+def prepare(config):
+  """Data (tokenised) and the pretrained model for a fine-tuning config."""
+  inp = config.input
+  train, dev = tasks.load_splits(inp, config.seed)
+  folder, enc_cfg, enc_params, head_params = hf_import.load(config.model.path)
+  tokenizer = hf_import.load_tokenizer(folder)
+  if inp.max_len > enc_cfg.max_position:
+    raise errors.InputError(f"input.max_len={inp.max_len} exceeds the model's "
+                            f"{enc_cfg.max_position} positions.")
+  cache = pipeline.cache_dir(inp.cache_dir)
+  train_ids, train_len = pipeline.tokenize(train.texts, tokenizer, inp.max_len, cache)
+  dev_ids, dev_len = pipeline.tokenize(dev.texts, tokenizer, inp.max_len, cache)
+  return dict(train=train, dev=dev, train_ids=train_ids, train_len=train_len,
+              dev_ids=dev_ids, dev_len=dev_len, enc_cfg=enc_cfg,
+              enc_params=enc_params, head_params=head_params)
+
+
+def train_and_evaluate(config, workdir):
+  """Fine-tunes, evaluating each epoch; resumes from `workdir`."""
+  inp = config.input
+  lead = jax.process_index() == 0
+  d = prepare(config)
+  train, dev = d["train"], d["dev"]
+  num_classes = len(train.label_names)
+  steps_per_epoch = math.ceil(len(train) / inp.batch_size)
+  num_steps = steps_per_epoch * config.num_epochs
+  logging.info("%s: %d train / %d dev examples, %d classes, %d steps.",
+               inp.task, len(train), len(dev), num_classes, num_steps)
+
+  rng = jax.random.key(config.seed)
+  init_rng, dropout_rng = jax.random.split(rng)
+  state = create_train_state(config, d["enc_cfg"], d["enc_params"], d["head_params"],
+                             num_classes, num_steps, init_rng)
+  ckpt = checkpoint.Checkpointer(workdir)
+  state = ckpt.restore_or(state)
+  start = int(state.step)
+  writer = writers.MetricWriter(workdir, enabled=lead,
+                                resume_step=start if start else None)
+  if lead:
+    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+
+  schedule = make_optimizer(config.optim, num_steps)[1]
+  step_fn = jax.jit(train_step, donate_argnums=(0,))
+  eval_fn = jax.jit(eval_step)
+  prog = progress.Progress(num_steps, start)
+  pending = []
+  dev_history = []
+  step = start
+  for epoch in range(start // steps_per_epoch, config.num_epochs):
+    batches = pipeline.epoch_batches(d["train_len"], inp.batch_size, config.seed,
+                                     epoch, inp.buckets)
+    for idx, length in batches[step - epoch * steps_per_epoch:]:
+      batch = pipeline.make_batch(d["train_ids"], d["train_len"], train.labels, idx,
+                                  inp.batch_size, length)
+      state, m = step_fn(state, batch, dropout_rng)
+      pending.append(m)
+      step += 1
+      if step % config.log_every == 0 or step == num_steps:
+        m = jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *jax.device_get(pending))
+        pending = []
+        if not np.isfinite(m["loss"]):
+          raise FloatingPointError(f"Loss is {m['loss']} at step {step}; the last "
+                                   "good checkpoint is kept in the workdir.")
+        line, rate = prog.line(step)
+        logging.info("epoch %d | %s | loss %.4f acc %.3f", epoch + 1, line,
+                     m["loss"], m["accuracy"])
+        m.update(steps_per_sec=rate, examples_per_sec=rate * inp.batch_size,
+                 lr=float(schedule(step)))
+        writer.write(step, m, prefix="train/")
+      if step % config.checkpoint_every == 0:
+        ckpt.save(step, state)
+    dev_metrics, _ = evaluate(eval_fn, state, d["dev_ids"], d["dev_len"], dev.labels,
+                              inp, num_classes)
+    dev_metrics["epoch"] = epoch + 1
+    dev_history.append(dev_metrics)
+    logging.info("epoch %d dev: accuracy %.4f mcc %.4f", epoch + 1,
+                 dev_metrics["accuracy"], dev_metrics["mcc"])
+    writer.write(step, dev_metrics, prefix="dev/")
+    ckpt.save(step, state)
+
+  if not dev_history:  # Resumed a finished run: evaluate the final state.
+    dev_metrics, _ = evaluate(eval_fn, state, d["dev_ids"], d["dev_len"], dev.labels,
+                              inp, num_classes)
+    dev_history.append(dict(dev_metrics, epoch=config.num_epochs))
+  ckpt.close()
+  writer.close()
+  result = {"dev": dev_history[-1], "dev_history": dev_history, "steps": step,
+            "train_examples": len(train), "dev_examples": len(dev),
+            "train_seconds": prog.elapsed(), "task": inp.task,
+            "model": config.model.path, "seed": config.seed}
+  if lead:
+    writers.write_json(os.path.join(workdir, "metrics.json"), result)
+  return result

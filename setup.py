@@ -1,0 +1,30 @@
+"""noisy_meta: learning from imperfect supervision in NLP (JAX/Flax)."""
+import setuptools
+
+setuptools.setup(
+    name="noisy_meta",
+    version="0.1.0",
+    description="AUM / data maps for mislabelled data and MLRC meta-learning for relation classification, in JAX/Flax.",
+    packages=setuptools.find_packages(include=["noisy_meta", "noisy_meta.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "jax>=0.7",
+        "flax>=0.11",
+        "optax",
+        "orbax-checkpoint",
+        "tensorflow-datasets",
+        "transformers>=4.40",
+        "tokenizers",
+        "safetensors",
+        "numpy",
+        "absl-py",
+        "ml-collections",
+        "tensorboardX",  # TensorBoard event files without TensorFlow.
+    ],
+    extras_require={
+        "test": ["pytest", "chex"],
+        # PyTorch only for parity tests and benchmarks; install the CPU build
+        # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
+        "bench": ["torch"],
+    },
+)

