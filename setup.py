@@ -13,6 +13,8 @@ setuptools.setup(
         "optax",
         "orbax-checkpoint",
         "tensorflow-datasets",
+        "importlib_resources",  # TFDS needs it to prepare GLUE without TensorFlow.
+        "array_record",  # TFDS array_record format: data_source without TensorFlow.
         "transformers>=4.40",
         "tokenizers",
         "safetensors",
@@ -22,7 +24,8 @@ setuptools.setup(
         "tensorboardX",  # TensorBoard event files without TensorFlow.
     ],
     extras_require={
-        "test": ["pytest", "chex"],
+        # aum: the AUM authors' reference package, to check our AUM values.
+        "test": ["pytest", "chex", "aum"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
         "bench": ["torch"],

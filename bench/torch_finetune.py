@@ -46,7 +46,7 @@ def main(argv):
     torch.set_num_threads(_THREADS.value)
   torch.manual_seed(config.seed)
   inp = config.input
-  train, dev = tasks.load_splits(inp, config.seed)
+  train, dev = tasks.load_splits(inp)
   folder = hf_import.resolve(config.model.path)
   tokenizer = hf_import.load_tokenizer(folder)
   cache = pipeline.cache_dir(inp.cache_dir)

@@ -62,12 +62,12 @@ def test_missing_data_dir(monkeypatch):
   config = finetune_cola.get_config()
   config.input.data_dir = "/nonexistent/noisy_meta_data"
   with pytest.raises(errors.InputError, match="does not exist"):
-    tasks.load_splits(config.input, 0)
+    tasks.load_splits(config.input)
   monkeypatch.delenv("NOISY_META_DATA_DIR", raising=False)
   config.input.data_dir = ""
   config.input.source = "local"
   with pytest.raises(errors.InputError, match="No data directory"):
-    tasks.load_splits(config.input, 0)
+    tasks.load_splits(config.input)
 
 
 def test_csv_with_quotes_and_index_columns(tmp_path):
@@ -83,15 +83,20 @@ def test_tsv_task_dev_labels_must_match_train(tmp_path):
   config.input.train_file = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\n", "t.tsv")
   config.input.dev_file = _write(tmp_path, "sentence\tlabel\nc\tneutral\n", "d.tsv")
   with pytest.raises(errors.InputError, match=r"d\.tsv:2: unknown label 'neutral'"):
-    tasks.load_splits(config.input, 0)
+    tasks.load_splits(config.input)
 
 
-def test_train_subset_is_seeded_and_independent_of_training_seed(data_dir):
+def test_train_subset_is_seeded(data_dir):
   config = finetune_cola.get_config("train_size=100")
   config.input.data_dir = data_dir
-  a, _ = tasks.load_splits(config.input, seed=0)
-  b, _ = tasks.load_splits(config.input, seed=5)
-  assert len(a) == 100 and a.texts == b.texts
+  a, _ = tasks.load_splits(config.input)
+  b, _ = tasks.load_splits(config.input)
+  config.input.subset_seed = 1
+  c, _ = tasks.load_splits(config.input)
+  assert len(a) == 100 and a.texts == b.texts and a.texts != c.texts
+  config.input.train_size = 0
+  full, _ = tasks.load_splits(config.input)
+  assert set(a.sources) <= set(full.sources)
 
 
 def test_epoch_batches_cover_every_example_once_and_pad_last():

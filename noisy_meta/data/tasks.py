@@ -36,7 +36,7 @@ def _glue_splits(inp):
         f"{text_files.GLUE_FILES[inp.task]['train']}.") from e
 
 
-def load_splits(inp, seed):
+def load_splits(inp):
   """(train, dev) `TextData` for `config.input`, subsets applied."""
   if inp.task in text_files.GLUE_FILES:
     train, dev = _glue_splits(inp)

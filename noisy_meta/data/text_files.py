@@ -173,6 +173,8 @@ def read_tfds_glue(task, split, data_dir=None):
   the dataset on first use.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  # Registers the GLUE builder: without TensorFlow it is not auto-imported.
+  import tensorflow_datasets.text.glue  # pylint: disable=g-import-not-at-top,unused-import
   source = tfds.data_source(f"glue/{task}", split=split, data_dir=data_dir or None,
                             builder_kwargs=dict(file_format="array_record"))
   texts, labels, sources = [], [], []

@@ -107,7 +107,7 @@ def evaluate(eval_fn, state, ids, lengths, labels, inp, num_classes):
 def prepare(config):
   """Data (tokenised) and the pretrained model for a fine-tuning config."""
   inp = config.input
-  train, dev = tasks.load_splits(inp, config.seed)
+  train, dev = tasks.load_splits(inp)
   folder, enc_cfg, enc_params, head_params = hf_import.load(config.model.path)
   tokenizer = hf_import.load_tokenizer(folder)
   if inp.max_len > enc_cfg.max_position:

@@ -1,0 +1,88 @@
+r"""Our Flax fine-tuning vs the PyTorch + transformers reference, several seeds.
+
+Runs `python -m noisy_meta.main` and `bench/torch_finetune.py` on the same
+config for each seed (one after the other, so each has the whole machine),
+then prints dev metrics as mean ± std and the wall-time ratio. Finished runs
+are reused, so the command resumes where it stopped.
+
+  python bench/finetune_vs_torch.py --config=configs/finetune_cola.py --seeds=0,1,2
+  python bench/finetune_vs_torch.py --config=configs/finetune_sst2.py:train_size=5000 --seeds=0,1,2
+
+Writes <out>/summary.md and <out>/summary.json (default out: runs/bench/<name>).
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(cmd, log):
+  print("+", " ".join(cmd), flush=True)
+  with open(log, "w") as f:
+    r = subprocess.run(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+  if r.returncode:
+    sys.exit(f"failed ({r.returncode}): see {log}")
+
+
+def main():
+  p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  p.add_argument("--config", required=True)
+  p.add_argument("--seeds", default="0,1,2")
+  p.add_argument("--out", default="")
+  args = p.parse_args()
+  name = os.path.basename(args.config).replace(".py", "").replace(":", "_").replace(",", "_").replace("=", "")
+  out = args.out or os.path.join(ROOT, "runs", "bench", name)
+  os.makedirs(out, exist_ok=True)
+  sep = "," if ":" in args.config else ":"
+  rows = {"flax": [], "torch": []}
+  for seed in [int(s) for s in args.seeds.split(",")]:
+    config = f"{args.config}{sep}seed={seed}"
+    wd = os.path.join(out, f"flax_s{seed}")
+    if not os.path.exists(os.path.join(wd, "metrics.json")):
+      _run([sys.executable, "-m", "noisy_meta.main", f"--config={config}",
+            f"--workdir={wd}"], wd + ".log")
+    rows["flax"].append(json.load(open(os.path.join(wd, "metrics.json"))))
+    tj = os.path.join(out, f"torch_s{seed}.json")
+    if not os.path.exists(tj):
+      _run([sys.executable, "bench/torch_finetune.py", f"--config={config}",
+            f"--out={tj}"], tj.replace(".json", ".log"))
+    rows["torch"].append(json.load(open(tj)))
+
+  def stat(fw, key):
+    v = np.array([r["dev"][key] for r in rows[fw]])
+    return f"{100 * v.mean():.2f} ± {100 * v.std(ddof=1) if len(v) > 1 else 0:.2f}"
+
+  t = {fw: np.mean([r["train_seconds"] for r in rows[fw]]) for fw in rows}
+  n = rows["flax"][0]
+  lines = [
+      f"# {args.config}: Flax (ours) vs PyTorch reference",
+      "",
+      f"Seeds {args.seeds}; {n['train_examples']} train / {n['dev_examples']} dev "
+      f"examples; {n['steps']} steps. Machine: {platform.machine()}, "
+      f"{os.cpu_count()} CPU cores, {platform.python_version()}; "
+      f"date {datetime.date.today()}.",
+      "",
+      "| implementation | dev accuracy (%) | dev MCC (×100) | train wall time (s) |",
+      "|---|---|---|---|",
+  ]
+  for fw, label in (("flax", "noisy_meta (JAX/Flax)"), ("torch", "PyTorch + transformers")):
+    lines.append(f"| {label} | {stat(fw, 'accuracy')} | {stat(fw, 'mcc')} | {t[fw]:.0f} |")
+  lines += ["", f"Wall-time ratio PyTorch / ours: {t['torch'] / t['flax']:.2f} "
+            "(ours includes jit compilation of each bucket shape)."]
+  text = "\n".join(lines) + "\n"
+  print(text)
+  with open(os.path.join(out, "summary.md"), "w") as f:
+    f.write(text)
+  with open(os.path.join(out, "summary.json"), "w") as f:
+    json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,194 @@
+"""Training dynamics: margins / AUM (Pleiss et al. 2020) and data maps
+(Swayamdipta et al. 2020), threshold samples, and noise-detection scores.
+
+Per-example maths is written for one example and `jax.vmap`-ed. The
+accumulators (`Dynamics`) live in the train state, indexed by the global
+example id, so checkpoints and sharding cover them.
+"""
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def margin(logits_C, label):
+  """Assigned-class logit minus the largest other logit (Pleiss et al. eq. 1)."""
+  assigned = logits_C[label]
+  others = jnp.where(jnp.arange(logits_C.shape[0]) == label, -jnp.inf, logits_C)
+  return assigned - others.max()
+
+
+def example_dynamics(logits_C, label):
+  """(margin, gold-label probability, predicted correctly) of one example."""
+  return (margin(logits_C, label), jax.nn.softmax(logits_C)[label],
+          (logits_C.argmax() == label).astype(jnp.float32))
+
+
+batch_dynamics = jax.vmap(example_dynamics)
+
+
+@flax.struct.dataclass
+class Dynamics:
+  """Per-example accumulators, indexed by global example id.
+
+  margin_sum, count: [N] running AUM numerator and number of measurements.
+  margin_EN, prob_EN, correct_EN: [epochs, N] per-epoch values (for data
+  maps and plots); an example is seen once per epoch.
+  """
+  margin_sum: jax.Array
+  count: jax.Array
+  margin_EN: jax.Array
+  prob_EN: jax.Array
+  correct_EN: jax.Array
+
+  @classmethod
+  def zeros(cls, num_examples, num_epochs):
+    z = jnp.zeros((num_epochs, num_examples), jnp.float32)
+    return cls(jnp.zeros(num_examples, jnp.float32), jnp.zeros(num_examples, jnp.int32),
+               z, z, z)
+
+  def update(self, logits_BxC, label_B, id_B, mask_B, epoch):
+    """Adds one batch's measurements; padding rows (mask False) are ignored."""
+    m_B, p_B, c_B = batch_dynamics(logits_BxC, label_B)
+    n = self.count.shape[0]
+    idx_B = jnp.where(mask_B, id_B, n)  # Out of range: dropped by the scatter.
+    add = lambda acc, v: acc.at[idx_B].add(v, mode="drop")
+    put = lambda acc, v: acc.at[epoch, idx_B].set(v, mode="drop")
+    return self.replace(
+        margin_sum=add(self.margin_sum, m_B),
+        count=add(self.count, mask_B.astype(jnp.int32)),
+        margin_EN=put(self.margin_EN, m_B), prob_EN=put(self.prob_EN, p_B),
+        correct_EN=put(self.correct_EN, c_B))
+
+
+def aum(dyn):
+  """Area under the margin: mean margin over all measurements [N] (numpy)."""
+  count = np.asarray(dyn.count)
+  return np.asarray(dyn.margin_sum) / np.maximum(count, 1)
+
+
+def data_map(dyn):
+  """Confidence, variability, correctness per example (Swayamdipta et al. §2).
+
+  Confidence: mean over epochs of the gold-label probability; variability:
+  its standard deviation over epochs (population std, ddof=0);
+  correctness: fraction of epochs in which the example was predicted right.
+  """
+  p = np.asarray(dyn.prob_EN)
+  return {"confidence": p.mean(0), "variability": p.std(0),
+          "correctness": np.asarray(dyn.correct_EN).mean(0)}
+
+
+def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=None):
+  """Indices of threshold samples (to be relabelled to the fake class c).
+
+  mode "equal": N/(c+1) samples drawn equally from each original class
+  (seed 000 §3.1); "random": N//(c+1) drawn uniformly from all examples,
+  whatever their class (what the AUM authors' code does). `exclude` marks
+  examples that must not be chosen (the first run's threshold samples, so
+  that a second run's set is disjoint).
+  """
+  labels = np.asarray(labels)
+  n = len(labels)
+  allowed = np.ones(n, bool)
+  if exclude is not None:
+    allowed[np.asarray(exclude)] = False
+  total = n // (num_classes + 1)
+  if mode == "random":
+    pool = np.flatnonzero(allowed)
+    if total > len(pool):
+      raise ValueError(f"{total} threshold samples asked, {len(pool)} available.")
+    return np.sort(rng.choice(pool, total, replace=False))
+  if mode != "equal":
+    raise ValueError(f"Unknown threshold-sample mode {mode!r} (equal, random).")
+  per_class = total // num_classes
+  chosen = []
+  for c in range(num_classes):
+    pool = np.flatnonzero(allowed & (labels == c))
+    if per_class > len(pool):
+      raise ValueError(f"class {c}: {per_class} threshold samples asked, "
+                       f"{len(pool)} available.")
+    chosen.append(rng.choice(pool, per_class, replace=False))
+  return np.sort(np.concatenate(chosen))
+
+
+def threshold(aum_values, threshold_idx, percentile):
+  """The AUM threshold: the `percentile`-th percentile of threshold samples' AUM."""
+  return float(np.percentile(np.asarray(aum_values)[threshold_idx], percentile))
+
+
+def flag(aum_values, threshold_idx, percentile):
+  """Mislabelled flags [N]: AUM below the threshold, threshold samples excluded."""
+  t = threshold(aum_values, threshold_idx, percentile)
+  flags = np.asarray(aum_values) < t
+  flags[threshold_idx] = False
+  return flags
+
+
+def combine_runs(aum_1, thr_1, aum_2, thr_2, percentile):
+  """Flags and the judging AUM from two runs with disjoint threshold sets.
+
+  Each example is judged in a run where it was not a threshold sample:
+  run 1 (against run 1's threshold) unless it was one of run 1's threshold
+  samples, then run 2 (against run 2's threshold). Returns (flags [N],
+  aum used [N], run used [N] in {1, 2}, (threshold_1, threshold_2)).
+  """
+  aum_1, aum_2 = np.asarray(aum_1), np.asarray(aum_2)
+  if len(np.intersect1d(thr_1, thr_2)):
+    raise ValueError("the two runs' threshold samples must be disjoint.")
+  t1, t2 = threshold(aum_1, thr_1, percentile), threshold(aum_2, thr_2, percentile)
+  run = np.ones(len(aum_1), np.int32)
+  run[thr_1] = 2
+  used = np.where(run == 1, aum_1, aum_2)
+  flags = np.where(run == 1, aum_1 < t1, aum_2 < t2)
+  return flags, used, run, (t1, t2)
+
+
+def detection_scores(flags, noisy, scores=None):
+  """Precision, recall, F1 of `flags` against the injected-noise mask.
+
+  With `scores` (higher = more likely mislabelled, e.g. -AUM), also AUROC
+  (Mann-Whitney, ties counted half) and AUPRC (average precision).
+  """
+  flags, noisy = np.asarray(flags, bool), np.asarray(noisy, bool)
+  tp = np.sum(flags & noisy)
+  precision = tp / max(flags.sum(), 1)
+  recall = tp / max(noisy.sum(), 1)
+  f1 = 2 * precision * recall / max(precision + recall, 1e-12)
+  out = {"precision": float(precision), "recall": float(recall), "f1": float(f1),
+         "flagged": int(flags.sum()), "noisy": int(noisy.sum())}
+  if scores is not None:
+    out["auroc"] = auroc(scores, noisy)
+    out["auprc"] = average_precision(scores, noisy)
+  return out
+
+
+def auroc(scores, positive):
+  """Area under the ROC curve: P(score of a positive > score of a negative)."""
+  scores, positive = np.asarray(scores, np.float64), np.asarray(positive, bool)
+  order = np.argsort(scores, kind="mergesort")
+  ranks = np.empty(len(scores))
+  sorted_scores = scores[order]
+  # Average ranks over ties.
+  _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+  avg = first + (counts - 1) / 2.0 + 1
+  ranks[order] = np.repeat(avg, counts)
+  n_pos, n_neg = positive.sum(), (~positive).sum()
+  if n_pos == 0 or n_neg == 0:
+    return float("nan")
+  return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(scores, positive):
+  """Area under the precision-recall curve as average precision."""
+  scores, positive = np.asarray(scores, np.float64), np.asarray(positive, bool)
+  if positive.sum() == 0:
+    return float("nan")
+  order = np.argsort(-scores, kind="mergesort")
+  s, y = scores[order], positive[order]
+  tp = np.cumsum(y)
+  # Evaluate at the last index of each distinct score (ties share a threshold).
+  last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+  precision = tp[last] / (last + 1)
+  recall = tp[last] / y.sum()
+  return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
