@@ -6,7 +6,7 @@ compute exactly what transformers' `BertModel` / `DistilBertModel` compute
 (post-LayerNorm blocks, exact erf GELU), checked by tests/models_test.py.
 """
 import dataclasses
-from typing import Optional
+import functools
 
 import flax.linen as nn
 import jax
@@ -147,10 +147,13 @@ class Classifier(nn.Module):
     h = Encoder(self.cfg, self.dropout, name="encoder")(
         input_ids, attention_mask, token_type_ids, train)
     cls = h[:, 0]
+    # Layers not in the checkpoint start as transformers initialises them:
+    # N(0, 0.02) kernels (initializer_range), zero biases.
+    dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.02))
     if self.cfg.kind == "bert":
-      cls = jnp.tanh(nn.Dense(self.cfg.hidden_size, name="pooler")(cls))
+      cls = jnp.tanh(dense(self.cfg.hidden_size, name="pooler")(cls))
     else:
-      cls = jax.nn.relu(nn.Dense(self.cfg.hidden_size, name="pre_classifier")(cls))
+      cls = jax.nn.relu(dense(self.cfg.hidden_size, name="pre_classifier")(cls))
     cls = nn.Dropout(self.classifier_dropout)(cls, deterministic=not train)
-    return nn.Dense(self.num_classes, name="classifier")(cls)
+    return dense(self.num_classes, name="classifier")(cls)
 
