@@ -18,13 +18,17 @@ def margin(logits_C, label):
   return assigned - others.max()
 
 
-def example_dynamics(logits_C, label):
-  """(margin, gold-label probability, predicted correctly) of one example."""
+def example_dynamics(logits_C, label, num_real):
+  """(margin, gold-label probability, predicted correctly, best other real
+  class) of one example; classes >= num_real (the fake class) are never
+  proposed as the other class."""
+  classes = jnp.arange(logits_C.shape[0])
+  other = jnp.where((classes == label) | (classes >= num_real), -jnp.inf, logits_C)
   return (margin(logits_C, label), jax.nn.softmax(logits_C)[label],
-          (logits_C.argmax() == label).astype(jnp.float32))
+          (logits_C.argmax() == label).astype(jnp.float32), other.argmax())
 
 
-batch_dynamics = jax.vmap(example_dynamics)
+batch_dynamics = jax.vmap(example_dynamics, in_axes=(0, 0, None))
 
 
 @flax.struct.dataclass
@@ -34,22 +38,28 @@ class Dynamics:
   margin_sum, count: [N] running AUM numerator and number of measurements.
   margin_EN, prob_EN, correct_EN: [epochs, N] per-epoch values (for data
   maps and plots); an example is seen once per epoch.
+  other_EN: [epochs, N] best real class other than the assigned one (what
+  flipping relabels a multi-class example to).
+  num_real: classes below this are real; above, the fake class.
   """
   margin_sum: jax.Array
   count: jax.Array
   margin_EN: jax.Array
   prob_EN: jax.Array
   correct_EN: jax.Array
+  other_EN: jax.Array
+  num_real: int = flax.struct.field(pytree_node=False, default=2)
 
   @classmethod
-  def zeros(cls, num_examples, num_epochs):
-    z = jnp.zeros((num_epochs, num_examples), jnp.float32)
+  def zeros(cls, num_examples, num_epochs, num_real):
+    z = lambda dtype=jnp.float32: jnp.zeros((num_epochs, num_examples), dtype)
+    # Distinct buffers: the train state is donated to the step.
     return cls(jnp.zeros(num_examples, jnp.float32), jnp.zeros(num_examples, jnp.int32),
-               z, z, z)
+               z(), z(), z(), z(jnp.int32), num_real)
 
   def update(self, logits_BxC, label_B, id_B, mask_B, epoch):
     """Adds one batch's measurements; padding rows (mask False) are ignored."""
-    m_B, p_B, c_B = batch_dynamics(logits_BxC, label_B)
+    m_B, p_B, c_B, o_B = batch_dynamics(logits_BxC, label_B, self.num_real)
     n = self.count.shape[0]
     idx_B = jnp.where(mask_B, id_B, n)  # Out of range: dropped by the scatter.
     add = lambda acc, v: acc.at[idx_B].add(v, mode="drop")
@@ -58,7 +68,7 @@ class Dynamics:
         margin_sum=add(self.margin_sum, m_B),
         count=add(self.count, mask_B.astype(jnp.int32)),
         margin_EN=put(self.margin_EN, m_B), prob_EN=put(self.prob_EN, p_B),
-        correct_EN=put(self.correct_EN, c_B))
+        correct_EN=put(self.correct_EN, c_B), other_EN=put(self.other_EN, o_B))
 
 
 def aum(dyn):

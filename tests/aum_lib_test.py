@@ -17,7 +17,7 @@ def test_margin_hand_computed():
 
 def _feed(epochs_logits, labels, ids_per_epoch, batch=3):
   n = len(labels)
-  dyn = aum_lib.Dynamics.zeros(n, len(epochs_logits))
+  dyn = aum_lib.Dynamics.zeros(n, len(epochs_logits), epochs_logits[0].shape[1])
   update = jax.jit(lambda d, l, y, i, m, e: d.update(l, y, i, m, e))
   for e, (logits, ids) in enumerate(zip(epochs_logits, ids_per_epoch)):
     for s in range(0, n, batch):
@@ -48,6 +48,14 @@ def test_aum_and_data_map_hand_computed():
   # ex1 in epoch 2: tie 0/0, argmax picks class 0 -> wrong.
   np.testing.assert_allclose(dm["correctness"], [1.0, 0.0])
   assert list(np.asarray(dyn.count)) == [2, 2]
+  assert np.asarray(dyn.other_EN).tolist() == [[1, 0], [1, 0]]
+
+
+def test_other_class_skips_the_fake_class():
+  # Three real classes + fake class 3, which has the largest other logit.
+  logits = jnp.array([[0.0, 2.0, 1.0, 5.0]])
+  _, _, _, other = aum_lib.batch_dynamics(logits, jnp.array([0]), 3)
+  assert int(other[0]) == 1
 
 
 def test_aum_equals_reference_aum_package(tmp_path):
@@ -109,3 +117,15 @@ def test_detection_scores_hand_computed():
   # Ranked: 0.9 (pos), 0.8 (neg), then 0.3 tie (pos, neg), 0.1.
   # AP = 0.5 * 1/1 + 0.5 * 2/4.
   assert r["auprc"] == pytest.approx(0.75)
+
+
+def test_uniform_flips_rate_and_classes():
+  from noisy_meta import noise  # pylint: disable=g-import-not-at-top
+  labels = np.random.default_rng(0).integers(0, 3, 1000)
+  noisy, mask = noise.uniform_flips(labels, 3, 0.2, seed=100)
+  assert mask.sum() == 200 and (noisy[mask] != labels[mask]).all()
+  assert (noisy[~mask] == labels[~mask]).all()
+  again, mask2 = noise.uniform_flips(labels, 3, 0.2, seed=100)
+  assert (again == noisy).all() and (mask2 == mask).all()
+  binary, bmask = noise.uniform_flips(labels % 2, 2, 0.4, seed=1)
+  assert (binary[bmask] == 1 - (labels % 2)[bmask]).all()

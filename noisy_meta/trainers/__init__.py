@@ -1,7 +1,10 @@
 """Trainers by name: `config.trainer` selects one; each has train_and_evaluate."""
 import importlib
 
-_TRAINERS = {"finetune": "noisy_meta.trainers.finetune"}
+_TRAINERS = {
+    "finetune": "noisy_meta.trainers.finetune",
+    "aum": "noisy_meta.trainers.aum",
+}
 
 
 def get(name):

@@ -6,9 +6,11 @@ decay, gradient clipping, dropout), evaluates on dev after every epoch, and
 resumes from the newest checkpoint in `workdir`. It leaves config.json,
 metrics.jsonl, tb/ (TensorBoard), ckpt/ and metrics.json in the workdir.
 """
+import dataclasses
 import functools
 import math
 import os
+from typing import Any, Optional
 
 from absl import logging
 import flax
@@ -18,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from noisy_meta import aum_lib
 from noisy_meta import checkpoint
 from noisy_meta import errors
 from noisy_meta import metrics as metrics_lib
@@ -30,7 +33,8 @@ from noisy_meta.models import transformer
 
 
 class TrainState(train_state.TrainState):
-  """Params, optimizer state and step (later trainers add accumulators)."""
+  """Params, optimizer state, step and (AUM runs) per-example dynamics."""
+  dynamics: Optional[aum_lib.Dynamics] = None
 
 
 def make_optimizer(optim, num_steps):
@@ -49,8 +53,12 @@ def make_optimizer(optim, num_steps):
 
 
 def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
-                       num_steps, rng):
-  """A TrainState whose encoder (and pooler, if saved) is pretrained."""
+                       num_steps, rng, dynamics_shape=None):
+  """A TrainState whose encoder (and pooler, if saved) is pretrained.
+
+  `dynamics_shape` = (examples, epochs, real classes) adds AUM / data-map
+  accumulators.
+  """
   model = transformer.Classifier(enc_cfg, num_classes, config.model.dropout,
                                  config.model.classifier_dropout)
   dummy = jnp.zeros((1, 8), jnp.int32)
@@ -59,7 +67,8 @@ def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
   params = hf_import.merge(params, head_params, "head")
   params = jax.tree_util.tree_map(jnp.asarray, params)
   tx, _ = make_optimizer(config.optim, num_steps)
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+  dynamics = aum_lib.Dynamics.zeros(*dynamics_shape) if dynamics_shape else None
+  return TrainState.create(apply_fn=model.apply, params=params, tx=tx, dynamics=dynamics)
 
 
 def classification_loss(logits_BxC, label_B, mask_B):
@@ -69,8 +78,13 @@ def classification_loss(logits_BxC, label_B, mask_B):
   return (ce_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
 
 
-def train_step(state, batch, rng):
-  """One AdamW step. Returns the new state and scalar metrics."""
+def train_step(state, batch, rng, steps_per_epoch=1):
+  """One AdamW step. Returns the new state and scalar metrics.
+
+  With dynamics in the state, the margins, gold-label probabilities and
+  correctness of this step's (training-mode) logits are recorded for every
+  example of the batch: no second forward pass.
+  """
   rng = jax.random.fold_in(rng, state.step)
 
   def loss_fn(params):
@@ -80,6 +94,10 @@ def train_step(state, batch, rng):
     return classification_loss(logits, batch["label"], batch["_mask"]), logits
 
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  if state.dynamics is not None:
+    epoch = state.step // steps_per_epoch
+    state = state.replace(dynamics=state.dynamics.update(
+        logits, batch["label"], batch["_id"], batch["_mask"], epoch))
   state = state.apply_gradients(grads=grads)
   w = batch["_mask"].astype(jnp.float32)
   correct = ((logits.argmax(-1) == batch["label"]) * w).sum()
@@ -123,20 +141,53 @@ def prepare(config):
 
 def train_and_evaluate(config, workdir):
   """Fine-tunes, evaluating each epoch; resumes from `workdir`."""
+  d = prepare(config)
+  train = d["train"]
+  run = Run(config, d, train_ids=d["train_ids"], train_len=d["train_len"],
+            train_labels=train.labels, num_classes=len(train.label_names))
+  return fit(config, workdir, run)[0]
+
+
+@dataclasses.dataclass
+class Run:
+  """What one training run sees: its examples, labels and class count.
+
+  The AUM trainer makes runs whose labels include a fake class, or whose
+  examples are a sieved subset; `track_dynamics` adds per-example margins
+  and data-map statistics to the train state.
+  """
+  config: Any
+  data: dict  # From prepare(): dev split, model.
+  train_ids: np.ndarray
+  train_len: np.ndarray
+  train_labels: np.ndarray
+  num_classes: int
+  track_dynamics: bool = False
+  seed: Optional[int] = None  # Defaults to config.seed.
+
+
+def fit(config, workdir, run):
+  """Trains `run` in `workdir` (resuming), evaluating on dev every epoch.
+
+  Returns (result dict, final state). Writes config.json, metrics.jsonl,
+  tb/, ckpt/ and metrics.json (on process 0).
+  """
   inp = config.input
   lead = jax.process_index() == 0
-  d = prepare(config)
-  train, dev = d["train"], d["dev"]
-  num_classes = len(train.label_names)
-  steps_per_epoch = math.ceil(len(train) / inp.batch_size)
+  os.makedirs(workdir, exist_ok=True)
+  d, dev = run.data, run.data["dev"]
+  seed = config.seed if run.seed is None else run.seed
+  n = len(run.train_labels)
+  steps_per_epoch = math.ceil(n / inp.batch_size)
   num_steps = steps_per_epoch * config.num_epochs
-  logging.info("%s: %d train / %d dev examples, %d classes, %d steps.",
-               inp.task, len(train), len(dev), num_classes, num_steps)
+  logging.info("%s: %d train / %d dev examples, %d classes, %d steps (%s).",
+               inp.task, n, len(dev), run.num_classes, num_steps, workdir)
 
-  rng = jax.random.key(config.seed)
-  init_rng, dropout_rng = jax.random.split(rng)
+  init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
   state = create_train_state(config, d["enc_cfg"], d["enc_params"], d["head_params"],
-                             num_classes, num_steps, init_rng)
+                             run.num_classes, num_steps, init_rng,
+                             dynamics_shape=((n, config.num_epochs, len(dev.label_names))
+                                             if run.track_dynamics else None))
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)
@@ -146,17 +197,22 @@ def train_and_evaluate(config, workdir):
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
 
   schedule = make_optimizer(config.optim, num_steps)[1]
-  step_fn = jax.jit(train_step, donate_argnums=(0,))
+  step_fn = jax.jit(functools.partial(train_step, steps_per_epoch=steps_per_epoch),
+                    donate_argnums=(0,))
   eval_fn = jax.jit(eval_step)
+  dev_labels = dev.labels
+  # An AUM run may predict its fake class on dev: count it as a class.
+  evaluate_dev = lambda s: evaluate(eval_fn, s, d["dev_ids"], d["dev_len"], dev_labels,
+                                    inp, run.num_classes)
   prog = progress.Progress(num_steps, start)
   pending = []
   dev_history = []
   step = start
   for epoch in range(start // steps_per_epoch, config.num_epochs):
-    batches = pipeline.epoch_batches(d["train_len"], inp.batch_size, config.seed,
-                                     epoch, inp.buckets)
+    batches = pipeline.epoch_batches(run.train_len, inp.batch_size, seed, epoch,
+                                     inp.buckets)
     for idx, length in batches[step - epoch * steps_per_epoch:]:
-      batch = pipeline.make_batch(d["train_ids"], d["train_len"], train.labels, idx,
+      batch = pipeline.make_batch(run.train_ids, run.train_len, run.train_labels, idx,
                                   inp.batch_size, length)
       state, m = step_fn(state, batch, dropout_rng)
       pending.append(m)
@@ -175,8 +231,7 @@ def train_and_evaluate(config, workdir):
         writer.write(step, m, prefix="train/")
       if step % config.checkpoint_every == 0:
         ckpt.save(step, state)
-    dev_metrics, _ = evaluate(eval_fn, state, d["dev_ids"], d["dev_len"], dev.labels,
-                              inp, num_classes)
+    dev_metrics, _ = evaluate_dev(state)
     dev_metrics["epoch"] = epoch + 1
     dev_history.append(dev_metrics)
     logging.info("epoch %d dev: accuracy %.4f mcc %.4f", epoch + 1,
@@ -185,15 +240,14 @@ def train_and_evaluate(config, workdir):
     ckpt.save(step, state)
 
   if not dev_history:  # Resumed a finished run: evaluate the final state.
-    dev_metrics, _ = evaluate(eval_fn, state, d["dev_ids"], d["dev_len"], dev.labels,
-                              inp, num_classes)
+    dev_metrics, _ = evaluate_dev(state)
     dev_history.append(dict(dev_metrics, epoch=config.num_epochs))
   ckpt.close()
   writer.close()
   result = {"dev": dev_history[-1], "dev_history": dev_history, "steps": step,
-            "train_examples": len(train), "dev_examples": len(dev),
+            "train_examples": n, "dev_examples": len(dev),
             "train_seconds": prog.elapsed(), "task": inp.task,
-            "model": config.model.path, "seed": config.seed}
+            "model": config.model.path, "seed": seed}
   if lead:
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
-  return result
+  return result, state

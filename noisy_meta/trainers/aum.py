@@ -1,0 +1,142 @@
+"""The AUM pipeline of seed 000: find mislabelled examples, then clean and retrain.
+
+1. Optional synthetic noise: uniform flips on train (mask saved).
+2. Two AUM runs with disjoint threshold-sample sets (relabelled to a fake
+   class c); margins and data-map statistics are recorded inside the train
+   step from the training forward pass.
+3. Flags at every percentile of `aum.percentiles`, from the two runs
+   (`aum_lib.combine_runs`), without retraining the AUM runs.
+4. Retrains from the pretrained encoder: unfiltered, sieved, flipped, for
+   every percentile in `clean.percentiles` and seed in `clean.seeds`.
+5. Artifacts: examples.csv, summary.json, report.md and PNG plots.
+
+Every stage lives in its own sub-workdir with its own checkpoints, and a
+finished stage is reused, so rerunning the command resumes the pipeline.
+"""
+import os
+
+from absl import logging
+import jax
+import numpy as np
+
+from noisy_meta import aum_lib
+from noisy_meta import noise as noise_lib
+from noisy_meta import reports
+from noisy_meta import writers
+from noisy_meta.trainers import finetune
+
+
+def _done(path):
+  return os.path.exists(os.path.join(path, "metrics.json"))
+
+
+def _load_result(path):
+  import json  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(path, "metrics.json")) as f:
+    return json.load(f)
+
+
+def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
+  """Trains one AUM run; returns its saved dynamics (dict of numpy arrays)."""
+  path = os.path.join(workdir, name)
+  out = os.path.join(path, "dynamics.npz")
+  if os.path.exists(out):
+    with np.load(out) as z:
+      return dict(z)
+  labels = labels.copy()
+  labels[threshold_idx] = num_real  # The fake class.
+  run = finetune.Run(config, data, data["train_ids"], data["train_len"], labels,
+                     num_real + 1, track_dynamics=True)
+  _, state = finetune.fit(config, path, run)
+  dyn = jax.device_get(state.dynamics)
+  result = dict(aum=aum_lib.aum(dyn), count=np.asarray(dyn.count),
+                margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
+                correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
+                threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
+  if jax.process_index() == 0:
+    tmp = out + ".tmp.npz"
+    np.savez(tmp, **result)
+    os.replace(tmp, out)
+  return result
+
+
+def clean_labels(method, given, flags, other, num_classes):
+  """(keep mask, labels) after sieving or flipping the flagged examples."""
+  keep = np.ones(len(given), bool)
+  labels = given.copy()
+  if method == "sieve":
+    keep = ~flags
+  elif method == "flip":
+    # Binary: the other class. Multi-class: the model's top real class
+    # other than the given one (from the judging AUM run's last epoch).
+    labels[flags] = (1 - given[flags]) if num_classes == 2 else other[flags]
+  elif method != "none":
+    raise ValueError(f"Unknown cleaning method {method!r} (none, sieve, flip).")
+  return keep, labels
+
+
+def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
+  path = os.path.join(workdir, "clean", name)
+  if _done(path):
+    return _load_result(path)
+  run = finetune.Run(config, data, data["train_ids"][keep], data["train_len"][keep],
+                     labels[keep], num_classes, seed=seed)
+  return finetune.fit(config, path, run)[0]
+
+
+def train_and_evaluate(config, workdir):
+  """Runs the whole pipeline in `workdir`; returns the summary dict."""
+  lead = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  data = finetune.prepare(config)
+  train = data["train"]
+  c = len(train.label_names)
+  original = train.labels.astype(np.int32)
+  if config.noise.rate > 0:
+    given, noisy = noise_lib.uniform_flips(original, c, config.noise.rate, config.noise.seed)
+  else:
+    given, noisy = original.copy(), None
+  if lead:
+    np.savez(os.path.join(workdir, "noise.npz"), original=original, given=given,
+             noisy=noisy if noisy is not None else np.zeros(len(given), bool))
+    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+
+  rng = np.random.default_rng(config.aum.threshold_seed)
+  thr_1 = aum_lib.assign_threshold_samples(given, c, rng, config.aum.threshold_mode)
+  thr_2 = aum_lib.assign_threshold_samples(given, c, rng, config.aum.threshold_mode,
+                                           exclude=thr_1)
+  logging.info("AUM: %d examples, %d classes, %d + %d threshold samples.",
+               len(given), c, len(thr_1), len(thr_2))
+  run_1 = aum_run(config, workdir, data, given, c, thr_1, "aum_run1")
+  run_2 = aum_run(config, workdir, data, given, c, thr_2, "aum_run2")
+
+  flags, thresholds = {}, {}
+  for p in config.aum.percentiles:
+    flags[p], used, judged_in, thresholds[p] = aum_lib.combine_runs(
+        run_1["aum"], thr_1, run_2["aum"], thr_2, p)
+  # The judging run's statistics for each example.
+  pick = lambda key: np.where(judged_in == 1, run_1[key], run_2[key])
+  other = np.where(judged_in == 1, run_1["other_EN"][-1], run_2["other_EN"][-1])
+  stats = {k: pick(k) for k in ("confidence", "variability", "correctness")}
+
+  results = {"none": {}}
+  for seed in config.clean.seeds:
+    keep, labels = clean_labels("none", given, np.zeros_like(given, bool), other, c)
+    results["none"][seed] = retrain(config, workdir, data, keep, labels, c, seed,
+                                    f"none_s{seed}")
+  for method in config.clean.methods:
+    results[method] = {}
+    for p in config.clean.percentiles:
+      for seed in config.clean.seeds:
+        keep, labels = clean_labels(method, given, flags[p], other, c)
+        results[method][(p, seed)] = retrain(config, workdir, data, keep, labels, c,
+                                             seed, f"{method}_p{p}_s{seed}")
+
+  neighbours = reports.neighbour_agreement(config, data, given, k=config.neighbors.k)
+  summary = reports.summarize(config, train, original, given, noisy, used, judged_in,
+                              thr_1, thr_2, flags, thresholds, stats, results,
+                              neighbours, run_1, run_2)
+  if lead:
+    reports.write_all(workdir, config, train, original, given, noisy, used, judged_in,
+                      thr_1, thr_2, flags, stats, neighbours, summary)
+  return summary
