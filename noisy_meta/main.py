@@ -24,6 +24,12 @@ def main(argv):
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   logging.get_absl_handler().addFilter(_quiet_libraries)
   import jax  # pylint: disable=g-import-not-at-top
+  from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+  # Compiled steps persist across runs and processes (the AUM pipeline's
+  # retrains share shapes): the second compile of a shape is a cache read.
+  jax.config.update("jax_compilation_cache_dir",
+                    os.path.join(pipeline.cache_dir(), "jax"))
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
   if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
     jax.distributed.initialize()
   from noisy_meta import errors  # pylint: disable=g-import-not-at-top

@@ -61,7 +61,10 @@ def neighbour_agreement(config, data, labels, k):
 
 
 def _mean_std(values):
+  """(mean, sample std); (nan, nan) when there are no runs."""
   v = np.asarray(values, np.float64)
+  if not len(v):
+    return float("nan"), float("nan")
   return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 
@@ -83,7 +86,8 @@ def summarize(config, train, original, given, noisy, used, judged_in, thr_1, thr
       refined = flags[p] & ~neighbours["agrees"]
       row["detection_with_neighbours"] = aum_lib.detection_scores(refined, noisy)
     for method in config.clean.methods:
-      runs = [r["dev"] for (q, _), r in results.get(method, {}).items() if q == p]
+      runs = [r["dev"] for (q, _), r in results.get(method, {}).items()
+              if q == p and r is not None]
       if runs:
         row[method] = {m: _mean_std([d[m] for d in runs]) for m in ("accuracy", "mcc")}
     out["percentiles"][str(p)] = row
@@ -92,7 +96,8 @@ def summarize(config, train, original, given, noisy, used, judged_in, thr_1, thr
       "k": config.neighbors.k,
       "flagged_agree_share": float(neighbours["agrees"][flagged_any].mean())
       if flagged_any.any() else None,
-      "unflagged_agree_share": float(neighbours["agrees"][~flagged_any].mean())}
+      "unflagged_agree_share": float(neighbours["agrees"][~flagged_any].mean())
+      if (~flagged_any).any() else None}
   return out
 
 
@@ -173,7 +178,7 @@ def write_report(workdir, config, train, given, used, flags, summary, figures):
   lines += ["", "## Neighbours (beyond the paper)", "",
             f"Share of examples whose label is the majority among their {nb['k']} nearest "
             f"neighbours: flagged at the highest percentile {nb['flagged_agree_share']}, "
-            f"unflagged {nb['unflagged_agree_share']:.3f}. The neighbour rule keeps a flag "
+            f"unflagged {nb['unflagged_agree_share']}. The neighbour rule keeps a flag "
             "only when the example's label disagrees with its neighbours' majority.", ""]
   lines += [f"![{f}]({f})" for f in figures]
   text = "\n".join(lines) + "\n"
@@ -212,7 +217,8 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
   fig, ax = plt.subplots(figsize=(5, 3.5))
   pc = [int(q) for q in summary["percentiles"]]
   base = summary["dev"]["none"]["accuracy"]
-  ax.axhline(100 * base[0], color="k", ls="--", label="unfiltered")
+  if np.isfinite(base[0]):
+    ax.axhline(100 * base[0], color="k", ls="--", label="unfiltered")
   for method in config.clean.methods:
     pts = [(q, summary["percentiles"][str(q)][method]["accuracy"]) for q in pc
            if method in summary["percentiles"][str(q)]]

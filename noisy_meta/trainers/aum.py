@@ -79,6 +79,9 @@ def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
   path = os.path.join(workdir, "clean", name)
   if _done(path):
     return _load_result(path)
+  if not keep.any():
+    logging.warning("%s: every example is flagged; nothing left to train on.", name)
+    return None
   run = finetune.Run(config, data, data["train_ids"][keep], data["train_len"][keep],
                      labels[keep], num_classes, seed=seed)
   return finetune.fit(config, path, run)[0]

@@ -178,6 +178,8 @@ def fit(config, workdir, run):
   d, dev = run.data, run.data["dev"]
   seed = config.seed if run.seed is None else run.seed
   n = len(run.train_labels)
+  if n == 0:
+    raise errors.InputError(f"{workdir}: no training examples.")
   steps_per_epoch = math.ceil(n / inp.batch_size)
   num_steps = steps_per_epoch * config.num_epochs
   logging.info("%s: %d train / %d dev examples, %d classes, %d steps (%s).",
