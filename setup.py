@@ -22,6 +22,7 @@ setuptools.setup(
         "absl-py",
         "ml-collections",
         "tensorboardX",  # TensorBoard event files without TensorFlow.
+        "matplotlib",  # PNG figures of the AUM report.
     ],
     extras_require={
         # aum: the AUM authors' reference package, to check our AUM values.
