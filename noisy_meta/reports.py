@@ -68,10 +68,9 @@ def _mean_std(values):
   return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
 
-def summarize(config, train, original, given, noisy, used, judged_in, thr_1, thr_2,
-              flags, thresholds, stats, results, neighbours, run_1, run_2):
+def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, results,
+              neighbours):
   """Numbers of every table, as a JSON-able dict."""
-  del train, original, stats, run_1, run_2
   metric = "mcc" if config.input.task == "cola" else "accuracy"
   out = {"task": config.input.task, "noise_rate": config.noise.rate,
          "examples": int(len(given)), "threshold_samples": [len(thr_1), len(thr_2)],

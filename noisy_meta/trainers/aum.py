@@ -13,6 +13,7 @@
 Every stage lives in its own sub-workdir with its own checkpoints, and a
 finished stage is reused, so rerunning the command resumes the pipeline.
 """
+import json
 import os
 
 from absl import logging
@@ -31,7 +32,6 @@ def _done(path):
 
 
 def _load_result(path):
-  import json  # pylint: disable=g-import-not-at-top
   with open(os.path.join(path, "metrics.json")) as f:
     return json.load(f)
 
@@ -114,6 +114,7 @@ def train_and_evaluate(config, workdir):
   run_2 = aum_run(config, workdir, data, given, c, thr_2, "aum_run2")
 
   flags, thresholds = {}, {}
+  # `used` (the judging run's AUM) and `judged_in` do not depend on p.
   for p in config.aum.percentiles:
     flags[p], used, judged_in, thresholds[p] = aum_lib.combine_runs(
         run_1["aum"], thr_1, run_2["aum"], thr_2, p)
@@ -136,9 +137,8 @@ def train_and_evaluate(config, workdir):
                                              seed, f"{method}_p{p}_s{seed}")
 
   neighbours = reports.neighbour_agreement(config, data, given, k=config.neighbors.k)
-  summary = reports.summarize(config, train, original, given, noisy, used, judged_in,
-                              thr_1, thr_2, flags, thresholds, stats, results,
-                              neighbours, run_1, run_2)
+  summary = reports.summarize(config, given, noisy, used, thr_1, thr_2, flags,
+                              thresholds, results, neighbours)
   if lead:
     reports.write_all(workdir, config, train, original, given, noisy, used, judged_in,
                       thr_1, thr_2, flags, stats, neighbours, summary)
