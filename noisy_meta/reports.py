@@ -137,6 +137,8 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
 
 
 def _fmt(ms, scale=100):
+  if not np.isfinite(ms[0]):
+    return "not run"
   return f"{scale * ms[0]:.2f} ± {scale * ms[1]:.2f}"
 
 
@@ -226,7 +228,10 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
                   yerr=[100 * v[1] for _, v in pts], marker="o", capsize=3, label=method)
   ax.set_xlabel("threshold percentile")
   ax.set_ylabel("dev accuracy (%)")
-  ax.legend()
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend()
+  else:
+    ax.set_title("no retrains in this run (seeds=0)")
   names.append(save(fig, "fig2_percentile_vs_accuracy.png"))
 
   fig, ax = plt.subplots(figsize=(5, 3.5))
