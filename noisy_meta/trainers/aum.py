@@ -45,7 +45,7 @@ def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
       return dict(z)
   labels = labels.copy()
   labels[threshold_idx] = num_real  # The fake class.
-  run = finetune.Run(config, data, data["train_ids"], data["train_len"], labels,
+  run = finetune.Run(data, data["train_ids"], data["train_len"], labels,
                      num_real + 1, track_dynamics=True)
   _, state = finetune.fit(config, path, run)
   dyn = jax.device_get(state.dynamics)
@@ -82,7 +82,7 @@ def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
   if not keep.any():
     logging.warning("%s: every example is flagged; nothing left to train on.", name)
     return None
-  run = finetune.Run(config, data, data["train_ids"][keep], data["train_len"][keep],
+  run = finetune.Run(data, data["train_ids"][keep], data["train_len"][keep],
                      labels[keep], num_classes, seed=seed)
   return finetune.fit(config, path, run)[0]
 
@@ -123,16 +123,14 @@ def train_and_evaluate(config, workdir):
   other = np.where(judged_in == 1, run_1["other_EN"][-1], run_2["other_EN"][-1])
   stats = {k: pick(k) for k in ("confidence", "variability", "correctness")}
 
-  results = {"none": {}}
-  for seed in config.clean.seeds:
-    keep, labels = clean_labels("none", given, np.zeros_like(given, bool), other, c)
-    results["none"][seed] = retrain(config, workdir, data, keep, labels, c, seed,
-                                    f"none_s{seed}")
+  everything = np.ones(len(given), bool)
+  results = {"none": {seed: retrain(config, workdir, data, everything, given, c, seed,
+                                    f"none_s{seed}") for seed in config.clean.seeds}}
   for method in config.clean.methods:
     results[method] = {}
     for p in config.clean.percentiles:
+      keep, labels = clean_labels(method, given, flags[p], other, c)
       for seed in config.clean.seeds:
-        keep, labels = clean_labels(method, given, flags[p], other, c)
         results[method][(p, seed)] = retrain(config, workdir, data, keep, labels, c,
                                              seed, f"{method}_p{p}_s{seed}")
 

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import math
 import os
-from typing import Any, Optional
+from typing import Optional
 
 from absl import logging
 import flax
@@ -143,7 +143,7 @@ def train_and_evaluate(config, workdir):
   """Fine-tunes, evaluating each epoch; resumes from `workdir`."""
   d = prepare(config)
   train = d["train"]
-  run = Run(config, d, train_ids=d["train_ids"], train_len=d["train_len"],
+  run = Run(d, train_ids=d["train_ids"], train_len=d["train_len"],
             train_labels=train.labels, num_classes=len(train.label_names))
   return fit(config, workdir, run)[0]
 
@@ -156,7 +156,6 @@ class Run:
   examples are a sieved subset; `track_dynamics` adds per-example margins
   and data-map statistics to the train state.
   """
-  config: Any
   data: dict  # From prepare(): dev split, model.
   train_ids: np.ndarray
   train_len: np.ndarray
