@@ -144,11 +144,18 @@ def aum_config(task, arg, **task_defaults):
   c.aum.threshold_mode = "equal"
   c.aum.threshold_seed = 0  # Which examples become threshold samples.
   c.aum.percentiles = (1, 10, 50, 90, 99)  # Threshold = this percentile of threshold samples' AUM.
+  # Margins from the training forward pass ("train": dropout on, no extra
+  # cost, as the AUM authors do) or from an extra dropout-off pass with the
+  # same parameters ("eval": about one more forward pass per step).
+  c.aum.margins = "train"
 
   c.clean = ml_collections.ConfigDict()
   c.clean.methods = ("sieve", "flip")  # sieve: drop flagged; flip: relabel them.
   c.clean.percentiles = (1, 10, 50, 90, 99)  # Retrain at these (subset of aum.percentiles).
   c.clean.seeds = tuple(range(a.seeds))  # Training seeds of every retrain.
+  # Checkpoints serve resume only: a finished run is read from its
+  # metrics.json (dynamics.npz), so its ckpt/ is deleted unless kept here.
+  c.clean.keep_checkpoints = False
 
   c.neighbors = ml_collections.ConfigDict()
   c.neighbors.k = 10  # Nearest neighbours in the encoder's embedding space.

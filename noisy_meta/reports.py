@@ -150,7 +150,8 @@ def write_report(workdir, config, train, given, used, flags, summary, figures):
   lines = [f"# AUM report: {config.input.task}", "",
            f"{summary['examples']} training examples; noise rate {summary['noise_rate']}; "
            f"threshold samples per run {summary['threshold_samples']}; "
-           f"retrain seeds {list(config.clean.seeds)}. Dev {m} and accuracy ×100, mean ± std.",
+           f"retrain seeds {list(config.clean.seeds)}. Dev accuracy and MCC ×100, mean ± "
+           f"std over seeds (the paper reports {m} for {config.input.task}).",
            "", "## Table 1: percentile sweep", "",
            "| percentile | thresholds (run 1, run 2) | flagged | unfiltered acc | "
            + " | ".join(f"{x} acc | {x} MCC" for x in methods) + " |",
@@ -169,17 +170,22 @@ def write_report(workdir, config, train, given, used, flags, summary, figures):
     lines.append(f"| {i} | {text} | {train.label_names[given[i]]} | {used[i]:.3f} |")
   if summary["noise_rate"] > 0:
     lines += ["", "## Table 5: synthetic noise, detection and cleaning", "",
-              "| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour rule | recall, neighbour rule |",
-              "|---|---|---|---|---|---|---|---|"]
+              "| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
+              "rule | recall, neighbour rule | unfiltered acc | "
+              + " | ".join(f"{x} acc" for x in methods) + " |",
+              "|---" * (9 + len(methods)) + "|"]
     for p, row in summary["percentiles"].items():
       d, r = row["detection"], row["detection_with_neighbours"]
+      accs = [_fmt(row[x]["accuracy"]) if x in row else "" for x in methods]
       lines.append(f"| {p} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | "
-                   f"{d['auroc']:.3f} | {d['auprc']:.3f} | {r['precision']:.3f} | {r['recall']:.3f} |")
+                   f"{d['auroc']:.3f} | {d['auprc']:.3f} | {r['precision']:.3f} | "
+                   f"{r['recall']:.3f} | {_fmt(base['accuracy'])} | " + " | ".join(accs) + " |")
   nb = summary["neighbours"]
+  share = lambda v: "n/a" if v is None else f"{v:.3f}"
   lines += ["", "## Neighbours (beyond the paper)", "",
             f"Share of examples whose label is the majority among their {nb['k']} nearest "
-            f"neighbours: flagged at the highest percentile {nb['flagged_agree_share']}, "
-            f"unflagged {nb['unflagged_agree_share']}. The neighbour rule keeps a flag "
+            f"neighbours: flagged at the highest percentile {share(nb['flagged_agree_share'])}, "
+            f"unflagged {share(nb['unflagged_agree_share'])}. The neighbour rule keeps a flag "
             "only when the example's label disagrees with its neighbours' majority.", ""]
   lines += [f"![{f}]({f})" for f in figures]
   text = "\n".join(lines) + "\n"

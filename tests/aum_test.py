@@ -39,6 +39,22 @@ def test_step_records_margins_of_its_own_forward_pass(tiny_bert_dir):
   assert np.asarray(dyn.margin_EN)[1].sum() == 0  # Epoch 0 only.
 
 
+
+def test_eval_margins_come_from_a_deterministic_pass(tiny_bert_dir):
+  config = aum_cola.get_config("runlocal")
+  _, cfg, enc, head = hf_import.load(tiny_bert_dir)
+  state = finetune.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
+                                      dynamics_shape=(20, 2, 2))
+  batch = dict(input_ids=np.arange(100, 116, dtype=np.int32).reshape(2, 8),
+               attention_mask=np.ones((2, 8), np.int32), label=np.array([0, 2], np.int32),
+               _id=np.array([4, 9], np.int32), _mask=np.array([True, True]))
+  logits = state.apply_fn({"params": state.params}, batch["input_ids"],
+                          batch["attention_mask"], train=False)
+  want = jax.vmap(aum_lib.margin)(logits, batch["label"])
+  new, _ = finetune.train_step(state, batch, jax.random.key(1), steps_per_epoch=5,
+                               eval_margins=True)
+  np.testing.assert_allclose(np.asarray(new.dynamics.margin_sum)[[4, 9]], want, atol=1e-5)
+
 def test_clean_labels():
   given = np.array([0, 1, 2, 1])
   flags = np.array([True, False, True, False])

@@ -5,9 +5,13 @@ import shutil
 import subprocess
 import sys
 
+import jax
+import numpy as np
+import optax
 import pytest
 
 from configs import finetune_cola
+from noisy_meta.models import hf_import
 from noisy_meta.trainers import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -124,3 +128,32 @@ def test_main_malformed_tsv_names_file_and_line(tmp_path):
              f"--config.input.dev_file={tmp_path}/dev.tsv"])
   assert r.returncode == 2
   assert f"{tmp_path}/train.tsv:3: expected 2 fields" in r.stderr
+
+
+def test_schedule_matches_optax_warmup_then_linear_decay():
+  optim = finetune_cola.get_config("").optim
+  for num_steps in (1, 7, 30, 801):
+    warmup = int(optim.warmup_frac * num_steps)
+    want = optax.join_schedules(
+        [optax.linear_schedule(0.0, optim.lr, max(warmup, 1)),
+         optax.linear_schedule(optim.lr, 0.0, max(num_steps - warmup, 1))], [warmup])
+    sched = finetune.make_schedule(optim, num_steps)
+    for step in range(num_steps + 1):
+      np.testing.assert_allclose(finetune.learning_rate(sched, step), want(step),
+                                 rtol=2e-5, atol=1e-12)  # float32 arithmetic.
+
+
+def test_runs_of_any_length_share_one_compiled_step(tiny_bert_dir):
+  """The schedule lives in the state: sieved retrains reuse the program."""
+  config = finetune_cola.get_config("runlocal")
+  _, cfg, enc, head = hf_import.load(tiny_bert_dir)
+  batch = dict(input_ids=np.full((2, 8), 101, np.int32),
+               attention_mask=np.ones((2, 8), np.int32), label=np.zeros(2, np.int32),
+               _id=np.arange(2, dtype=np.int32), _mask=np.ones(2, bool))
+  texts = []
+  for num_steps in (10, 999):
+    state = finetune.create_train_state(config, cfg, enc, head, 2, num_steps,
+                                        jax.random.key(0))
+    texts.append(jax.jit(finetune.train_step).lower(state, batch, jax.random.key(1))
+                 .as_text())
+  assert texts[0] == texts[1]

@@ -15,12 +15,14 @@ finished stage is reused, so rerunning the command resumes the pipeline.
 """
 import json
 import os
+import shutil
 
 from absl import logging
 import jax
 import numpy as np
 
 from noisy_meta import aum_lib
+from noisy_meta import errors
 from noisy_meta import noise as noise_lib
 from noisy_meta import reports
 from noisy_meta import writers
@@ -29,6 +31,12 @@ from noisy_meta.trainers import finetune
 
 def _done(path):
   return os.path.exists(os.path.join(path, "metrics.json"))
+
+
+def _drop_checkpoints(config, path):
+  """A finished stage is read from metrics.json / dynamics.npz, not ckpt/."""
+  if not config.clean.keep_checkpoints and jax.process_index() == 0:
+    shutil.rmtree(os.path.join(path, "ckpt"), ignore_errors=True)
 
 
 def _load_result(path):
@@ -57,6 +65,7 @@ def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
     tmp = out + ".tmp.npz"
     np.savez(tmp, **result)
     os.replace(tmp, out)
+  _drop_checkpoints(config, path)
   return result
 
 
@@ -84,12 +93,16 @@ def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
     return None
   run = finetune.Run(data, data["train_ids"][keep], data["train_len"][keep],
                      labels[keep], num_classes, seed=seed)
-  return finetune.fit(config, path, run)[0]
+  result = finetune.fit(config, path, run)[0]
+  _drop_checkpoints(config, path)
+  return result
 
 
 def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
   lead = jax.process_index() == 0
+  if config.aum.margins not in ("train", "eval"):
+    raise errors.InputError(f"aum.margins={config.aum.margins!r}: use 'train' or 'eval'.")
   os.makedirs(workdir, exist_ok=True)
   data = finetune.prepare(config)
   train = data["train"]

@@ -33,23 +33,47 @@ from noisy_meta.models import transformer
 
 
 class TrainState(train_state.TrainState):
-  """Params, optimizer state, step and (AUM runs) per-example dynamics."""
+  """Params, optimizer state, step, schedule and (AUM runs) per-example dynamics.
+
+  The learning-rate schedule is data in the state, not constants in the
+  compiled step: runs of different lengths (sieved subsets, seeds, learning
+  rates) then compile to the same program, which the persistent compilation
+  cache serves after the first run.
+  """
   dynamics: Optional[aum_lib.Dynamics] = None
+  schedule: Optional[dict] = None  # peak (f32), warmup and total steps (i32).
 
 
-def make_optimizer(optim, num_steps):
-  """AdamW with linear warmup then linear decay to 0, global-norm clipping."""
-  warmup = int(optim.warmup_frac * num_steps)
-  schedule = optax.join_schedules(
-      [optax.linear_schedule(0.0, optim.lr, max(warmup, 1)),
-       optax.linear_schedule(optim.lr, 0.0, max(num_steps - warmup, 1))], [warmup])
+def make_schedule(optim, num_steps):
+  """Linear warmup over `warmup_frac` of the steps, then linear decay to 0."""
+  return {"peak": jnp.float32(optim.lr),
+          "warmup": jnp.int32(int(optim.warmup_frac * num_steps)),
+          "total": jnp.int32(num_steps)}
+
+
+def learning_rate(schedule, step):
+  """The schedule's learning rate before update `step` (0-based); traceable."""
+  step = jnp.asarray(step, jnp.float32)
+  warmup = schedule["warmup"].astype(jnp.float32)
+  total = schedule["total"].astype(jnp.float32)
+  up = schedule["peak"] * step / jnp.maximum(warmup, 1.0)
+  down = schedule["peak"] * (total - step) / jnp.maximum(total - warmup, 1.0)
+  return jnp.where(step < warmup, up, jnp.maximum(down, 0.0))
+
+
+def make_optimizer(optim):
+  """AdamW without its learning rate (applied in the step), with clipping.
+
+  AdamW = Adam moments, then decoupled weight decay, then -lr scaling
+  (optax.adamw's order); the last factor comes from `learning_rate`.
+  """
   # No weight decay on biases and LayerNorm scales (as BERT and HF do).
   decay_mask = lambda p: jax.tree_util.tree_map_with_path(
       lambda path, _: path[-1].key not in ("bias", "scale"), p)
   return optax.chain(
       optax.clip_by_global_norm(optim.grad_clip),
-      optax.adamw(schedule, b1=optim.b1, b2=optim.b2, eps=optim.eps,
-                  weight_decay=optim.weight_decay, mask=decay_mask)), schedule
+      optax.scale_by_adam(b1=optim.b1, b2=optim.b2, eps=optim.eps),
+      optax.add_decayed_weights(optim.weight_decay, mask=decay_mask))
 
 
 def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
@@ -66,9 +90,10 @@ def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
   params["encoder"] = hf_import.merge(params["encoder"], enc_params, "encoder", full=True)
   params = hf_import.merge(params, head_params, "head")
   params = jax.tree_util.tree_map(jnp.asarray, params)
-  tx, _ = make_optimizer(config.optim, num_steps)
   dynamics = aum_lib.Dynamics.zeros(*dynamics_shape) if dynamics_shape else None
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx, dynamics=dynamics)
+  return TrainState.create(apply_fn=model.apply, params=params,
+                           tx=make_optimizer(config.optim), dynamics=dynamics,
+                           schedule=make_schedule(config.optim, num_steps))
 
 
 def classification_loss(logits_BxC, label_B, mask_B):
@@ -78,12 +103,14 @@ def classification_loss(logits_BxC, label_B, mask_B):
   return (ce_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
 
 
-def train_step(state, batch, rng, steps_per_epoch=1):
+def train_step(state, batch, rng, steps_per_epoch=1, eval_margins=False):
   """One AdamW step. Returns the new state and scalar metrics.
 
   With dynamics in the state, the margins, gold-label probabilities and
-  correctness of this step's (training-mode) logits are recorded for every
-  example of the batch: no second forward pass.
+  correctness of this step's training-mode logits are recorded for every
+  example of the batch: no second forward pass. `eval_margins` records
+  those of an extra deterministic (dropout-off) pass with the same
+  pre-update parameters instead.
   """
   rng = jax.random.fold_in(rng, state.step)
 
@@ -96,9 +123,17 @@ def train_step(state, batch, rng, steps_per_epoch=1):
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   if state.dynamics is not None:
     epoch = state.step // steps_per_epoch
+    seen = logits
+    if eval_margins:
+      seen = state.apply_fn({"params": state.params}, batch["input_ids"],
+                            batch["attention_mask"], train=False)
     state = state.replace(dynamics=state.dynamics.update(
-        logits, batch["label"], batch["_id"], batch["_mask"], epoch))
-  state = state.apply_gradients(grads=grads)
+        seen, batch["label"], batch["_id"], batch["_mask"], epoch))
+  updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
+  lr = learning_rate(state.schedule, state.step)
+  updates = jax.tree_util.tree_map(lambda u: -lr * u, updates)
+  state = state.replace(step=state.step + 1, opt_state=opt_state,
+                        params=optax.apply_updates(state.params, updates))
   w = batch["_mask"].astype(jnp.float32)
   correct = ((logits.argmax(-1) == batch["label"]) * w).sum()
   return state, {"loss": loss, "accuracy": correct / jnp.maximum(w.sum(), 1.0),
@@ -197,8 +232,9 @@ def fit(config, workdir, run):
   if lead:
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
 
-  schedule = make_optimizer(config.optim, num_steps)[1]
-  step_fn = jax.jit(functools.partial(train_step, steps_per_epoch=steps_per_epoch),
+  eval_margins = config.get("aum", {}).get("margins", "train") == "eval"
+  step_fn = jax.jit(functools.partial(train_step, steps_per_epoch=steps_per_epoch,
+                                      eval_margins=eval_margins),
                     donate_argnums=(0,))
   eval_fn = jax.jit(eval_step)
   dev_labels = dev.labels
@@ -228,7 +264,7 @@ def fit(config, workdir, run):
         logging.info("epoch %d | %s | loss %.4f acc %.3f", epoch + 1, line,
                      m["loss"], m["accuracy"])
         m.update(steps_per_sec=rate, examples_per_sec=rate * inp.batch_size,
-                 lr=float(schedule(step)))
+                 lr=float(learning_rate(state.schedule, step - 1)))
         writer.write(step, m, prefix="train/")
       if step % config.checkpoint_every == 0:
         ckpt.save(step, state)

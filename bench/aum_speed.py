@@ -1,0 +1,190 @@
+r"""What AUM bookkeeping costs, and an AUM run vs the PyTorch way, one run.
+
+1. Step overhead: our jitted train step with and without the per-example
+   AUM / data-map accumulators, same batches, timed alternately.
+2. End to end: one AUM training run (c + 1 classes, margins and data-map
+   statistics recorded in the step, dev evaluated each epoch, compilation
+   included) vs PyTorch + transformers recording margins with the `aum`
+   package's AUMCalculator, the way it is usually done: every batch padded to
+   the maximum length. Also PyTorch on our length-bucketed batches (equal
+   padding), to separate framework from padding.
+
+  python bench/aum_speed.py --config=configs/aum_sst2.py:train_size=2000,epochs=1
+"""
+import datetime
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+
+from absl import app
+from absl import flags
+import jax
+from ml_collections import config_flags
+import numpy as np
+import torch
+import transformers
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
+from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "An AUM config.")
+_STEPS = flags.DEFINE_integer("steps", 20, "Steps per timed round (overhead).")
+_ROUNDS = flags.DEFINE_integer("rounds", 3, "Timed rounds (overhead).")
+_LENGTH = flags.DEFINE_integer("length", 64, "Padded length of the overhead batches.")
+_OUT = flags.DEFINE_string("out", "", "Markdown file for the tables.")
+
+
+def step_overhead(config, data, num_classes):
+  """(examples/s without, with dynamics) of the jitted step."""
+  d, inp = data, config.input
+  n = len(d["train_len"])
+  rng = np.random.default_rng(0)
+  idx = rng.choice(n, inp.batch_size, replace=False)
+  batch = pipeline.make_batch(d["train_ids"], np.minimum(d["train_len"], _LENGTH.value),
+                              rng.integers(0, num_classes, n).astype(np.int32), idx,
+                              inp.batch_size, _LENGTH.value)
+  states, steps = [], []
+  for shape in (None, (n, config.num_epochs, num_classes - 1)):
+    states.append(finetune.create_train_state(
+        config, d["enc_cfg"], d["enc_params"], d["head_params"], num_classes, 10_000,
+        jax.random.key(0), dynamics_shape=shape))
+    steps.append(jax.jit(lambda s, b, r: finetune.train_step(s, b, r, steps_per_epoch=1000),
+                         donate_argnums=(0,)))
+  key = jax.random.key(1)
+  rates = [[], []]
+  for i in (0, 1):  # Compile.
+    states[i], m = steps[i](states[i], batch, key)
+    jax.block_until_ready(m)
+  for _ in range(_ROUNDS.value):
+    for i in (0, 1):
+      t = time.perf_counter()
+      for _ in range(_STEPS.value):
+        states[i], m = steps[i](states[i], batch, key)
+      jax.block_until_ready((m, states[i].params))
+      rates[i].append(_STEPS.value * inp.batch_size / (time.perf_counter() - t))
+  return float(np.median(rates[0])), float(np.median(rates[1]))
+
+
+def ours_end_to_end(config, data, labels, num_classes):
+  workdir = tempfile.mkdtemp(prefix="aum_speed_")
+  run = finetune.Run(data, data["train_ids"], data["train_len"], labels, num_classes,
+                     track_dynamics=True)
+  t = time.perf_counter()
+  result, state = finetune.fit(config, workdir, run)
+  jax.block_until_ready(state.dynamics.margin_sum)
+  seconds = time.perf_counter() - t
+  shutil.rmtree(workdir, ignore_errors=True)
+  return seconds, result["dev"]["accuracy"]
+
+
+def torch_end_to_end(config, data, labels, num_classes, pad_to_max):
+  """PyTorch + transformers + aum.AUMCalculator; returns (seconds, dev acc)."""
+  import aum as aum_pkg  # pylint: disable=g-import-not-at-top
+  inp, o = config.input, config.optim
+  torch.manual_seed(config.seed)
+  folder = hf_import.resolve(config.model.path)
+  model = transformers.AutoModelForSequenceClassification.from_pretrained(
+      folder, num_labels=num_classes)
+  no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n
+  opt = torch.optim.AdamW(
+      [{"params": [p for n, p in model.named_parameters() if not no_decay(n)],
+        "weight_decay": o.weight_decay},
+       {"params": [p for n, p in model.named_parameters() if no_decay(n)],
+        "weight_decay": 0.0}], lr=o.lr, betas=(o.b1, o.b2), eps=o.eps)
+  ids, lens = data["train_ids"], data["train_len"]
+  steps = math.ceil(len(lens) / inp.batch_size) * config.num_epochs
+  sched = transformers.get_linear_schedule_with_warmup(
+      opt, max(int(o.warmup_frac * steps), 1), steps)
+  save_dir = tempfile.mkdtemp(prefix="aum_torch_")
+  calc = aum_pkg.AUMCalculator(save_dir, compressed=True)
+  dev = data["dev"]
+  buckets = (inp.max_len,) if pad_to_max else inp.buckets
+
+  def tensors(all_ids, all_lens, all_labels, idx, bsz, length):
+    b = pipeline.make_batch(all_ids, all_lens, all_labels, idx, bsz, length)
+    k = len(idx)
+    return (torch.from_numpy(b["input_ids"][:k]).long(),
+            torch.from_numpy(b["attention_mask"][:k]).long(),
+            torch.from_numpy(b["label"][:k]).long(), torch.from_numpy(idx).long())
+
+  t = time.perf_counter()
+  for epoch in range(config.num_epochs):
+    model.train()
+    for idx, length in pipeline.epoch_batches(lens, inp.batch_size, config.seed, epoch,
+                                              buckets):
+      x, m, y, i = tensors(ids, lens, labels, idx, inp.batch_size, length)
+      logits = model(input_ids=x, attention_mask=m).logits
+      calc.update(logits.detach(), y, i.tolist())
+      loss = torch.nn.functional.cross_entropy(logits, y)
+      opt.zero_grad()
+      loss.backward()
+      torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+      opt.step()
+      sched.step()
+    model.eval()
+    preds = np.zeros(len(dev), np.int64)
+    with torch.no_grad():
+      for idx, length in pipeline.epoch_batches(data["dev_len"], inp.eval_batch_size, 0, 0,
+                                                buckets, shuffle=False):
+        x, m, _, _ = tensors(data["dev_ids"], data["dev_len"], dev.labels, idx,
+                             inp.eval_batch_size, length)
+        preds[idx] = model(input_ids=x, attention_mask=m).logits.argmax(-1).numpy()
+  calc.finalize()
+  seconds = time.perf_counter() - t
+  shutil.rmtree(save_dir, ignore_errors=True)
+  return seconds, float(np.mean(preds == dev.labels))
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  config.checkpoint_every = 10**9  # Epoch-end checkpoints only.
+  data = finetune.prepare(config)
+  c = len(data["train"].label_names)
+  labels = data["train"].labels.astype(np.int32)
+  # As in an AUM run: c + 1 classes, every (c+1)-th example a threshold sample.
+  labels = labels.copy()
+  labels[::c + 1] = c
+  num_classes = c + 1
+
+  lines = [f"# AUM bookkeeping and end-to-end speed: {config.input.task}, "
+           f"{len(labels)} examples, {config.num_epochs} epoch(s), batch "
+           f"{config.input.batch_size}", "",
+           f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
+           f"({jax.default_backend()}), torch {torch.__version__}; "
+           f"{datetime.date.today()}.", ""]
+  without, with_dyn = step_overhead(config, data, num_classes)
+  lines += ["| step (length %d) | examples/s |" % _LENGTH.value, "|---|---|",
+            f"| without AUM / data-map bookkeeping | {without:.1f} |",
+            f"| with it | {with_dyn:.1f} |",
+            f"| cost of the bookkeeping | {100 * (without / with_dyn - 1):.1f} % of step time |",
+            ""]
+  print("\n".join(lines), flush=True)
+  rows = [("ours (JAX, length buckets)", *ours_end_to_end(config, data, labels, num_classes))]
+  print(rows[-1], flush=True)
+  rows.append(("PyTorch + AUMCalculator, padded to max length",
+               *torch_end_to_end(config, data, labels, num_classes, pad_to_max=True)))
+  print(rows[-1], flush=True)
+  rows.append(("PyTorch + AUMCalculator, our length buckets",
+               *torch_end_to_end(config, data, labels, num_classes, pad_to_max=False)))
+  print(rows[-1], flush=True)
+  lines += ["| AUM training run | wall s | dev acc | speed-up of ours |", "|---|---|---|---|"]
+  for name, seconds, acc in rows:
+    lines.append(f"| {name} | {seconds:.1f} | {acc:.3f} | {seconds / rows[0][1]:.2f}× |")
+  text = "\n".join(lines) + "\n"
+  print(text)
+  if _OUT.value:
+    os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
+    with open(_OUT.value, "w") as f:
+      f.write(text)
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["config"])
+  app.run(main)
