@@ -142,6 +142,9 @@ def aum_config(task, arg, **task_defaults):
   # equal: N/(c+1) threshold samples, equally from each class (seed 000 §3.1);
   # random: N//(c+1) drawn uniformly (the AUM authors' code).
   c.aum.threshold_mode = "equal"
+  # How many per run: N//(c+1) ("c+1", seed 000 and the AUM authors' code)
+  # or N//c ("c").
+  c.aum.threshold_divisor = "c+1"
   c.aum.threshold_seed = 0  # Which examples become threshold samples.
   c.aum.percentiles = (1, 10, 50, 90, 99)  # Threshold = this percentile of threshold samples' AUM.
   # Margins from the training forward pass ("train": dropout on, no extra
@@ -165,4 +168,68 @@ def aum_config(task, arg, **task_defaults):
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)
     c.clean.seeds = (0,)
+  return c
+
+
+# Published hyperparameters of the two learners. PA-LSTM: train.py defaults
+# of yuhaozhang/tacred-relation (Zhang et al. 2017). C-GCN: train.py
+# defaults and train_cgcn.sh of qipeng/gcn-over-pruned-trees (Zhang, Qi and
+# Manning 2018), which sets prune_k 1, lr 0.3 and pooling_l2 0.003.
+RELATION_MODELS = {
+    "pa_lstm": dict(hidden=200, layers=2, attn_dim=200, pe_dim=30, dropout=0.5,
+                    word_dropout=0.04, pos_dim=30, ner_dim=30),
+    "cgcn": dict(hidden=200, gcn_layers=2, rnn_hidden=200, mlp_layers=2,
+                 input_dropout=0.5, gcn_dropout=0.5, rnn_dropout=0.5,
+                 word_dropout=0.04, pos_dim=30, ner_dim=30),
+}
+RELATION_OPTIM = {
+    # lr decays by lr_decay when dev F1 does not improve, after decay_epoch.
+    "pa_lstm": dict(name="sgd", lr=1.0, lr_decay=0.9, decay_epoch=10, grad_clip=5.0,
+                    epochs=30),
+    "cgcn": dict(name="sgd", lr=0.3, lr_decay=0.9, decay_epoch=5, grad_clip=5.0,
+                 epochs=100),
+}
+
+
+def relation_config(dataset, arg):
+  """Supervised PA-LSTM / C-GCN on SemEval-2010 Task 8 or TACRED."""
+  a = parse_arg(arg, runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0,
+                batch_size=50, prune_k=1)
+  if a.model not in RELATION_MODELS:
+    raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}.")
+  c = ml_collections.ConfigDict()
+  c.trainer = "relation"
+  c.seed = a.seed
+
+  c.input = ml_collections.ConfigDict()
+  c.input.dataset = dataset  # semeval | tacred
+  c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR (semeval2010_task8/ inside).
+  c.input.cache_dir = ""  # spaCy conversions; empty: $NOISY_META_CACHE.
+  c.input.tacred_dir = ""  # TACRED: folder with train.json, dev.json, test.json (LDC).
+  c.input.label_patch = ""  # TACRED: id -> label JSON (TACRED-Revisited, Re-TACRED).
+  c.input.dev_size = 500  # SemEval: seeded split of the 8000 training sentences.
+  c.input.split_seed = 0
+  c.input.glove = ""  # GloVe text file; empty: <data_dir>/glove/glove.6B.50d.*.txt.
+  c.input.lower = False  # Lower-case words (the originals keep case).
+  c.input.prune_k = a.prune_k  # C-GCN: distance from the dependency path; -1 keeps all.
+  c.input.batch_size = a.batch_size  # 50 in both originals.
+  c.input.eval_batch_size = 200
+  c.input.length_bucket = 16  # Batches are padded to a multiple of this.
+
+  c.model = ml_collections.ConfigDict(dict(name=a.model, **RELATION_MODELS[a.model]))
+  c.model.pooling_l2 = 0.003 if a.model == "cgcn" else 0.0
+
+  o = dict(RELATION_OPTIM[a.model])
+  c.num_epochs = a.epochs or o.pop("epochs")
+  o.pop("epochs", None)
+  c.optim = ml_collections.ConfigDict(o)
+  if a.lr:
+    c.optim.lr = a.lr
+  c.log_every = 50
+  c.train_size = 0  # 0: all; else the first N of the (shuffled) training split.
+
+  if a.runlocal:
+    c.train_size = 300
+    c.num_epochs = 2
+    c.log_every = 2
   return c

@@ -90,21 +90,25 @@ def data_map(dyn):
           "correctness": np.asarray(dyn.correct_EN).mean(0)}
 
 
-def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=None):
+def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=None,
+                             divisor="c+1"):
   """Indices of threshold samples (to be relabelled to the fake class c).
 
   mode "equal": N/(c+1) samples drawn equally from each original class
   (seed 000 §3.1); "random": N//(c+1) drawn uniformly from all examples,
   whatever their class (what the AUM authors' code does). `exclude` marks
   examples that must not be chosen (the first run's threshold samples, so
-  that a second run's set is disjoint).
+  that a second run's set is disjoint). `divisor="c"` asks for N//c
+  instead of N//(c+1).
   """
   labels = np.asarray(labels)
   n = len(labels)
   allowed = np.ones(n, bool)
   if exclude is not None:
     allowed[np.asarray(exclude)] = False
-  total = n // (num_classes + 1)
+  if divisor not in ("c+1", "c"):
+    raise ValueError(f"Unknown threshold-sample divisor {divisor!r} (c+1, c).")
+  total = n // (num_classes + 1 if divisor == "c+1" else num_classes)
   if mode == "random":
     pool = np.flatnonzero(allowed)
     if total > len(pool):

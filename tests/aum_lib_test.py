@@ -85,6 +85,21 @@ def test_threshold_samples_equal_and_disjoint():
   assert len(second) == 30 and not set(first) & set(second)
   rnd = aum_lib.assign_threshold_samples(labels, 2, rng, mode="random")
   assert len(rnd) == 30
+  # N//c: 90 // 2 = 45, 22 per class; class 1 (30 examples) gives at most 15.
+  by_c = aum_lib.assign_threshold_samples(labels, 2, rng, divisor="c")
+  assert (labels[by_c] == 0).sum() == 22 and (labels[by_c] == 1).sum() == 15
+
+
+def test_equal_threshold_samples_cap_a_small_class_at_half():
+  # CoLA-like imbalance: 90 // 3 // 2 = 15 per class asked; class 1 has 20,
+  # so each run gets 10 of it and the two sets are still disjoint.
+  labels = np.array([0] * 70 + [1] * 20)
+  rng = np.random.default_rng(0)
+  first = aum_lib.assign_threshold_samples(labels, 2, rng)
+  second = aum_lib.assign_threshold_samples(labels, 2, rng, exclude=first)
+  for chosen in (first, second):
+    assert (labels[chosen] == 0).sum() == 15 and (labels[chosen] == 1).sum() == 10
+  assert not set(first) & set(second)
 
 
 def test_threshold_flags_and_two_run_combination_hand_computed():

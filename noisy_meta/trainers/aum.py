@@ -24,6 +24,7 @@ import numpy as np
 from noisy_meta import aum_lib
 from noisy_meta import errors
 from noisy_meta import noise as noise_lib
+from noisy_meta import progress
 from noisy_meta import reports
 from noisy_meta import writers
 from noisy_meta.trainers import finetune
@@ -98,6 +99,25 @@ def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
   return result
 
 
+def _stage_progress(config, workdir):
+  """A callback logging 'stage k/K' with the pipeline's ETA after each stage."""
+  names = ["aum_run1", "aum_run2"] + [f"clean/none_s{s}" for s in config.clean.seeds] + [
+      f"clean/{m}_p{p}_s{s}" for m in config.clean.methods
+      for p in config.clean.percentiles for s in config.clean.seeds]
+  finished = lambda n: os.path.exists(os.path.join(
+      workdir, n, "dynamics.npz" if n.startswith("aum_run") else "metrics.json"))
+  before = {n for n in names if finished(n)}  # Reused stages do not count for the ETA.
+  prog = progress.Progress(len(names), start=len(before), unit="stages")
+  done = set(before)
+
+  def tick(name):
+    if name in done:
+      return
+    done.add(name)
+    logging.info("AUM pipeline: %s finished | %s", name, prog.line(len(done))[0])
+  return tick
+
+
 def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
   lead = jax.process_index() == 0
@@ -118,13 +138,17 @@ def train_and_evaluate(config, workdir):
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
 
   rng = np.random.default_rng(config.aum.threshold_seed)
-  thr_1 = aum_lib.assign_threshold_samples(given, c, rng, config.aum.threshold_mode)
-  thr_2 = aum_lib.assign_threshold_samples(given, c, rng, config.aum.threshold_mode,
-                                           exclude=thr_1)
+  mode, divisor = config.aum.threshold_mode, config.aum.threshold_divisor
+  thr_1 = aum_lib.assign_threshold_samples(given, c, rng, mode, divisor=divisor)
+  thr_2 = aum_lib.assign_threshold_samples(given, c, rng, mode, exclude=thr_1,
+                                           divisor=divisor)
   logging.info("AUM: %d examples, %d classes, %d + %d threshold samples.",
                len(given), c, len(thr_1), len(thr_2))
+  tick = _stage_progress(config, workdir)
   run_1 = aum_run(config, workdir, data, given, c, thr_1, "aum_run1")
+  tick("aum_run1")
   run_2 = aum_run(config, workdir, data, given, c, thr_2, "aum_run2")
+  tick("aum_run2")
 
   flags, thresholds = {}, {}
   # `used` (the judging run's AUM) and `judged_in` do not depend on p.
@@ -137,8 +161,11 @@ def train_and_evaluate(config, workdir):
   stats = {k: pick(k) for k in ("confidence", "variability", "correctness")}
 
   everything = np.ones(len(given), bool)
-  results = {"none": {seed: retrain(config, workdir, data, everything, given, c, seed,
-                                    f"none_s{seed}") for seed in config.clean.seeds}}
+  results = {"none": {}}
+  for seed in config.clean.seeds:
+    results["none"][seed] = retrain(config, workdir, data, everything, given, c, seed,
+                                    f"none_s{seed}")
+    tick(f"clean/none_s{seed}")
   for method in config.clean.methods:
     results[method] = {}
     for p in config.clean.percentiles:
@@ -146,6 +173,7 @@ def train_and_evaluate(config, workdir):
       for seed in config.clean.seeds:
         results[method][(p, seed)] = retrain(config, workdir, data, keep, labels, c,
                                              seed, f"{method}_p{p}_s{seed}")
+        tick(f"clean/{method}_p{p}_s{seed}")
 
   neighbours = reports.neighbour_agreement(config, data, given, k=config.neighbors.k)
   summary = reports.summarize(config, given, noisy, used, thr_1, thr_2, flags,
