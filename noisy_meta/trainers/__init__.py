@@ -4,6 +4,7 @@ import importlib
 _TRAINERS = {
     "finetune": "noisy_meta.trainers.finetune",
     "aum": "noisy_meta.trainers.aum",
+    "relation": "noisy_meta.trainers.relation",
 }
 
 

@@ -1,0 +1,182 @@
+"""PA-LSTM (Zhang et al. 2017) and C-GCN (Zhang, Qi and Manning 2018) in Flax.
+
+Both read a batch of id arrays [B, L] (`words`, `pos`, `ner`, `subj_pos`,
+`obj_pos`, `mask`; C-GCN also `heads` and `kept`) and return logits [B, C].
+Word vectors are a fixed GloVe matrix in the `constants` collection
+(`{"params": ..., "constants": {"embed": {"glove": G}}}`): never trained,
+outside the optimizer; POS, NER and position embeddings are trained.
+
+The LSTM computes the input projection of all time steps in one matrix
+product and scans only the recurrent one (as cuDNN does); padding steps
+keep the carry, so the final state is the one at each sentence's end.
+"""
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class LSTM(nn.Module):
+  """One LSTM layer over [B, L, D] with a mask [B, L]; returns (hs, h_last)."""
+  hidden: int
+  reverse: bool = False
+
+  @nn.compact
+  def __call__(self, x, mask):
+    h = self.hidden
+    xw = nn.Dense(4 * h, name="input")(x)  # [B, L, 4H], all steps at once.
+    w_h = self.param("recurrent", nn.initializers.orthogonal(), (h, 4 * h))
+    b = x.shape[0]
+    carry = (jnp.zeros((b, h), x.dtype), jnp.zeros((b, h), x.dtype))
+
+    def step(carry, inputs):
+      c, hh = carry
+      xw_t, m_t = inputs
+      z = xw_t + hh @ w_h
+      i, f, g, o = jnp.split(z, 4, axis=-1)
+      c_new = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+      h_new = jax.nn.sigmoid(o) * jnp.tanh(c_new)
+      m = m_t[:, None]
+      c_new, h_new = jnp.where(m, c_new, c), jnp.where(m, h_new, hh)
+      return (c_new, h_new), h_new
+
+    xs = (jnp.swapaxes(xw, 0, 1), jnp.swapaxes(mask, 0, 1))
+    (_, h_last), hs = jax.lax.scan(step, carry, xs, reverse=self.reverse)
+    return jnp.swapaxes(hs, 0, 1) * mask[..., None], h_last
+
+
+class Embed(nn.Module):
+  """Fixed word vectors + trained POS and NER embeddings, word dropout."""
+  vocab: int
+  dim: int
+  num_pos: int
+  num_ner: int
+  pos_dim: int = 30
+  ner_dim: int = 30
+  word_dropout: float = 0.04
+
+  @nn.compact
+  def __call__(self, batch, train):
+    words = batch["words"]
+    if train and self.word_dropout > 0:
+      drop = jax.random.bernoulli(self.make_rng("dropout"), self.word_dropout, words.shape)
+      words = jnp.where(drop & (words > 0), 1, words)  # 1: <UNK>.
+    table = self.variable("constants", "glove", jnp.zeros, (self.vocab, self.dim))
+    x = [table.value[words]]
+    if self.pos_dim:
+      x.append(nn.Embed(self.num_pos, self.pos_dim, name="pos")(batch["pos"]))
+    if self.ner_dim:
+      x.append(nn.Embed(self.num_ner, self.ner_dim, name="ner")(batch["ner"]))
+    return jnp.concatenate(x, -1)
+
+
+class PALSTM(nn.Module):
+  """LSTM with position-aware attention (Zhang et al. 2017, TACRED paper).
+
+  u_i = v . tanh(W_h h_i + W_q q + W_s p^s_i + W_o p^o_i), q the last hidden
+  state; z = sum_i softmax(u)_i h_i; logits = W z.
+  """
+  vocab: int
+  dim: int
+  num_pos: int
+  num_ner: int
+  num_classes: int
+  hidden: int = 200
+  layers: int = 2
+  attn_dim: int = 200
+  pe_dim: int = 30
+  max_len: int = 128  # Relative positions are clipped to +-max_len.
+  dropout: float = 0.5
+  word_dropout: float = 0.04
+  pos_dim: int = 30
+  ner_dim: int = 30
+
+  @nn.compact
+  def __call__(self, batch, train=False):
+    mask = batch["mask"]
+    x = Embed(self.vocab, self.dim, self.num_pos, self.num_ner, self.pos_dim, self.ner_dim,
+              self.word_dropout, name="embed")(batch, train)
+    x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    for i in range(self.layers):
+      x, q = LSTM(self.hidden, name=f"lstm{i}")(x, mask)
+      if i < self.layers - 1:
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    h = nn.Dropout(self.dropout, deterministic=not train)(x)
+    pe = nn.Embed(2 * self.max_len + 1, self.pe_dim, name="position")
+    clip = lambda p: jnp.clip(p, -self.max_len, self.max_len) + self.max_len
+    ps, po = pe(clip(batch["subj_pos"])), pe(clip(batch["obj_pos"]))
+    u = (nn.Dense(self.attn_dim, name="w_h")(h)
+         + nn.Dense(self.attn_dim, use_bias=False, name="w_q")(q)[:, None]
+         + nn.Dense(self.attn_dim, use_bias=False, name="w_s")(ps)
+         + nn.Dense(self.attn_dim, use_bias=False, name="w_o")(po))
+    score = nn.Dense(1, name="v")(jnp.tanh(u))[..., 0]
+    score = jnp.where(mask, score, -1e30)
+    z = jnp.einsum("bl,blh->bh", jax.nn.softmax(score, -1), h)
+    return nn.Dense(self.num_classes, name="classifier")(z)
+
+
+def adjacency(heads, length):
+  """Symmetric adjacency [B, L, L] from pruned heads [B, L] (-1: none)."""
+  a = jax.nn.one_hot(heads, length, dtype=jnp.float32)  # -1 -> all zeros.
+  return a + jnp.swapaxes(a, 1, 2)
+
+
+def masked_max(h, keep):
+  return jnp.max(jnp.where(keep[..., None], h, -1e30), axis=1)
+
+
+class CGCN(nn.Module):
+  """Contextualised GCN over the pruned dependency tree.
+
+  BiLSTM, then GCN layers h' = ReLU((A h W + h W) / (deg + 1)) (self loop,
+  degree-normalised), then max pooling over the sentence (tokens in the
+  pruned tree), the subject and the object, an MLP and a linear classifier.
+  Returns (logits, sentence representation) for the pooling L2 penalty.
+  """
+  vocab: int
+  dim: int
+  num_pos: int
+  num_ner: int
+  num_classes: int
+  hidden: int = 200
+  gcn_layers: int = 2
+  rnn_hidden: int = 200
+  mlp_layers: int = 2
+  input_dropout: float = 0.5
+  gcn_dropout: float = 0.5
+  rnn_dropout: float = 0.5
+  word_dropout: float = 0.04
+  pos_dim: int = 30
+  ner_dim: int = 30
+
+  @nn.compact
+  def __call__(self, batch, train=False):
+    mask = batch["mask"]
+    x = Embed(self.vocab, self.dim, self.num_pos, self.num_ner, self.pos_dim, self.ner_dim,
+              self.word_dropout, name="embed")(batch, train)
+    x = nn.Dropout(self.input_dropout, deterministic=not train)(x)
+    fw, _ = LSTM(self.rnn_hidden, name="rnn_fw")(x, mask)
+    bw, _ = LSTM(self.rnn_hidden, reverse=True, name="rnn_bw")(x, mask)
+    h = nn.Dropout(self.rnn_dropout, deterministic=not train)(jnp.concatenate([fw, bw], -1))
+    adj = adjacency(batch["heads"], mask.shape[1])
+    denom = adj.sum(2, keepdims=True) + 1.0
+    for i in range(self.gcn_layers):
+      w = nn.Dense(self.hidden, name=f"gcn{i}")
+      h = jax.nn.relu((w(adj @ h) + w(h)) / denom)
+      if i < self.gcn_layers - 1:
+        h = nn.Dropout(self.gcn_dropout, deterministic=not train)(h)
+    subj = (batch["subj_pos"] == 0) & mask
+    obj = (batch["obj_pos"] == 0) & mask
+    sent = masked_max(h, batch["kept"] & mask)
+    z = jnp.concatenate([sent, masked_max(h, subj), masked_max(h, obj)], -1)
+    for i in range(self.mlp_layers):
+      z = jax.nn.relu(nn.Dense(self.hidden, name=f"mlp{i}")(z))
+    return nn.Dense(self.num_classes, name="classifier")(z), sent
+
+
+def make(name, vocab, dim, num_pos, num_ner, num_classes, **kwargs):
+  """A relation model by config name: pa_lstm or cgcn."""
+  if name == "pa_lstm":
+    return PALSTM(vocab, dim, num_pos, num_ner, num_classes, **kwargs)
+  if name == "cgcn":
+    return CGCN(vocab, dim, num_pos, num_ner, num_classes, **kwargs)
+  raise ValueError(f"Unknown relation model {name!r} (pa_lstm, cgcn).")

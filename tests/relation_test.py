@@ -1,0 +1,141 @@
+"""Relation classification: features, models, the trainer end to end, bad input."""
+import json
+import os
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import re_semeval
+from configs import re_tacred
+from noisy_meta import errors
+from noisy_meta.data import relation_features as rf
+from noisy_meta.models import relation as models
+from noisy_meta.trainers import relation
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _example(**kw):
+  # "The cat chased a small mouse ." with a tree: chased <- cat <- The,
+  # chased <- mouse <- a, small; chased <- .
+  ex = dict(id="x", token=["The", "cat", "chased", "a", "small", "mouse", "."],
+            subj_start=1, subj_end=1, obj_start=5, obj_end=5, subj_type="ANIMAL",
+            obj_type="O", stanford_pos=["DT", "NN", "VBD", "DT", "JJ", "NN", "."],
+            stanford_ner=["O"] * 7, stanford_head=[2, 3, 0, 6, 6, 3, 3],
+            stanford_deprel=["det", "nsubj", "ROOT", "det", "amod", "dobj", "punct"],
+            relation="chases")
+  ex.update(kw)
+  return ex
+
+
+def test_positions_masking_and_pruning_by_hand():
+  ex = _example()
+  assert list(rf.relative_positions(1, 1, 7)) == [-1, 0, 1, 2, 3, 4, 5]
+  assert list(rf.relative_positions(4, 5, 7)) == [-4, -3, -2, -1, 0, 0, 1]
+  assert rf.masked_tokens(ex)[:3] == ["The", "SUBJ-ANIMAL", "chased"]
+  assert rf.masked_tokens(ex)[5] == "OBJ-O"
+  assert rf.masked_tokens(ex, mask=False) == ex["token"]
+  # Path cat -> chased <- mouse; k=0 keeps it, k=1 adds The, a, small and "."
+  heads, kept = rf.pruned_heads(ex, 0)
+  assert list(kept) == [False, True, True, False, False, True, False]
+  assert list(heads) == [-1, 2, -1, -1, -1, 2, -1]
+  heads, kept = rf.pruned_heads(ex, 1)
+  assert kept.all() and list(heads) == [1, 2, -1, 5, 5, 2, 2]
+  heads, kept = rf.pruned_heads(ex, -1)
+  assert kept.all()
+  with pytest.raises(ValueError, match="cycle"):
+    rf.pruned_heads(_example(stanford_head=[2, 1, 0, 6, 6, 3, 3], subj_start=0,
+                             subj_end=0), 1)
+
+
+def test_glove_reader(tmp_path):
+  vocab = rf.Vocab.build([["cat", "Dog", "zebra"]])
+  path = tmp_path / "g.txt"
+  path.write_text("cat 1 2\ndog 3 4\n")
+  mat, hits = rf.read_glove(str(path), vocab)
+  assert hits == 2 and mat.shape == (len(vocab), 2)
+  assert list(mat[vocab.index["cat"]]) == [1, 2]
+  assert list(mat[vocab.index["Dog"]]) == [3, 4]  # Lower-case fallback.
+  assert (mat[0] == 0).all() and np.abs(mat[vocab.index["zebra"]]).max() <= 1
+  path.write_text("cat 1 2\ndog 3\n")
+  with pytest.raises(errors.InputError, match="g.txt:2: 1 values, expected 2"):
+    rf.read_glove(str(path), vocab)
+  with pytest.raises(errors.InputError, match="GloVe file"):
+    rf.read_glove(str(tmp_path / "missing.txt"), vocab)
+
+
+def test_lstm_final_state_ignores_padding():
+  lstm = models.LSTM(8)
+  x = jax.random.normal(jax.random.key(0), (2, 6, 5))
+  mask = jnp.array([[1, 1, 1, 0, 0, 0], [1, 1, 1, 1, 1, 1]], bool)
+  params = lstm.init(jax.random.key(1), x, mask)
+  hs, last = lstm.apply(params, x, mask)
+  _, short = lstm.apply(params, x[:1, :3], mask[:1, :3])
+  np.testing.assert_allclose(last[0], short[0], atol=1e-6)
+  assert float(jnp.abs(hs[0, 3:]).max()) == 0.0
+  rev = models.LSTM(8, reverse=True)
+  hs_r, _ = rev.apply(params, x[:1, :3], mask[:1, :3])
+  hs_rp, _ = rev.apply(params, x[:1], mask[:1])
+  np.testing.assert_allclose(hs_rp[0, :3], hs_r[0], atol=1e-6)  # Padding after the end.
+
+
+def test_adjacency_is_symmetric_and_skips_pruned():
+  a = np.asarray(models.adjacency(jnp.array([[1, -1, 1]]), 3))[0]
+  assert (a == a.T).all() and a.tolist() == [[0, 1, 0], [1, 0, 1], [0, 1, 0]]
+
+
+def _tacred_config(arg, data_dir, tmp_path):
+  config = re_tacred.get_config(arg)
+  config.input.tacred_dir = os.path.join(data_dir, "tacred_sample")
+  config.input.glove = os.path.join(data_dir, "glove",
+                                    "glove.6B.50d.filtered_cola_sst2_semeval.txt")
+  return config
+
+
+@pytest.mark.parametrize("model", ["pa_lstm", "cgcn"])
+def test_trainer_learns_the_tacred_sample_and_resumes(model, data_dir, tmp_path):
+  config = _tacred_config(f"model={model},runlocal", data_dir, tmp_path)
+  config.num_epochs = 12
+  config.input.batch_size = 10
+  config.optim.lr = 0.5
+  workdir = str(tmp_path / model)
+  result = relation.train_and_evaluate(config, workdir)
+  # 20 training sentences memorised: training accuracy is in metrics.jsonl.
+  lines = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
+  accs = [l["train/accuracy"] for l in lines if "train/accuracy" in l]
+  assert accs[-1] > accs[0] and accs[-1] >= 0.8
+  assert 0.0 <= result["test_f1"] <= 1.0 and result["steps"] == 24
+  again = relation.train_and_evaluate(config, workdir)  # Resumes: nothing to do.
+  assert again["steps"] == 24 and again["test_f1"] == result["test_f1"]
+
+
+def test_semeval_runlocal_writes_official_answer_files(data_dir, tmp_path):
+  pytest.importorskip("spacy")
+  config = re_semeval.get_config("model=pa_lstm,runlocal")
+  config.input.data_dir = data_dir
+  result = relation.train_and_evaluate(config, str(tmp_path))
+  lines = open(tmp_path / "test_predictions.txt").read().splitlines()
+  assert len(lines) == 2717 and lines[0].split("\t")[0] == "8001"
+  assert len(open(tmp_path / "dev_ids.txt").read().split()) == 500
+  assert "| Cause-Effect |" in open(tmp_path / "report.md").read()
+  assert 0.0 <= result["test_f1"] <= 1.0
+
+
+def _main(*args, env=None):
+  return subprocess.run([sys.executable, "-m", "noisy_meta.main", *args], cwd=ROOT,
+                        capture_output=True, text=True, env=env, timeout=600)
+
+
+def test_bad_input_missing_glove_and_tacred_dir(data_dir, tmp_path):
+  env = dict(os.environ, NOISY_META_DATA_DIR=data_dir)
+  r = _main("--config=configs/re_tacred.py:runlocal", f"--workdir={tmp_path}/a",
+            env=env)
+  assert r.returncode == 2 and "tacred_dir" in r.stderr
+  r = _main("--config=configs/re_tacred.py:runlocal", f"--workdir={tmp_path}/b",
+            f"--config.input.tacred_dir={data_dir}/tacred_sample",
+            f"--config.input.glove={tmp_path}/none.txt", env=env)
+  assert r.returncode == 2 and "none.txt" in r.stderr
