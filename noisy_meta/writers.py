@@ -20,6 +20,14 @@ def write_json(path, obj):
   os.replace(tmp, path)
 
 
+def write_text(path, text):
+  """Writes text atomically (temporary file, then rename)."""
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w", encoding="utf-8") as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
 class MetricWriter:
   """Scalars to `metrics.jsonl` and TensorBoard (`tb/`); no-op if disabled."""
 

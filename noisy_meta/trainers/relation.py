@@ -213,10 +213,6 @@ def create_train_state(config, vocabs, glove, num_classes, rng):
                            evals=jnp.int32(0))
 
 
-def _write_answers(path, ids, labels):
-  relation_metrics.write_semeval_answers(path, ids, labels)
-
-
 def train_and_evaluate(config, workdir):
   """Trains, keeps the best-dev parameters, scores them on test; resumes."""
   inp = config.input
@@ -226,8 +222,8 @@ def train_and_evaluate(config, workdir):
   enc, labels = p["enc"], p["labels"]
   if lead:
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
-    with open(os.path.join(workdir, "dev_ids.txt"), "w") as f:
-      f.write("\n".join(str(i) for i in p["dev_ids"]) + "\n")
+    writers.write_text(os.path.join(workdir, "dev_ids.txt"),
+                       "\n".join(str(i) for i in p["dev_ids"]) + "\n")
 
   n = len(enc["train"].labels)
   steps_per_epoch = math.ceil(n / inp.batch_size)
@@ -296,13 +292,13 @@ def train_and_evaluate(config, workdir):
   if lead:
     ids = enc["test"].ids
     if inp.dataset == "semeval":
-      _write_answers(os.path.join(workdir, "test_predictions.txt"), ids, pred_l)
-      _write_answers(os.path.join(workdir, "test_key.txt"), ids, gold_l)
+      relation_metrics.write_semeval_answers(
+          os.path.join(workdir, "test_predictions.txt"), ids, pred_l)
+      relation_metrics.write_semeval_answers(os.path.join(workdir, "test_key.txt"), ids, gold_l)
     report = [f"# {config.model.name} on {inp.dataset}", "",
               f"Test F1 of the best-dev model (official score): {100 * test_f1:.2f}; "
               f"best dev F1 {100 * float(state.best_f1):.2f}; seed {config.seed}.", "",
               relation_metrics.per_relation_table(result["per_relation"])]
-    with open(os.path.join(workdir, "report.md"), "w") as f:
-      f.write("\n".join(report) + "\n")
+    writers.write_text(os.path.join(workdir, "report.md"), "\n".join(report) + "\n")
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
   return result
