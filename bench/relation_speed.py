@@ -11,7 +11,6 @@ ratio ours / PyTorch.
 """
 import argparse
 import datetime
-import functools
 import os
 import platform
 import sys
@@ -89,7 +88,7 @@ def main():
   vocabs = rf.Vocabs(rf.Vocab(["w"] * vocab), rf.Vocab(["p"] * num_pos),
                      rf.Vocab(["n"] * num_ner), [str(i) for i in range(classes)])
   state = relation.create_train_state(config, vocabs, glove, classes, jax.random.key(0))
-  step = jax.jit(functools.partial(relation.train_step), donate_argnums=(0,))
+  step = jax.jit(relation.train_step, donate_argnums=(0,))
   key = jax.random.key(1)
   batches = [relation.make_batch(enc, idx, args.batch, 16)
              for idx in relation.epoch_order(n, args.batch, 0, 0)]

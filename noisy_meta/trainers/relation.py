@@ -268,11 +268,11 @@ def train_and_evaluate(config, workdir):
              and config.optim.name in ("sgd", "adagrad"))
     state = state.replace(
         best_f1=jnp.float32(max(f1, float(state.best_f1))),
-        best_params=state.params if improved else state.best_params,
+        # A copy, not an alias: the next step donates `state.params`.
+        best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
+                     else state.best_params),
         last_f1=jnp.float32(f1), evals=state.evals + 1,
         lr=state.lr * (config.optim.lr_decay if decay else 1.0))
-    # Copies, not aliases: the next step donates `state.params`.
-    state = state.replace(best_params=jax.tree_util.tree_map(jnp.copy, state.best_params))
     logging.info("epoch %d dev F1 %.4f (best %.4f)%s", epoch + 1, f1, float(state.best_f1),
                  f", lr -> {float(state.lr):.4f}" if decay else "")
     writer.write(step, {"f1": f1, "best_f1": float(state.best_f1), "lr": float(state.lr)},
