@@ -2,6 +2,7 @@
 import json
 import os
 
+import jax
 import numpy as np
 
 
@@ -26,6 +27,19 @@ def write_text(path, text):
   with open(tmp, "w", encoding="utf-8") as f:
     f.write(text)
   os.replace(tmp, path)
+
+
+def mean_metrics(pending, step):
+  """Means of the device metrics logged since the last report (one host sync).
+
+  Raises FloatingPointError on a non-finite loss, naming the step; the
+  caller has not saved since, so the last good checkpoint stays.
+  """
+  m = jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *jax.device_get(pending))
+  if not np.isfinite(m["loss"]):
+    raise FloatingPointError(f"Loss is {m['loss']} at step {step}; the last good "
+                             "checkpoint is kept in the workdir.")
+  return m
 
 
 class MetricWriter:

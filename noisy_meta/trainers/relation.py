@@ -249,11 +249,7 @@ def train_and_evaluate(config, workdir):
       pending.append(m)
       step += 1
       if step % config.log_every == 0 or step == num_steps:
-        m = jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *jax.device_get(pending))
-        pending = []
-        if not np.isfinite(m["loss"]):
-          raise FloatingPointError(f"Loss is {m['loss']} at step {step}; the last good "
-                                   "checkpoint is kept in the workdir.")
+        m, pending = writers.mean_metrics(pending, step), []
         line, _ = prog.line(step)
         logging.info("epoch %d | %s | loss %.4f acc %.3f lr %.4f", epoch + 1, line,
                      m["loss"], m["accuracy"], float(state.lr))
