@@ -5,6 +5,7 @@ _TRAINERS = {
     "finetune": "noisy_meta.trainers.finetune",
     "aum": "noisy_meta.trainers.aum",
     "relation": "noisy_meta.trainers.relation",
+    "mlrc": "noisy_meta.trainers.mlrc",
 }
 
 

@@ -10,6 +10,7 @@ dev_ids.txt, test_predictions.txt and test_key.txt (official answer format),
 report.md (per-relation table) and metrics.json in the workdir; it resumes
 from the newest checkpoint.
 """
+import dataclasses
 import functools
 import math
 import os
@@ -62,18 +63,26 @@ def _logits(state, params, batch, train, rng=None):
   return out if isinstance(out, tuple) else (out, None)
 
 
+def batch_loss(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
+  """Mean cross-entropy over the real rows (`_mask`) with dropout on, plus
+  C-GCN's L2 penalty on the pooled sentence vector; returns (loss, logits)."""
+  out = apply_fn({"params": params, "constants": constants}, batch, train=True,
+                 rngs={"dropout": rng})
+  logits, pooled = out if isinstance(out, tuple) else (out, None)
+  w = batch["_mask"].astype(jnp.float32)
+  ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
+  loss = (ce * w).sum() / jnp.maximum(w.sum(), 1.0)
+  if pooled is not None and pooling_l2:
+    loss += pooling_l2 * ((pooled ** 2).sum(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
+  return loss, logits
+
+
 def train_step(state, batch, rng, pooling_l2=0.0):
   """One update; returns the new state and scalar metrics."""
   rng = jax.random.fold_in(rng, state.step)
   w = batch["_mask"].astype(jnp.float32)
-
-  def loss_fn(params):
-    logits, pooled = _logits(state, params, batch, True, rng)
-    ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-    loss = (ce * w).sum() / jnp.maximum(w.sum(), 1.0)
-    if pooled is not None and pooling_l2:
-      loss += pooling_l2 * ((pooled ** 2).sum(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
-    return loss, logits
+  loss_fn = functools.partial(batch_loss, state.apply_fn, constants=state.constants,
+                              batch=batch, rng=rng, pooling_l2=pooling_l2)
 
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
@@ -89,10 +98,11 @@ def predict_step(state, params, batch):
   return _logits(state, params, batch, False)[0].argmax(-1)
 
 
-def make_batch(enc, idx, batch_size, bucket):
-  """Rows `idx` of `enc`, padded to `batch_size` rows and a multiple of `bucket`."""
+def make_batch(enc, idx, batch_size, bucket, length=0):
+  """Rows `idx` of `enc`, padded to `batch_size` rows and a multiple of
+  `bucket` (or to `length` tokens when given)."""
   k = len(idx)
-  length = max(bucket, int(math.ceil(enc.lengths[idx].max() / bucket)) * bucket)
+  length = length or max(bucket, int(math.ceil(enc.lengths[idx].max() / bucket)) * bucket)
   rows = np.zeros(batch_size, np.int64)
   rows[:k] = idx
 
@@ -213,13 +223,33 @@ def create_train_state(config, vocabs, glove, num_classes, rng):
                            evals=jnp.int32(0))
 
 
+def subset(enc, idx):
+  """Rows `idx` of an `Encoded` split."""
+  idx = np.asarray(idx, np.int64)
+  arrays = {f.name: getattr(enc, f.name)[idx] for f in dataclasses.fields(enc)
+            if f.name != "ids"}
+  return rf.Encoded(ids=[enc.ids[i] for i in idx], **arrays)
+
+
 def train_and_evaluate(config, workdir):
   """Trains, keeps the best-dev parameters, scores them on test; resumes."""
+  return fit(config, workdir, prepare(config))
+
+
+def fit(config, workdir, p, train_idx=None, init_params=None):
+  """Supervised training on `p` (from `prepare`); returns the result dict.
+
+  train_idx: rows of p["enc"]["train"] to train on (all if None).
+  init_params: start from these parameters instead of a fresh init (MLRC's
+  fine-tuning from the meta-learned ones); the initialiser still runs, so
+  the dropout stream is the baseline's.
+  """
   inp = config.input
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
-  p = prepare(config)
-  enc, labels = p["enc"], p["labels"]
+  enc, labels = dict(p["enc"]), p["labels"]
+  if train_idx is not None:
+    enc["train"] = subset(enc["train"], train_idx)
   if lead:
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     writers.write_text(os.path.join(workdir, "dev_ids.txt"),
@@ -230,6 +260,9 @@ def train_and_evaluate(config, workdir):
   num_steps = steps_per_epoch * config.num_epochs
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
   state = create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng)
+  if init_params is not None:
+    state = state.replace(params=init_params,
+                          best_params=jax.tree_util.tree_map(jnp.copy, init_params))
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)

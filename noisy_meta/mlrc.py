@@ -1,0 +1,265 @@
+"""MLRC (Obamuyide & Vlachos 2019): Reptile meta-learning over relations.
+
+Algorithm 1 of seed 004: each meta-iteration samples B relations; for each,
+S batches of K of its training instances; S inner optimiser steps from the
+meta-parameters theta give theta'_i; then theta <- theta + eps * mean_i
+(theta'_i - theta). (The paper prints `theta - eps ...`, a sign slip: with
+a minus, theta would move away from every adapted solution; Nichol et al.
+2018, whose algorithm it follows, add.) Line 11, fine-tuning from the
+meta-learned theta on the same data, is `trainers.relation.fit`.
+
+In JAX the S inner steps are a `lax.scan` and the B tasks are `jax.vmap`-ed
+inside one jitted meta step whose shapes never change (tasks are padded to K
+rows and to one sentence length per run), so it compiles once. First-order
+MAML (`fomaml`: the gradient of a held-out batch of the task at theta'_i) and
+full MAML (`maml`: differentiated through the scan) are options; both use
+S + 1 batches per task, the last one as the query.
+
+Pieces: `sample_fraction` (the limited-supervision subset), `TaskSampler`
+(relations and rows of each meta-iteration, a pure function of seed and
+iteration, so a resumed run draws the same tasks), `task_batch` (stacked
+arrays [B, S, K, L]), `make_meta_step` (vmapped) and `make_looped_meta_step`
+(the same tasks looped in Python: the reference it is tested against and
+benchmarked with).
+"""
+import functools
+from typing import Any, Callable
+
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from noisy_meta import errors
+
+ALGORITHMS = ("reptile", "fomaml", "maml")
+
+
+def check_fraction(fraction):
+  if not isinstance(fraction, (int, float)) or not 0.0 < float(fraction) <= 1.0:
+    raise errors.InputError(
+        f"fraction={fraction!r}: use a value in (0, 1] (0.01 keeps 1% of the training "
+        f"set, 1 keeps all of it).")
+
+
+def sample_fraction(labels, fraction, seed, stratified=False):
+  """Sorted rows keeping `fraction` of the training set.
+
+  Uniform (default): round(fraction * N) rows, at least one, drawn without
+  replacement. Stratified: round(fraction * N_r) rows of every label r, at
+  least one each. A pure function of (labels, fraction, seed, stratified):
+  the baseline and MLRC of one run train on exactly these rows.
+  """
+  check_fraction(fraction)
+  labels = np.asarray(labels)
+  rng = np.random.default_rng([int(seed), 1009])
+  if not stratified:
+    k = max(1, int(round(fraction * len(labels))))
+    return np.sort(rng.choice(len(labels), k, replace=False))
+  parts = []
+  for r in np.unique(labels):
+    rows = np.flatnonzero(labels == r)
+    parts.append(rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False))
+  return np.sort(np.concatenate(parts))
+
+
+class TaskSampler:
+  """The relations and rows of each meta-iteration.
+
+  labels: label id of each available training row (the subset). Relations
+  with no row are never drawn (`missing` lists them): a fraction that leaves
+  a relation without examples gives it no task; it is still scored. B
+  relations are drawn without replacement, uniformly (`sampling="uniform"`)
+  or in proportion to their counts ("proportional"); for each, `steps`
+  batches of `batch` rows: without replacement within a batch, all rows
+  (then padded) when the relation has fewer.
+  """
+
+  def __init__(self, labels, num_tasks, steps, batch, seed, num_classes, names=None,
+               sampling="uniform"):
+    labels = np.asarray(labels)
+    self.present = np.unique(labels)
+    names = names or [str(i) for i in range(num_classes)]
+    self.missing = [names[i] for i in range(num_classes) if i not in set(self.present)]
+    if num_tasks > len(self.present):
+      raise errors.InputError(
+          f"meta.tasks={num_tasks} relations per meta-iteration, but only "
+          f"{len(self.present)} relations have training examples in this subset "
+          f"(none for: {', '.join(self.missing) or '-'}); lower meta.tasks to at most "
+          f"{len(self.present)}.")
+    if num_tasks < 1 or steps < 1 or batch < 1:
+      raise errors.InputError(f"meta.tasks, inner_steps and inner_batch must be >= 1 "
+                              f"(got {num_tasks}, {steps}, {batch}).")
+    if sampling not in ("uniform", "proportional"):
+      raise errors.InputError(f"meta.sampling={sampling!r}: use uniform or proportional.")
+    self.rows = {int(r): np.flatnonzero(labels == r) for r in self.present}
+    counts = np.array([len(self.rows[int(r)]) for r in self.present], np.float64)
+    self.p = None if sampling == "uniform" else counts / counts.sum()
+    self.num_tasks, self.steps, self.batch, self.seed = num_tasks, steps, batch, seed
+
+  def sample(self, iteration):
+    """(relations [B], rows [B, steps, batch] with -1 padding)."""
+    rng = np.random.default_rng([int(self.seed), int(iteration), 4099])
+    rels = rng.choice(self.present, self.num_tasks, replace=False, p=self.p)
+    rows = np.full((self.num_tasks, self.steps, self.batch), -1, np.int64)
+    for b, r in enumerate(rels):
+      pool = self.rows[int(r)]
+      for s in range(self.steps):
+        pick = (rng.choice(pool, self.batch, replace=False) if len(pool) > self.batch
+                else rng.permutation(pool))
+        rows[b, s, :len(pick)] = pick
+    return rels, rows
+
+
+def task_batch(make_batch, rows):
+  """Stacked model batches [B, S, K, ...] for `rows` [B, S, K] (-1: padding).
+
+  make_batch(idx, k): one padded batch of k rows (fixed length).
+  """
+  b, s, k = rows.shape
+  out = [[make_batch(r[r >= 0], k) for r in task] for task in rows]
+  return {key: np.stack([np.stack([x[key] for x in task]) for task in out])
+          for key in out[0][0]}
+
+
+@flax.struct.dataclass
+class MetaState:
+  step: Any
+  params: Any
+  constants: Any
+  apply_fn: Callable = flax.struct.field(pytree_node=False)
+
+
+def inner_optimizer(name, lr, grad_clip):
+  """The inner loop's update: clipping, SGD or Adagrad (PyTorch's 0.1 start), -lr."""
+  parts = [optax.clip_by_global_norm(grad_clip)] if grad_clip > 0 else []
+  if name == "adagrad":
+    parts.append(optax.scale_by_rss(initial_accumulator_value=0.1, eps=1e-10))
+  elif name != "sgd":
+    raise errors.InputError(f"meta.inner_optim={name!r}: use sgd or adagrad.")
+  parts.append(optax.scale(-lr))
+  return optax.chain(*parts)
+
+
+def adapt(loss_fn, tx, params, batches, rng):
+  """S inner steps (a lax.scan over the leading axis of `batches`).
+
+  loss_fn(params, batch, rng) -> (loss, aux). Returns (theta', losses [S]).
+  """
+  def body(carry, xs):
+    p, opt_state = carry
+    batch, i = xs
+    (loss, _), g = jax.value_and_grad(loss_fn, has_aux=True)(p, batch,
+                                                             jax.random.fold_in(rng, i))
+    updates, opt_state = tx.update(g, opt_state, p)
+    return (optax.apply_updates(p, updates), opt_state), loss
+
+  steps = jax.tree_util.tree_leaves(batches)[0].shape[0]
+  (p, _), losses = jax.lax.scan(body, (params, tx.init(params)), (batches, jnp.arange(steps)))
+  return p, losses
+
+
+def _split(tasks, algorithm):
+  """(inner batches [B, S], query batches [B] or None)."""
+  if algorithm == "reptile":
+    return tasks, None
+  return (jax.tree_util.tree_map(lambda x: x[:, :-1], tasks),
+          jax.tree_util.tree_map(lambda x: x[:, -1], tasks))
+
+
+def meta_lr_at(step, meta_lr, anneal_steps):
+  """eps, linearly annealed to 0 over `anneal_steps` when > 0 (Nichol et al.)."""
+  if not anneal_steps:
+    return jnp.float32(meta_lr)
+  return meta_lr * jnp.maximum(0.0, 1.0 - step / anneal_steps)
+
+
+def _task_update(loss_fn, tx, algorithm, params, inner, query, rng):
+  """One task's contribution: theta'_i - theta (reptile) or a meta-gradient."""
+  if algorithm == "reptile":
+    adapted, losses = adapt(loss_fn, tx, params, inner, rng)
+    return jax.tree_util.tree_map(jnp.subtract, adapted, params), losses
+  qrng = jax.random.fold_in(rng, 1 << 20)
+  if algorithm == "fomaml":
+    adapted, losses = adapt(loss_fn, tx, params, inner, rng)
+    g = jax.grad(lambda p: loss_fn(p, query, qrng)[0])(adapted)
+    return g, losses
+
+  def query_loss(p):
+    adapted, losses = adapt(loss_fn, tx, p, inner, rng)
+    return loss_fn(adapted, query, qrng)[0], losses
+
+  g, losses = jax.grad(query_loss, has_aux=True)(params)
+  return g, losses
+
+
+def _apply(state, mean_update, algorithm, eps):
+  sign = 1.0 if algorithm == "reptile" else -1.0  # Toward theta'; down the meta-gradient.
+  params = jax.tree_util.tree_map(lambda p, u: p + sign * eps * u, state.params, mean_update)
+  return state.replace(step=state.step + 1, params=params)
+
+
+def _metrics(mean_update, losses, eps):
+  return {"loss": losses.mean(), "inner_loss_first": losses[..., 0].mean(), "inner_loss_last": losses[..., -1].mean(),
+          "update_norm": optax.tree.norm(mean_update), "meta_lr": eps}
+
+
+def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0):
+  """meta_step(state, tasks, rng) -> (state, metrics), tasks [B, S(+1), K, ...].
+
+  loss_fn(params, constants, batch, rng) -> (loss, aux). The B tasks are
+  vmapped; each one's inner loop is a scan. Jit it once.
+  """
+  if algorithm not in ALGORITHMS:
+    raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
+
+  def meta_step(state, tasks, rng):
+    rng = jax.random.fold_in(rng, state.step)
+    f = functools.partial(loss_fn, constants=state.constants)
+    inner, query = _split(tasks, algorithm)
+    b = jax.tree_util.tree_leaves(tasks)[0].shape[0]
+    rngs = jax.random.split(rng, b)
+    per_task = functools.partial(_task_update, lambda p, x, r: f(p, batch=x, rng=r), tx,
+                                 algorithm)
+    updates, losses = jax.vmap(per_task, in_axes=(None, 0, 0, 0))(
+        state.params, inner, query, rngs)
+    mean_update = jax.tree_util.tree_map(lambda u: u.mean(0), updates)
+    eps = meta_lr_at(state.step, meta_lr, anneal_steps)
+    return _apply(state, mean_update, algorithm, eps), _metrics(mean_update, losses, eps)
+
+  return meta_step
+
+
+def make_looped_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0):
+  """The same update with the B tasks looped in Python (one jitted task call
+  each); the reference for the vmapped step (tests, bench/mlrc_speed.py)."""
+  if algorithm not in ALGORITHMS:
+    raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
+
+  @jax.jit
+  def one_task(params, constants, inner, query, rng):
+    f = lambda p, x, r: loss_fn(p, constants=constants, batch=x, rng=r)
+    return _task_update(f, tx, algorithm, params, inner, query, rng)
+
+  @jax.jit
+  def finish(state, total, losses):
+    mean_update = jax.tree_util.tree_map(lambda u: u / losses.shape[0], total)
+    eps = meta_lr_at(state.step, meta_lr, anneal_steps)
+    return _apply(state, mean_update, algorithm, eps), _metrics(mean_update, losses, eps)
+
+  def meta_step(state, tasks, rng):
+    rng = jax.random.fold_in(rng, state.step)
+    inner, query = _split(tasks, algorithm)
+    b = jax.tree_util.tree_leaves(tasks)[0].shape[0]
+    rngs = jax.random.split(rng, b)
+    total, all_losses = None, []
+    for i in range(b):
+      take = lambda t, i=i: None if t is None else jax.tree_util.tree_map(lambda x: x[i], t)
+      u, losses = one_task(state.params, state.constants, take(inner),
+                           take(query), rngs[i])
+      total = u if total is None else jax.tree_util.tree_map(jnp.add, total, u)
+      all_losses.append(losses)
+    return finish(state, total, jnp.stack(all_losses))
+
+  return meta_step

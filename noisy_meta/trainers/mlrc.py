@@ -1,0 +1,266 @@
+"""MLRC experiments (seed 004): baseline vs meta-learning with limited supervision.
+
+For every fraction in `config.mlrc.fractions` and run r < `config.mlrc.runs`
+(seed = config.seed + r), `train_and_evaluate` keeps that fraction of the
+SemEval/TACRED training split (`mlrc.sample_fraction`, rows saved in
+`frac<f>/run<r>/train_rows.txt`), then on exactly those rows trains
+
+  baseline/  the supervised learner (`trainers.relation.fit`), and
+  meta/      Algorithm 1 (`config.meta.iterations` meta-iterations) from the
+             same initial parameters, then
+  mlrc/      supervised fine-tuning from the meta-learned parameters with the
+             baseline's recipe, batches and dropout stream (line 11).
+
+Finished sub-runs are read back from their metrics.json, unfinished ones
+resume from their checkpoints, so rerunning the command resumes the grid.
+It writes results.json, report.md (F1 by fraction, mean +- std; per-relation
+F1 at the smallest fraction, as the paper's Table 1) and f1_vs_fraction.png
+(the paper's Figures 1-2, for this learner).
+"""
+import collections
+import functools
+import json
+import math
+import os
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from noisy_meta import checkpoint
+from noisy_meta import errors
+from noisy_meta import mlrc
+from noisy_meta import progress
+from noisy_meta import writers
+from noisy_meta.trainers import relation
+
+# Seed 004, Table 1 and Section 5 (SemEval, 1 % of the training set).
+PAPER_1PCT = {"pa_lstm": (3.13, 21.05), "cgcn": (3.38, 17.14)}
+
+
+def _relation_of(label):
+  return label.split("(")[0]
+
+
+def meta_train(config, workdir, p, rows):
+  """Algorithm 1, lines 1-10, on training rows `rows`; returns theta.
+
+  theta starts from the baseline's initial parameters (same seed). Resumes
+  from workdir/ckpt; the tasks of iteration t depend only on (seed, t).
+  """
+  m, inp = config.meta, config.input
+  lead = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  enc = relation.subset(p["enc"]["train"], rows)
+  labels = p["labels"]
+  extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
+  sampler = mlrc.TaskSampler(enc.labels, m.tasks, m.inner_steps + extra, m.inner_batch,
+                             seed=config.seed, num_classes=len(labels), names=labels,
+                             sampling=m.sampling)
+  if sampler.missing:
+    logging.warning("No training example (so no meta-task) for %d relations: %s.",
+                    len(sampler.missing), ", ".join(sampler.missing))
+  # One sentence length for the whole run: the meta step compiles once.
+  length = int(math.ceil(enc.lengths.max() / inp.length_bucket)) * inp.length_bucket
+
+  init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
+  ts = relation.create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng)
+  state = mlrc.MetaState(step=jnp.int32(0), params=ts.params, constants=ts.constants,
+                         apply_fn=ts.apply_fn)
+  ckpt = checkpoint.Checkpointer(workdir)
+  state = ckpt.restore_or(state)
+  start = int(state.step)
+  loss_fn = functools.partial(relation.batch_loss, ts.apply_fn,
+                              pooling_l2=config.model.pooling_l2)
+  tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
+  step_fn = jax.jit(mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
+                                        m.iterations if m.anneal else 0),
+                    donate_argnums=(0,))
+  rng = jax.random.fold_in(dropout_rng, 1)  # Not the fine-tuning's dropout stream.
+  make = lambda idx, k: relation.make_batch(enc, idx, k, inp.length_bucket, length=length)
+  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start if start else None)
+  prog = progress.Progress(m.iterations, start, unit="meta-its")
+  pending = []
+  for it in range(start, m.iterations):
+    _, task_rows = sampler.sample(it)
+    state, metrics = step_fn(state, mlrc.task_batch(make, task_rows), rng)
+    pending.append(metrics)
+    done = it + 1
+    if done % m.log_every == 0 or done == m.iterations:
+      metrics, pending = writers.mean_metrics(pending, done), []
+      line, _ = prog.line(done)
+      logging.info("meta %s | inner loss %.4f -> %.4f | eps %.3f", line,
+                   metrics["inner_loss_first"], metrics["inner_loss_last"],
+                   metrics["meta_lr"])
+      writer.write(done, metrics, prefix="meta/")
+    if done % m.checkpoint_every == 0 or done == m.iterations:
+      ckpt.save(done, state)
+  ckpt.close()
+  writer.close()
+  return state.params
+
+
+def _finished(workdir):
+  path = os.path.join(workdir, "metrics.json")
+  if os.path.exists(path):
+    with open(path) as f:
+      return json.load(f)
+  return None
+
+
+def run_one(config, workdir, p, fraction, run):
+  """Baseline and MLRC of one (fraction, run); returns a result row."""
+  cfg = config.copy_and_resolve_references()
+  with cfg.unlocked():
+    cfg.seed = config.seed + run
+  train_labels = p["enc"]["train"].labels
+  rows = mlrc.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
+  os.makedirs(workdir, exist_ok=True)
+  ids = p["enc"]["train"].ids
+  writers.write_text(os.path.join(workdir, "train_rows.txt"),
+                     "".join(f"{r}\t{ids[r]}\n" for r in rows))
+  counts = collections.Counter(_relation_of(p["labels"][train_labels[r]]) for r in rows)
+  out = {"fraction": fraction, "run": run, "seed": cfg.seed, "n_train": len(rows),
+         "counts": dict(counts)}
+  for name in ("baseline", "mlrc"):
+    sub = os.path.join(workdir, name)
+    res = _finished(sub)
+    if res is None:
+      init = None
+      if name == "mlrc":
+        init = meta_train(cfg, os.path.join(workdir, "meta"), p, rows)
+      res = relation.fit(cfg, sub, p, train_idx=rows, init_params=init)
+      if config.mlrc.delete_checkpoints:
+        _delete_ckpt(sub)
+    out[name] = res["test_f1"]
+    out[f"{name}_dev"] = res["dev_best_f1"]
+    out[f"{name}_per_relation"] = {r: v["f1"] for r, v in res.get("per_relation", {}).items()}
+  if config.mlrc.delete_checkpoints:
+    _delete_ckpt(os.path.join(workdir, "meta"))
+  return out
+
+
+def _delete_ckpt(workdir):
+  import shutil  # pylint: disable=g-import-not-at-top
+  shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
+
+
+def summarize(results):
+  """{fraction: dict(n, runs, baseline/mlrc mean and std (x100), delta)}."""
+  by = collections.defaultdict(list)
+  for r in results:
+    by[r["fraction"]].append(r)
+  out = {}
+  for f in sorted(by):
+    rs = by[f]
+    row = {"runs": len(rs), "n_train": float(np.mean([r["n_train"] for r in rs]))}
+    for name in ("baseline", "mlrc"):
+      v = 100 * np.array([r[name] for r in rs])
+      row[name] = float(v.mean())
+      row[f"{name}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
+    row["delta"] = row["mlrc"] - row["baseline"]
+    out[f] = row
+  return out
+
+
+def per_relation_rows(results, fraction):
+  """Table 1: relation, mean training count, baseline and MLRC F1 (x100)."""
+  rs = [r for r in results if r["fraction"] == fraction]
+  rows = []
+  for rel in (rs[0]["baseline_per_relation"] if rs else {}):
+    rows.append((rel, float(np.mean([r["counts"].get(rel, 0) for r in rs])),
+                 100 * float(np.mean([r["baseline_per_relation"].get(rel, 0.0) for r in rs])),
+                 100 * float(np.mean([r["mlrc_per_relation"].get(rel, 0.0) for r in rs]))))
+  rows.sort(key=lambda x: x[1])
+  return rows
+
+
+def write_report(config, workdir, results):
+  summary = summarize(results)
+  model = config.model.name
+  lines = [f"# MLRC vs supervised {model} on {config.input.dataset}", "",
+           f"Official test score (x100), mean +- std over runs; seeds {config.seed}.."
+           f"{config.seed + config.mlrc.runs - 1}; meta: {config.meta.algorithm}, "
+           f"{config.meta.iterations} iterations, B={config.meta.tasks}, "
+           f"S={config.meta.inner_steps}, K={config.meta.inner_batch}, "
+           f"inner lr {config.meta.inner_lr or config.optim.lr}, eps {config.meta.meta_lr}"
+           f"{' annealed to 0' if config.meta.anneal else ''}.", "",
+           "| fraction | train examples | runs | baseline | MLRC | MLRC - baseline |",
+           "|---:|---:|---:|---:|---:|---:|"]
+  for f, s in summary.items():
+    lines.append(f"| {f:g} | {s['n_train']:.0f} | {s['runs']} | {s['baseline']:.2f} +- "
+                 f"{s['baseline_std']:.2f} | {s['mlrc']:.2f} +- {s['mlrc_std']:.2f} | "
+                 f"{s['delta']:+.2f} |")
+  if summary:
+    smallest = min(summary)
+    lines += ["", f"## Per relation at fraction {smallest:g} (the paper's Table 1)", "",
+              "| relation | # (mean) | baseline F1 | MLRC F1 |", "|---|---:|---:|---:|"]
+    for rel, n, b, m in per_relation_rows(results, smallest):
+      lines.append(f"| {rel} | {n:.1f} | {b:.2f} | {m:.2f} |")
+    if config.input.dataset == "semeval" and model in PAPER_1PCT:
+      pb, pm = PAPER_1PCT[model]
+      lines += ["", f"Paper at 1 % (10 runs): baseline {pb}, MLRC {pm}."]
+  names = plot(workdir, summary, model) if summary else []
+  lines += [""] + [f"![{n}]({n})" for n in names]
+  writers.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
+  writers.write_json(os.path.join(workdir, "results.json"),
+                     {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
+  return summary
+
+
+def plot(workdir, summary, model):
+  """F1 vs fraction, baseline and MLRC with std bars (Figures 1-2)."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  fr = sorted(summary)
+  fig, ax = plt.subplots(figsize=(5, 3.5))
+  for name, label in (("baseline", model), ("mlrc", f"MLRC ({model})")):
+    ax.errorbar([100 * f for f in fr], [summary[f][name] for f in fr],
+                yerr=[summary[f][f"{name}_std"] for f in fr], marker="o", capsize=3,
+                label=label)
+  ax.set_xscale("log")
+  ax.set_xlabel("training data used (%)")
+  ax.set_ylabel("test F1 (%)")
+  ax.legend()
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  name = "f1_vs_fraction.png"
+  tmp = os.path.join(workdir, f".{name}.tmp.png")
+  fig.savefig(tmp, dpi=120)
+  plt.close(fig)
+  os.replace(tmp, os.path.join(workdir, name))
+  return [name]
+
+
+def train_and_evaluate(config, workdir):
+  """The grid of fractions x runs; writes report.md, results.json and the plot."""
+  for f in config.mlrc.fractions:
+    mlrc.check_fraction(f)
+  if config.mlrc.runs < 1:
+    raise errors.InputError(f"mlrc.runs={config.mlrc.runs}: need at least one run.")
+  lead = jax.process_index() == 0
+  os.makedirs(workdir, exist_ok=True)
+  if lead:
+    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+  p = relation.prepare(config)
+  jobs = [(f, r) for f in config.mlrc.fractions for r in range(config.mlrc.runs)]
+  sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
+  done = sum(all(_finished(os.path.join(sub(f, r), n)) for n in ("baseline", "mlrc"))
+             for f, r in jobs)
+  prog = progress.Progress(len(jobs), start=done, unit="runs")
+  results = []
+  for k, (f, r) in enumerate(jobs):
+    results.append(run_one(config, sub(f, r), p, f, r))
+    res = results[-1]
+    line, _ = prog.line(k + 1)
+    logging.info("MLRC grid %s | fraction %g run %d: baseline %.2f, MLRC %.2f", line, f, r,
+                 100 * res["baseline"], 100 * res["mlrc"])
+    if lead:
+      write_report(config, workdir, results)
+  summary = summarize(results)
+  for f, s in summary.items():
+    logging.info("fraction %g (%d runs): baseline %.2f +- %.2f, MLRC %.2f +- %.2f", f,
+                 s["runs"], s["baseline"], s["baseline_std"], s["mlrc"], s["mlrc_std"])
+  return {"summary": summary, "runs": results}
