@@ -273,6 +273,9 @@ def mlrc_config(dataset, arg):
   c.meta.meta_lr = a.meta_lr  # eps.
   c.meta.anneal = True
   c.meta.sampling = "uniform"  # p(R): uniform | proportional over present relations.
+  # True: every meta-iteration padded to the subset's longest sentence (one
+  # compile); False: to its own longest (one compile per length bucket).
+  c.meta.fixed_length = False
   c.meta.log_every = 50
   c.meta.checkpoint_every = 200
 
