@@ -22,6 +22,7 @@ import functools
 import json
 import math
 import os
+import shutil
 
 from absl import logging
 import jax
@@ -151,7 +152,6 @@ def run_one(config, workdir, p, fraction, run):
 
 
 def _delete_ckpt(workdir):
-  import shutil  # pylint: disable=g-import-not-at-top
   shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
 
 

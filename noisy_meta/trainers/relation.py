@@ -83,7 +83,6 @@ def train_step(state, batch, rng, pooling_l2=0.0):
   w = batch["_mask"].astype(jnp.float32)
   loss_fn = functools.partial(batch_loss, state.apply_fn, constants=state.constants,
                               batch=batch, rng=rng, pooling_l2=pooling_l2)
-
   (loss, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   updates = jax.tree_util.tree_map(lambda u: -state.lr * u, updates)
@@ -241,8 +240,8 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
 
   train_idx: rows of p["enc"]["train"] to train on (all if None).
   init_params: start from these parameters instead of a fresh init (MLRC's
-  fine-tuning from the meta-learned ones); the initialiser still runs, so
-  the dropout stream is the baseline's.
+  fine-tuning from the meta-learned ones); batches and dropout still follow
+  config.seed, so they are the baseline's.
   """
   inp = config.input
   lead = jax.process_index() == 0
