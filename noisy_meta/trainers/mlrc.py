@@ -20,7 +20,6 @@ F1 at the smallest fraction, as the paper's Table 1) and f1_vs_fraction.png
 import collections
 import functools
 import json
-import math
 import os
 import shutil
 
@@ -63,7 +62,7 @@ def meta_train(config, workdir, p, rows):
     logging.warning("No training example (so no meta-task) for %d relations: %s.",
                     len(sampler.missing), ", ".join(sampler.missing))
   bucket = inp.length_bucket
-  round_up = lambda n: max(bucket, int(math.ceil(n / bucket)) * bucket)
+  round_up = lambda n: relation.bucket_length(n, bucket)
   # meta.fixed_length: one sentence length for the run, one compiled step.
   # Else each meta-iteration is padded to its longest sampled sentence (a
   # multiple of length_bucket): one compile per bucket, reused through the

@@ -97,11 +97,16 @@ def predict_step(state, params, batch):
   return _logits(state, params, batch, False)[0].argmax(-1)
 
 
+def bucket_length(n, bucket):
+  """n tokens rounded up to a multiple of `bucket` (at least one bucket)."""
+  return max(bucket, int(math.ceil(n / bucket)) * bucket)
+
+
 def make_batch(enc, idx, batch_size, bucket, length=0):
   """Rows `idx` of `enc`, padded to `batch_size` rows and a multiple of
   `bucket` (or to `length` tokens when given)."""
   k = len(idx)
-  length = length or max(bucket, int(math.ceil(enc.lengths[idx].max() / bucket)) * bucket)
+  length = length or bucket_length(int(enc.lengths[idx].max()), bucket)
   rows = np.zeros(batch_size, np.int64)
   rows[:k] = idx
 
