@@ -245,7 +245,7 @@ def relation_config(dataset, arg):
 def mlrc_config(dataset, arg):
   """MLRC (seed 004) vs the supervised learner over fractions x runs."""
   a = parse_arg(arg, runlocal=False, seed=0, model="pa_lstm", fraction=0.0,
-                fractions="0.01+0.1", runs=5, iterations=1000, tasks=8, inner_steps=3,
+                fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                 inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                 stratified=False, epochs=0)
   c = relation_config(dataset, f"model={a.model},seed={a.seed},epochs={a.epochs}")
@@ -254,7 +254,14 @@ def mlrc_config(dataset, arg):
   # fraction=F runs that one fraction; else the '+'-separated grid.
   c.mlrc.fractions = ((a.fraction,) if a.fraction else
                       tuple(float(f) for f in a.fractions.split("+") if f))
-  c.mlrc.runs = a.runs  # Run r uses seed + r: its subset, init and batches.
+  # runs=N: N runs at every fraction; runs=5+2+1: per fraction, in order.
+  # Run r uses seed + r: its subset, init and batches.
+  runs = [int(r) for r in str(a.runs).split("+") if r]
+  if len(runs) not in (1, len(c.mlrc.fractions)):
+    raise ValueError(f"runs={a.runs!r}: give one count or one per fraction "
+                     f"({len(c.mlrc.fractions)}: {c.mlrc.fractions}).")
+  c.mlrc.runs = max(runs)
+  c.mlrc.runs_by_fraction = tuple(runs) if len(runs) > 1 else ()
   c.mlrc.stratified = a.stratified  # Per-relation sampling (at least one each).
   c.mlrc.delete_checkpoints = True  # Finished sub-runs keep metrics.json only.
 
@@ -284,6 +291,7 @@ def mlrc_config(dataset, arg):
     c.num_epochs = a.epochs or 2
     c.mlrc.fractions = (a.fraction,) if a.fraction else (0.2, 0.5)
     c.mlrc.runs = 2
+    c.mlrc.runs_by_fraction = ()
     c.meta.iterations = 4
     c.meta.tasks = min(a.tasks, 4)
     c.meta.log_every = 2

@@ -273,3 +273,17 @@ def test_mlrc_config_bad_tasks_on_semeval(data_dir, tmp_path):
   config.input.data_dir = data_dir
   with pytest.raises(errors.InputError, match="meta.tasks=19"):
     mlrc_trainer.train_and_evaluate(config, str(tmp_path))
+
+
+def test_mlrc_config_runs_per_fraction():
+  from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
+  c = mlrc_semeval.get_config("fractions=0.01+0.1+1,runs=5+2+1")
+  assert mlrc_trainer.runs_per_fraction(c) == (5, 2, 1) and c.mlrc.runs == 5
+  c = mlrc_semeval.get_config("fractions=0.01+0.1,runs=3")
+  assert mlrc_trainer.runs_per_fraction(c) == (3, 3)
+  with pytest.raises(ValueError, match="one per fraction"):
+    mlrc_semeval.get_config("fractions=0.01+0.1+1,runs=5+2")
+  c.mlrc.runs_by_fraction = (2, 0)
+  with pytest.raises(errors.InputError, match="one run per fraction"):
+    mlrc_trainer.train_and_evaluate(c, "/tmp/unused")

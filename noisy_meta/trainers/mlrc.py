@@ -242,18 +242,31 @@ def plot(workdir, summary, model):
   return [name]
 
 
+def runs_per_fraction(config):
+  """Runs at each of config.mlrc.fractions (mlrc.runs_by_fraction or mlrc.runs)."""
+  by = tuple(config.mlrc.get("runs_by_fraction", ()))
+  if by and len(by) != len(config.mlrc.fractions):
+    raise errors.InputError(f"mlrc.runs_by_fraction={by} does not match "
+                            f"mlrc.fractions={tuple(config.mlrc.fractions)}.")
+  return by or (config.mlrc.runs,) * len(config.mlrc.fractions)
+
+
 def train_and_evaluate(config, workdir):
   """The grid of fractions x runs; writes report.md, results.json and the plot."""
   for f in config.mlrc.fractions:
     mlrc.check_fraction(f)
-  if config.mlrc.runs < 1:
-    raise errors.InputError(f"mlrc.runs={config.mlrc.runs}: need at least one run.")
+  runs = runs_per_fraction(config)
+  if min(runs) < 1:
+    raise errors.InputError(f"mlrc.runs={config.mlrc.runs} (by fraction: "
+                            f"{config.mlrc.get('runs_by_fraction', ())}): need at least "
+                            "one run per fraction.")
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
   if lead:
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
   p = relation.prepare(config)
-  jobs = [(f, r) for f in config.mlrc.fractions for r in range(config.mlrc.runs)]
+  jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs_per_fraction(config))
+          for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
   done = sum(all(_finished(os.path.join(sub(f, r), n)) for n in ("baseline", "mlrc"))
              for f, r in jobs)
