@@ -6,7 +6,9 @@ tasks, alternately, compilation excluded:
 
   vmapped  jax.jit(mlrc.make_meta_step(...)): the B tasks `jax.vmap`-ed in
            one jitted step, each task's S inner steps a `lax.scan` (what
-           trainers/mlrc.py runs);
+           trainers/mlrc.py runs by default);
+  lax.map  the same step with task_axis="map": the B tasks one after another
+           (lax.map) inside the one jitted step (meta.task_axis=map);
   looped   mlrc.make_looped_meta_step: the same tasks looped in Python, one
            jitted call per task, then a jitted update;
   PyTorch  the learn2learn-free PyTorch way: for each task, copy the
@@ -232,6 +234,8 @@ def main(argv=None):
   vstep = jax.jit(mlrc.make_meta_step(loss_fn, tx, "reptile", eps, anneal),
                   donate_argnums=(0,))
   lstep = mlrc.make_looped_meta_step(loss_fn, tx, "reptile", eps, anneal)
+  mstep = jax.jit(mlrc.make_meta_step(loss_fn, tx, "reptile", eps, anneal, task_axis="map"),
+                  donate_argnums=(0,))
   rng = jax.random.key(args.seed + 1)
   copy = lambda st: jax.tree_util.tree_map(jnp.copy, st)
 
@@ -248,12 +252,14 @@ def main(argv=None):
 
   # Numerical check (also compiles both steps): two meta-iterations each.
   t0 = time.perf_counter()
-  sv, sl = copy(state0), copy(state0)
+  sv, sl, sm = copy(state0), copy(state0), copy(state0)
   n_check = min(2, len(tasks))
   for t in tasks[:n_check]:
     sv, mv = vstep(sv, t, rng)
     sl, ml = lstep(sl, t, rng)
+    sm, _ = mstep(sm, t, rng)
   diff = max_abs_diff(sv.params, sl.params)
+  diff_map = max_abs_diff(sm.params, sl.params)
   moved = max_abs_diff(sv.params, state0.params)
   loss_diff = abs(float(mv["loss"]) - float(ml["loss"]))
   same = all(np.allclose(x, y, rtol=1e-4, atol=1e-5) for x, y in
@@ -277,7 +283,7 @@ def main(argv=None):
     for t in ttasks:  # Warm-up: the first pass over new batch shapes is much slower.
       reptile.meta_step(t)
 
-  st = {"v": sv, "l": sl}
+  st = {"v": sv, "l": sl, "m": sm}
 
   def run_vmapped():
     for t in tasks:
@@ -288,6 +294,11 @@ def main(argv=None):
     for t in tasks:
       st["l"], _ = lstep(st["l"], t, rng)
     jax.block_until_ready(st["l"].params)
+
+  def run_mapped():
+    for t in tasks:
+      st["m"], _ = mstep(st["m"], t, rng)
+    jax.block_until_ready(st["m"].params)
 
   def run_torch():
     for t in ttasks:
@@ -310,7 +321,7 @@ def main(argv=None):
     for it in range(args.iters):
       sampler.sample(it)
 
-  methods = {"vmapped": run_vmapped, "looped": run_looped}
+  methods = {"vmapped": run_vmapped, "lax.map": run_mapped, "looped": run_looped}
   if has_torch:
     methods["PyTorch"] = run_torch
   parts = {"adapt1": run_adapt1, "adapt_b": run_adapt_b, "host": run_host,
@@ -354,8 +365,9 @@ def main(argv=None):
                  f"{ratio('vmapped', n):.2f} |")
   lines += ["", f"Ratio vmapped / looped (meta-its/s, median of per-round ratios): "
                 f"{ratio('vmapped', 'looped'):.2f}"
-            + (f"; vmapped / PyTorch: {ratio('vmapped', 'PyTorch'):.2f}." if has_torch
-               else ".")]
+            + f"; lax.map / looped: {ratio('lax.map', 'looped'):.2f}"
+            + (f"; vmapped / PyTorch: {ratio('vmapped', 'PyTorch'):.2f}; lax.map / PyTorch: "
+               f"{ratio('lax.map', 'PyTorch'):.2f}." if has_torch else ".")]
   per_task = med["adapt1"] / b
   lines += [
       "", "Where the time goes (ms per meta-iteration, medians):", "",
@@ -380,7 +392,8 @@ def main(argv=None):
           f"{med['adapt1'] / med['adapt_b']:.2f}.",
       "", f"Check: vmapped vs looped after {n_check} meta-iterations from the same state, tasks "
           f"and rng: max |param difference| {diff:.2e} (params moved up to {moved:.2e}), "
-          f"|loss difference| {loss_diff:.1e}; allclose(rtol 1e-4, atol 1e-5): {same}.",
+          f"|loss difference| {loss_diff:.1e}; allclose(rtol 1e-4, atol 1e-5): {same}; "
+          f"lax.map vs looped: max |param difference| {diff_map:.2e}.",
       "", "Per-round meta-its/s: " + "; ".join(
           f"{n} " + ", ".join(f"{1 / x:.2f}" for x in times[n]) for n in methods) + "."]
   text = "\n".join(lines) + "\n"

@@ -142,6 +142,15 @@ def test_vmapped_step_equals_python_loop(algorithm):
     np.testing.assert_allclose(np.asarray(a.params[k]), np.asarray(b.params[k]),
                                rtol=1e-5, atol=1e-6)
   assert float(ma["loss"]) == pytest.approx(float(mb["loss"]), rel=1e-5)
+  # lax.map over the tasks inside the jitted step: the same update.
+  c, mc = jax.jit(mlrc.make_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10,
+                                      task_axis="map"))(state, tasks, jax.random.key(1))
+  for k in params:
+    np.testing.assert_allclose(np.asarray(c.params[k]), np.asarray(b.params[k]),
+                               rtol=1e-5, atol=1e-6)
+  assert float(mc["loss"]) == pytest.approx(float(mb["loss"]), rel=1e-5)
+  with pytest.raises(errors.InputError, match="task_axis"):
+    mlrc.make_meta_step(_loss, tx, algorithm, task_axis="pmap")
 
 
 def test_meta_step_compiles_once_across_iterations():

@@ -80,7 +80,8 @@ def meta_train(config, workdir, p, rows):
                               pooling_l2=config.model.pooling_l2)
   tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
   step_fn = jax.jit(mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
-                                        m.iterations if m.anneal else 0),
+                                        m.iterations if m.anneal else 0,
+                                        m.get("task_axis", "vmap")),
                     donate_argnums=(0,))
   rng = jax.random.fold_in(dropout_rng, 1)  # Not the fine-tuning's dropout stream.
   def tasks_of(it):
