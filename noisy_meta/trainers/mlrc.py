@@ -269,14 +269,20 @@ def train_and_evaluate(config, workdir):
   jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs_per_fraction(config))
           for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
-  done = sum(all(_finished(os.path.join(sub(f, r), n)) for n in ("baseline", "mlrc"))
-             for f, r in jobs)
+  finished = lambda f, r: all(_finished(os.path.join(sub(f, r), n))
+                              for n in ("baseline", "mlrc"))
+  done = sum(finished(f, r) for f, r in jobs)
   prog = progress.Progress(len(jobs), start=done, unit="runs")
   results = []
-  for k, (f, r) in enumerate(jobs):
+  for f, r in jobs:
+    read_back = finished(f, r)
     results.append(run_one(config, sub(f, r), p, f, r))
     res = results[-1]
-    line, _ = prog.line(k + 1)
+    if read_back:  # Finished earlier: no rate or ETA to update.
+      line = "(read back)"
+    else:
+      done += 1
+      line, _ = prog.line(done)
     logging.info("MLRC grid %s | fraction %g run %d: baseline %.2f, MLRC %.2f", line, f, r,
                  100 * res["baseline"], 100 * res["mlrc"])
     if lead:
