@@ -81,7 +81,7 @@ def meta_train(config, workdir, p, rows):
   tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
   step_fn = jax.jit(mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
                                         m.iterations if m.anneal else 0,
-                                        m.get("task_axis", "vmap")),
+                                        m.task_axis),
                     donate_argnums=(0,))
   rng = jax.random.fold_in(dropout_rng, 1)  # Not the fine-tuning's dropout stream.
   def tasks_of(it):
@@ -266,8 +266,7 @@ def train_and_evaluate(config, workdir):
   if lead:
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
   p = relation.prepare(config)
-  jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs_per_fraction(config))
-          for r in range(n)]
+  jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs) for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
   finished = lambda f, r: all(_finished(os.path.join(sub(f, r), n))
                               for n in ("baseline", "mlrc"))
