@@ -230,6 +230,8 @@ def plot(workdir, summary, model):
                 yerr=[summary[f][f"{name}_std"] for f in fr], marker="o", capsize=3,
                 label=label)
   ax.set_xscale("log")
+  ax.set_xticks([100 * f for f in fr], [f"{100 * f:g}" for f in fr])
+  ax.minorticks_off()
   ax.set_xlabel("training data used (%)")
   ax.set_ylabel("test F1 (%)")
   ax.legend()
