@@ -6,7 +6,7 @@ setuptools.setup(
     version="0.1.0",
     description="AUM / data maps for mislabelled data and MLRC meta-learning for relation classification, in JAX/Flax.",
     packages=setuptools.find_packages(include=["noisy_meta", "noisy_meta.*"]),
-    python_requires=">=3.10",
+    python_requires=">=3.11",  # jax >= 0.7 needs 3.11.
     install_requires=[
         "jax>=0.7",
         "flax>=0.11",
@@ -29,7 +29,7 @@ setuptools.setup(
     ],
     extras_require={
         # aum: the AUM authors' reference package, to check our AUM values.
-        "test": ["pytest", "chex", "aum"],
+        "test": ["pytest", "chex", "aum", "nbclient", "nbformat", "ipykernel"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
         # cleanlab: confident learning, a peer in bench/aum_peers.py.

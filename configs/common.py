@@ -73,6 +73,7 @@ def finetune_config(task, arg, **task_defaults):
   c = ml_collections.ConfigDict()
   c.trainer = "finetune"
   c.seed = a.seed
+  c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
 
   c.input = ml_collections.ConfigDict()
   c.input.task = task  # cola | sst2 | tsv
@@ -200,6 +201,7 @@ def relation_config(dataset, arg):
   c = ml_collections.ConfigDict()
   c.trainer = "relation"
   c.seed = a.seed
+  c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
 
   c.input = ml_collections.ConfigDict()
   c.input.dataset = dataset  # semeval | tacred

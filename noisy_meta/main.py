@@ -19,6 +19,21 @@ def _quiet_libraries(record):
       "/orbax/" not in record.pathname)
 
 
+def _initialize_distributed(jax):
+  """jax.distributed.initialize(): TPU pods and SLURM find their peers; elsewhere
+  JAX_COORDINATOR_ADDRESS (host:port of process 0), NOISY_META_NUM_PROCESSES
+  and NOISY_META_PROCESS_ID say who is who (CPU collectives: gloo)."""
+  env = os.environ.get
+  kwargs = {}
+  if env("NOISY_META_NUM_PROCESSES"):
+    kwargs = dict(coordinator_address=env("JAX_COORDINATOR_ADDRESS"),
+                  num_processes=int(env("NOISY_META_NUM_PROCESSES")),
+                  process_id=int(env("NOISY_META_PROCESS_ID", "0")))
+  jax.distributed.initialize(**kwargs)
+  logging.info("Process %d of %d; %d local / %d global devices.", jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
+
+
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -31,7 +46,7 @@ def main(argv):
                     os.path.join(pipeline.cache_dir(), "jax"))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
   if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
-    jax.distributed.initialize()
+    _initialize_distributed(jax)
   from noisy_meta import errors  # pylint: disable=g-import-not-at-top
   from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
   config, workdir = _CONFIG.value, _WORKDIR.value

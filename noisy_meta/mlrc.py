@@ -29,9 +29,11 @@ import flax
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import PartitionSpec as P
 import optax
 
 from noisy_meta import errors
+from noisy_meta import parallel
 
 ALGORITHMS = ("reptile", "fomaml", "maml")
 
@@ -209,7 +211,7 @@ TASK_AXES = ("vmap", "map")
 
 
 def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0,
-                   task_axis="vmap"):
+                   task_axis="vmap", mesh=None):
   """meta_step(state, tasks, rng) -> (state, metrics), tasks [B, S(+1), K, ...].
 
   loss_fn(params, constants, batch, rng) -> (loss, aux). Each task's inner
@@ -219,6 +221,12 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
   task batch dimension are slow: a recurrence's gradient ran at 0.45x of B
   separate calls in bench/batched_dot.py). Both give the same update. Jit it
   once.
+
+  mesh: a `parallel.make_mesh` over which the task axis is split (B a
+  multiple of its size): each device adapts its B / devices tasks (vmap or
+  map), the per-task updates are summed locally and then across devices
+  (one psum of a parameter-sized tree per meta-iteration), and theta stays
+  replicated. Tasks go in with `parallel.shard`.
   """
   if algorithm not in ALGORITHMS:
     raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
@@ -227,19 +235,35 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
 
   def meta_step(state, tasks, rng):
     rng = jax.random.fold_in(rng, state.step)
-    f = functools.partial(loss_fn, constants=state.constants)
     inner, query = _split(tasks, algorithm)
     b = jax.tree_util.tree_leaves(tasks)[0].shape[0]
     rngs = jax.random.split(rng, b)
-    per_task = functools.partial(_task_update, lambda p, x, r: f(p, batch=x, rng=r), tx,
-                                 algorithm)
-    if task_axis == "vmap":
-      updates, losses = jax.vmap(per_task, in_axes=(None, 0, 0, 0))(
-          state.params, inner, query, rngs)
+
+    def tasks_update(params, constants, inner, query, rngs):
+      per_task = functools.partial(
+          _task_update, lambda p, x, r: loss_fn(p, constants=constants, batch=x, rng=r),
+          tx, algorithm)
+      if task_axis == "vmap":
+        return jax.vmap(per_task, in_axes=(None, 0, 0, 0))(params, inner, query, rngs)
+      return jax.lax.map(lambda a: per_task(params, *a), (inner, query, rngs))
+
+    if mesh is None or mesh.size == 1:
+      updates, losses = tasks_update(state.params, state.constants, inner, query, rngs)
+      mean_update = jax.tree_util.tree_map(lambda u: u.mean(0), updates)
     else:
-      updates, losses = jax.lax.map(lambda a: per_task(state.params, *a),
-                                    (inner, query, rngs))
-    mean_update = jax.tree_util.tree_map(lambda u: u.mean(0), updates)
+      def local(params, constants, inner, query, rngs):
+        updates, losses = tasks_update(params, constants, inner, query, rngs)
+        total = jax.tree_util.tree_map(lambda u: u.sum(0), updates)
+        return jax.lax.psum(total, parallel.AXIS), losses
+
+      task = P(parallel.AXIS)
+      # check_vma off: the inner scan's carry starts from the replicated
+      # theta and becomes per-device after the first step.
+      total, losses = jax.shard_map(
+          local, mesh=mesh, check_vma=False,
+          in_specs=(P(), P(), task, None if query is None else task, task),
+          out_specs=(P(), task))(state.params, state.constants, inner, query, rngs)
+      mean_update = jax.tree_util.tree_map(lambda u: u / b, total)
     eps = meta_lr_at(state.step, meta_lr, anneal_steps)
     return _apply(state, mean_update, algorithm, eps), _metrics(mean_update, losses, eps)
 

@@ -24,6 +24,7 @@ from noisy_meta import aum_lib
 from noisy_meta import checkpoint
 from noisy_meta import errors
 from noisy_meta import metrics as metrics_lib
+from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import writers
 from noisy_meta.data import pipeline
@@ -77,23 +78,31 @@ def make_optimizer(optim):
 
 
 def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
-                       num_steps, rng, dynamics_shape=None):
+                       num_steps, rng, dynamics_shape=None, mesh=None):
   """A TrainState whose encoder (and pooler, if saved) is pretrained.
 
   `dynamics_shape` = (examples, epochs, real classes) adds AUM / data-map
-  accumulators.
+  accumulators. Made replicated over `mesh` (default: all devices) from the
+  start: the fresh head by a jit with replicated outputs, the pretrained
+  weights put by each process on its own devices.
   """
+  mesh = mesh or parallel.make_mesh()
+  rep = parallel.replicated(mesh)
   model = transformer.Classifier(enc_cfg, num_classes, config.model.dropout,
                                  config.model.classifier_dropout)
   dummy = jnp.zeros((1, 8), jnp.int32)
-  params = flax.core.unfreeze(model.init(rng, dummy, jnp.ones_like(dummy))["params"])
+  init = jax.jit(lambda r: model.init(r, dummy, jnp.ones_like(dummy))["params"],
+                 out_shardings=rep)
+  params = flax.core.unfreeze(init(parallel.replicate(rng, mesh)))
   params["encoder"] = hf_import.merge(params["encoder"], enc_params, "encoder", full=True)
-  params = hf_import.merge(params, head_params, "head")
-  params = jax.tree_util.tree_map(jnp.asarray, params)
-  dynamics = aum_lib.Dynamics.zeros(*dynamics_shape) if dynamics_shape else None
-  return TrainState.create(apply_fn=model.apply, params=params,
-                           tx=make_optimizer(config.optim), dynamics=dynamics,
-                           schedule=make_schedule(config.optim, num_steps))
+  params = parallel.replicate(hf_import.merge(params, head_params, "head"), mesh)
+
+  def create(params):
+    dynamics = aum_lib.Dynamics.zeros(*dynamics_shape) if dynamics_shape else None
+    return TrainState.create(apply_fn=model.apply, params=params,
+                             tx=make_optimizer(config.optim), dynamics=dynamics,
+                             schedule=make_schedule(config.optim, num_steps))
+  return jax.jit(create, out_shardings=rep)(params)
 
 
 def classification_loss(logits_BxC, label_B, mask_B):
@@ -147,13 +156,15 @@ def eval_step(state, batch):
   return logits.argmax(-1)
 
 
-def evaluate(eval_fn, state, ids, lengths, labels, inp, num_classes):
+def evaluate(eval_fn, state, ids, lengths, labels, inp, num_classes, mesh=None):
   """Dev metrics (accuracy, MCC) and the predictions in row order."""
   preds = np.zeros(len(labels), np.int32)
+  mesh = mesh or parallel.make_mesh()
+  size = parallel.padded_size(inp.eval_batch_size, mesh)
   for idx, length in pipeline.epoch_batches(lengths, inp.eval_batch_size, 0, 0,
                                             inp.buckets, shuffle=False):
-    batch = pipeline.make_batch(ids, lengths, labels, idx, inp.eval_batch_size, length)
-    preds[idx] = np.asarray(eval_fn(state, batch))[:len(idx)]
+    batch = pipeline.make_batch(ids, lengths, labels, idx, size, length)
+    preds[idx] = np.asarray(eval_fn(state, parallel.shard(batch, mesh)))[:len(idx)]
   return metrics_lib.classification_metrics(labels, preds, num_classes), preds
 
 
@@ -219,11 +230,13 @@ def fit(config, workdir, run):
   logging.info("%s: %d train / %d dev examples, %d classes, %d steps (%s).",
                inp.task, n, len(dev), run.num_classes, num_steps, workdir)
 
+  mesh = parallel.make_mesh(config.get("num_devices", 0))
   init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
   state = create_train_state(config, d["enc_cfg"], d["enc_params"], d["head_params"],
                              run.num_classes, num_steps, init_rng,
                              dynamics_shape=((n, config.num_epochs, len(dev.label_names))
-                                             if run.track_dynamics else None))
+                                             if run.track_dynamics else None), mesh=mesh)
+  dropout_rng = parallel.replicate(dropout_rng, mesh)
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)
@@ -233,14 +246,18 @@ def fit(config, workdir, run):
     writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
 
   eval_margins = config.get("aum", {}).get("margins", "train") == "eval"
+  # Batches split over the mesh, everything else replicated (outputs too,
+  # so the per-example accumulators stay whole on every device).
+  rep = parallel.replicated(mesh)
   step_fn = jax.jit(functools.partial(train_step, steps_per_epoch=steps_per_epoch,
                                       eval_margins=eval_margins),
-                    donate_argnums=(0,))
-  eval_fn = jax.jit(eval_step)
+                    donate_argnums=(0,), out_shardings=rep)
+  eval_fn = jax.jit(eval_step, out_shardings=rep)
+  batch_size = parallel.padded_size(inp.batch_size, mesh)
   dev_labels = dev.labels
   # An AUM run may predict its fake class on dev: count it as a class.
   evaluate_dev = lambda s: evaluate(eval_fn, s, d["dev_ids"], d["dev_len"], dev_labels,
-                                    inp, run.num_classes)
+                                    inp, run.num_classes, mesh)
   prog = progress.Progress(num_steps, start)
   pending = []
   dev_history = []
@@ -250,8 +267,8 @@ def fit(config, workdir, run):
                                      inp.buckets)
     for idx, length in batches[step - epoch * steps_per_epoch:]:
       batch = pipeline.make_batch(run.train_ids, run.train_len, run.train_labels, idx,
-                                  inp.batch_size, length)
-      state, m = step_fn(state, batch, dropout_rng)
+                                  batch_size, length)
+      state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
       pending.append(m)
       step += 1
       if step % config.log_every == 0 or step == num_steps:

@@ -31,6 +31,7 @@ import numpy as np
 from noisy_meta import checkpoint
 from noisy_meta import errors
 from noisy_meta import mlrc
+from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import writers
 from noisy_meta.trainers import relation
@@ -69,10 +70,14 @@ def meta_train(config, workdir, p, rows):
   # persistent cache, and on CPU about half the padded work at 1 %.
   longest = round_up(int(enc.lengths.max()))
 
+  # The B tasks of a meta-iteration are split over the mesh.
+  mesh = parallel.make_mesh(config.get("num_devices", 0), divides=m.tasks)
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
-  ts = relation.create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng)
-  state = mlrc.MetaState(step=jnp.int32(0), params=ts.params, constants=ts.constants,
-                         apply_fn=ts.apply_fn)
+  ts = relation.create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng,
+                                   mesh)
+  state = parallel.replicate(mlrc.MetaState(step=jnp.int32(0), params=ts.params,
+                                            constants=ts.constants, apply_fn=ts.apply_fn),
+                             mesh)
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)
@@ -81,14 +86,15 @@ def meta_train(config, workdir, p, rows):
   tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
   step_fn = jax.jit(mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
                                         m.iterations if m.anneal else 0,
-                                        m.task_axis),
-                    donate_argnums=(0,))
-  rng = jax.random.fold_in(dropout_rng, 1)  # Not the fine-tuning's dropout stream.
+                                        m.task_axis, mesh=mesh),
+                    donate_argnums=(0,), out_shardings=parallel.replicated(mesh))
+  # Not the fine-tuning's dropout stream.
+  rng = parallel.replicate(jax.random.fold_in(dropout_rng, 1), mesh)
   def tasks_of(it):
     _, rows = sampler.sample(it)
     length = longest if m.fixed_length else round_up(int(enc.lengths[rows[rows >= 0]].max()))
-    return mlrc.task_batch(
-        lambda idx, k: relation.make_batch(enc, idx, k, bucket, length=length), rows)
+    return parallel.shard(mlrc.task_batch(
+        lambda idx, k: relation.make_batch(enc, idx, k, bucket, length=length), rows), mesh)
 
   writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start if start else None)
   prog = progress.Progress(m.iterations, start, unit="meta-its")
@@ -128,8 +134,9 @@ def run_one(config, workdir, p, fraction, run):
   rows = mlrc.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
   os.makedirs(workdir, exist_ok=True)
   ids = p["enc"]["train"].ids
-  writers.write_text(os.path.join(workdir, "train_rows.txt"),
-                     "".join(f"{r}\t{ids[r]}\n" for r in rows))
+  if parallel.is_lead():
+    writers.write_text(os.path.join(workdir, "train_rows.txt"),
+                       "".join(f"{r}\t{ids[r]}\n" for r in rows))
   counts = collections.Counter(_relation_of(p["labels"][train_labels[r]]) for r in rows)
   out = {"fraction": fraction, "run": run, "seed": cfg.seed, "n_train": len(rows),
          "counts": dict(counts)}
@@ -152,7 +159,8 @@ def run_one(config, workdir, p, fraction, run):
 
 
 def _delete_ckpt(workdir):
-  shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
+  if parallel.is_lead():
+    shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
 
 
 def summarize(results):

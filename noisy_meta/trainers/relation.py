@@ -26,6 +26,7 @@ import optax
 
 from noisy_meta import checkpoint
 from noisy_meta import errors
+from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import relation_metrics
 from noisy_meta import writers
@@ -132,12 +133,14 @@ def epoch_order(n, batch_size, seed, epoch):
   return [perm[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
-def predict(pred_fn, state, params, enc, inp):
+def predict(pred_fn, state, params, enc, inp, mesh=None):
   preds = np.zeros(len(enc.labels), np.int32)
+  mesh = mesh or parallel.make_mesh()
+  size = parallel.padded_size(inp.eval_batch_size, mesh)
   order = np.argsort(enc.lengths, kind="stable")  # Similar lengths together.
   for i in range(0, len(order), inp.eval_batch_size):
     idx = order[i:i + inp.eval_batch_size]
-    batch = make_batch(enc, idx, inp.eval_batch_size, inp.length_bucket)
+    batch = parallel.shard(make_batch(enc, idx, size, inp.length_bucket), mesh)
     preds[idx] = np.asarray(pred_fn(state, params, batch))[:len(idx)]
   return preds
 
@@ -208,7 +211,9 @@ def prepare(config):
               dev_ids=d.get("dev_ids", enc["dev"].ids))
 
 
-def create_train_state(config, vocabs, glove, num_classes, rng):
+def create_train_state(config, vocabs, glove, num_classes, rng, mesh=None):
+  """The fresh state, replicated over `mesh` (default: all devices) from the start."""
+  mesh = mesh or parallel.make_mesh()
   kwargs = {k: v for k, v in config.model.items() if k not in ("name", "pooling_l2")}
   model = relation_models.make(config.model.name, len(vocabs.words), glove.shape[1],
                                len(vocabs.pos), len(vocabs.ner), num_classes, **kwargs)
@@ -216,15 +221,18 @@ def create_train_state(config, vocabs, glove, num_classes, rng):
                                                      "obj_pos")}
   dummy.update(heads=-jnp.ones((2, 8), jnp.int32), kept=jnp.ones((2, 8), bool),
                mask=jnp.ones((2, 8), bool))
-  variables = model.init({"params": rng, "dropout": rng}, dummy, train=False)
-  params = flax.core.unfreeze(variables["params"])
-  constants = {"embed": {"glove": jnp.asarray(glove)}}
-  return TrainState.create(apply_fn=model.apply, params=params,
-                           tx=make_optimizer(config.optim), constants=constants,
-                           lr=jnp.float32(config.optim.lr), best_f1=jnp.float32(-1.0),
-                           best_params=jax.tree_util.tree_map(jnp.copy, params),
-                           last_f1=jnp.float32(-1.0),
-                           evals=jnp.int32(0))
+
+  def create(rng, glove):
+    variables = model.init({"params": rng, "dropout": rng}, dummy, train=False)
+    params = flax.core.unfreeze(variables["params"])
+    return TrainState.create(apply_fn=model.apply, params=params,
+                             tx=make_optimizer(config.optim),
+                             constants={"embed": {"glove": glove}},
+                             lr=jnp.float32(config.optim.lr), best_f1=jnp.float32(-1.0),
+                             best_params=jax.tree_util.tree_map(jnp.copy, params),
+                             last_f1=jnp.float32(-1.0), evals=jnp.int32(0))
+  return jax.jit(create, out_shardings=parallel.replicated(mesh))(
+      *parallel.replicate((rng, np.asarray(glove, np.float32)), mesh))
 
 
 def subset(enc, idx):
@@ -262,9 +270,13 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   n = len(enc["train"].labels)
   steps_per_epoch = math.ceil(n / inp.batch_size)
   num_steps = steps_per_epoch * config.num_epochs
+  mesh = parallel.make_mesh(config.get("num_devices", 0))
+  rep = parallel.replicated(mesh)
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
-  state = create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng)
+  state = create_train_state(config, p["vocabs"], p["glove"], len(labels), init_rng, mesh)
+  dropout_rng = parallel.replicate(dropout_rng, mesh)
   if init_params is not None:
+    init_params = parallel.replicate(init_params, mesh)
     state = state.replace(params=init_params,
                           best_params=jax.tree_util.tree_map(jnp.copy, init_params))
   ckpt = checkpoint.Checkpointer(workdir)
@@ -272,8 +284,9 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   start = int(state.step)
   writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start if start else None)
   step_fn = jax.jit(functools.partial(train_step, pooling_l2=config.model.pooling_l2),
-                    donate_argnums=(0,))
-  pred_fn = jax.jit(predict_step)
+                    donate_argnums=(0,), out_shardings=rep)
+  pred_fn = jax.jit(predict_step, out_shardings=rep)
+  batch_size = parallel.padded_size(inp.batch_size, mesh)
   logging.info("%s / %s: %d train, %d dev, %d test, %d steps (%s).", inp.dataset,
                config.model.name, n, len(enc["dev"].labels), len(enc["test"].labels),
                num_steps, workdir)
@@ -281,8 +294,8 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   pending, step = [], start
   for epoch in range(start // steps_per_epoch, config.num_epochs):
     for idx in epoch_order(n, inp.batch_size, config.seed, epoch)[step - epoch * steps_per_epoch:]:
-      batch = make_batch(enc["train"], idx, inp.batch_size, inp.length_bucket)
-      state, m = step_fn(state, batch, dropout_rng)
+      batch = make_batch(enc["train"], idx, batch_size, inp.length_bucket)
+      state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
       pending.append(m)
       step += 1
       if step % config.log_every == 0 or step == num_steps:
@@ -291,7 +304,7 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
         logging.info("epoch %d | %s | loss %.4f acc %.3f lr %.4f", epoch + 1, line,
                      m["loss"], m["accuracy"], float(state.lr))
         writer.write(step, m, prefix="train/")
-    preds = predict(pred_fn, state, state.params, enc["dev"], inp)
+    preds = predict(pred_fn, state, state.params, enc["dev"], inp, mesh)
     f1, _ = score(inp.dataset, [labels[i] for i in enc["dev"].labels],
                   [labels[i] for i in preds])
     improved = f1 > float(state.best_f1)
@@ -306,6 +319,7 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
                      else state.best_params),
         last_f1=jnp.float32(f1), evals=state.evals + 1,
         lr=state.lr * (config.optim.lr_decay if decay else 1.0))
+    state = parallel.replicate(state, mesh)  # The host-made scalars too.
     logging.info("epoch %d dev F1 %.4f (best %.4f)%s", epoch + 1, f1, float(state.best_f1),
                  f", lr -> {float(state.lr):.4f}" if decay else "")
     writer.write(step, {"f1": f1, "best_f1": float(state.best_f1), "lr": float(state.lr)},
@@ -314,7 +328,7 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   ckpt.close()
   writer.close()
 
-  preds = predict(pred_fn, state, state.best_params, enc["test"], inp)
+  preds = predict(pred_fn, state, state.best_params, enc["test"], inp, mesh)
   gold_l, pred_l = [labels[i] for i in enc["test"].labels], [labels[i] for i in preds]
   test_f1, details = score(inp.dataset, gold_l, pred_l)
   logging.info("test F1 (best dev model): %.4f", test_f1)
