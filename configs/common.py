@@ -63,6 +63,16 @@ def model_config(model):
   return c
 
 
+def debug_config():
+  """Test-only switches; their defaults change nothing."""
+  c = ml_collections.ConfigDict()
+  # The update reaching this step (1-based, as in the logs) gets a NaN loss
+  # and NaN parameters (finetune, relation and MLRC meta steps): the run must
+  # stop naming the step and keep the last good checkpoint. -1: off.
+  c.nan_at_step = -1
+  return c
+
+
 def finetune_config(task, arg, **task_defaults):
   """A fine-tuning config for a text-classification task."""
   defaults = dict(runlocal=False, seed=0, model="minilm", train_size=0,
@@ -74,6 +84,10 @@ def finetune_config(task, arg, **task_defaults):
   c.trainer = "finetune"
   c.seed = a.seed
   c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
+  # Resume a workdir whose config.json differs from this config (the old one
+  # is kept as config.prev<N>.json); False: such a workdir is an error.
+  c.overwrite_config = False
+  c.debug = debug_config()
 
   c.input = ml_collections.ConfigDict()
   c.input.task = task  # cola | sst2 | tsv
@@ -202,6 +216,8 @@ def relation_config(dataset, arg):
   c.trainer = "relation"
   c.seed = a.seed
   c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
+  c.overwrite_config = False  # As in finetune_config.
+  c.debug = debug_config()
 
   c.input = ml_collections.ConfigDict()
   c.input.dataset = dataset  # semeval | tacred

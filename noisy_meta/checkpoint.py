@@ -2,28 +2,81 @@
 import os
 
 from absl import logging
+import jax
 import orbax.checkpoint as ocp
+
+from noisy_meta import errors
+
+
+def _name(key):
+  for attr in ("key", "name", "idx"):
+    if hasattr(key, attr):
+      return str(getattr(key, attr))
+  return str(key)
+
+
+def _shapes(tree):
+  """{'a/b/c': shape} of the array leaves of a pytree (or of orbax metadata)."""
+  flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+  return {"/".join(_name(k) for k in path): tuple(leaf.shape) for path, leaf in flat
+          if hasattr(leaf, "shape")}
 
 
 class Checkpointer:
   """Wraps an orbax CheckpointManager over the train state pytree."""
 
   def __init__(self, workdir, max_to_keep=2):
+    self.directory = os.path.abspath(os.path.join(workdir, "ckpt"))
     self.mngr = ocp.CheckpointManager(
-        os.path.abspath(os.path.join(workdir, "ckpt")),
+        self.directory,
         options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
 
   def restore_or(self, state):
-    """The latest saved state if any (same structure as `state`), else `state`."""
+    """The latest saved state if any (same structure as `state`), else `state`.
+
+    A checkpoint of another model or config (other parameter names or
+    shapes) is an InputError naming the checkpoint and what differs.
+    """
     step = self.mngr.latest_step()
     if step is None:
       return state
     logging.info("Resuming from checkpoint at step %d.", step)
-    return self.mngr.restore(step, args=ocp.args.StandardRestore(state))
+    try:
+      return self.mngr.restore(step, args=ocp.args.StandardRestore(state))
+    except (ValueError, KeyError, TypeError) as e:
+      raise errors.InputError(
+          f"{os.path.join(self.directory, str(step))}: this checkpoint does not fit the "
+          f"model and config of this run ({self._difference(step, state, e)}). Use a new "
+          "--workdir, or delete its ckpt/ to start over.") from e
+
+  def _difference(self, step, state, error):
+    """The first differing parameter names or shapes, else orbax's first line."""
+    try:
+      saved, want = _shapes(self.mngr.item_metadata(step).tree), _shapes(state)
+    except Exception:  # pylint: disable=broad-except
+      saved, want = {}, {}
+    params_first = lambda k: (not k.startswith("params/"), k)
+    diffs = [f"{k}: checkpoint {saved[k]} != model {want[k]}"
+             for k in sorted(saved.keys() & want.keys(), key=params_first)
+             if saved[k] != want[k]]
+    if saved and saved.keys() != want.keys():
+      only_saved, only_want = sorted(saved.keys() - want.keys()), sorted(want.keys() - saved.keys())
+      if only_saved:
+        diffs.append(f"only in the checkpoint: {', '.join(only_saved[:3])}")
+      if only_want:
+        diffs.append(f"only in the model: {', '.join(only_want[:3])}")
+    if diffs:
+      return "; ".join(diffs[:3]) + (f"; {len(diffs) - 3} more" if len(diffs) > 3 else "")
+    return str(error).strip().split("\n")[0][:300]
 
   def save(self, step, state):
     if step not in self.mngr.all_steps():
       self.mngr.save(int(step), args=ocp.args.StandardSave(state))
+
+  def latest_step(self):
+    """The newest finished checkpoint's step (waits for saves in flight), or None."""
+    self.mngr.wait_until_finished()
+    return self.mngr.latest_step()
 
   def close(self):
     self.mngr.wait_until_finished()

@@ -8,3 +8,11 @@ class InputError(ValueError):
 def at(path, line, message):
   """An InputError naming the file and 1-based line."""
   return InputError(f"{path}:{line}: {message}")
+
+
+class WorkdirConfigError(InputError):
+  """A workdir made by another config (its config.json differs)."""
+
+
+class TrainingDiverged(RuntimeError):
+  """A non-finite loss stopped the run; the last good checkpoint is kept."""

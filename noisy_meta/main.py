@@ -54,10 +54,14 @@ def main(argv):
     os.makedirs(workdir, exist_ok=True)
     trainer = trainers.get(config.trainer)
     trainer.train_and_evaluate(config, workdir)
-  except (errors.InputError, OSError) as e:
-    logging.error("%s", e)
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(2)
+  except (errors.InputError, OSError, errors.TrainingDiverged) as e:
+    # Exit 2: bad input, config, workdir or I/O; 3: a non-finite loss.
+    message = str(e)
+    if isinstance(e, errors.WorkdirConfigError):
+      message += f" This run's config: {config_flags.get_config_filename(flags.FLAGS['config'])}."
+    logging.error("%s", message)
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(3 if isinstance(e, errors.TrainingDiverged) else 2)
 
 
 if __name__ == "__main__":

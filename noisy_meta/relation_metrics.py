@@ -22,8 +22,8 @@ scores exactly like a prediction of Other, so map skips to "Other" here.
 TACRED: `tacred_micro` follows the TACRED `score.py`: micro P/R/F1 over all
 relations but `no_relation`.
 """
-import os
 
+from noisy_meta import atomic
 from noisy_meta import errors
 
 # In the order of the task description (TRAINING_README.txt, "RELATIONS").
@@ -138,10 +138,7 @@ def write_semeval_answers(path, ids, labels, newline="\n"):
       raise ValueError(f"unknown SemEval label {label!r} at position {i}")
     seen.add(int(s))
     lines.append(f"{int(s)}\t{label}{newline}")
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", newline="") as f:
-    f.writelines(lines)
-  os.replace(tmp, path)
+  atomic.write_text(path, "".join(lines), newline="")
 
 
 def read_semeval_answers(path, directed=True):

@@ -12,6 +12,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from noisy_meta import atomic
 from noisy_meta import aum_lib
 from noisy_meta import writers
 from noisy_meta.data import pipeline
@@ -101,12 +102,10 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
 
 
 def write_csv(path, rows, header):
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", newline="", encoding="utf-8") as f:
+  with atomic.path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
     w = csv.writer(f)
     w.writerow(header)
     w.writerows(rows)
-  os.replace(tmp, path)
 
 
 def write_all(workdir, config, train, original, given, noisy, used, judged_in,
@@ -189,10 +188,7 @@ def write_report(workdir, config, train, given, used, flags, summary, figures):
             "only when the example's label disagrees with its neighbours' majority.", ""]
   lines += [f"![{f}]({f})" for f in figures]
   text = "\n".join(lines) + "\n"
-  tmp = os.path.join(workdir, "report.md.tmp")
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, os.path.join(workdir, "report.md"))
+  atomic.write_text(os.path.join(workdir, "report.md"), text)
 
 
 def plot_all(workdir, config, used, noisy, flags, stats, summary):
@@ -202,10 +198,11 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
   def save(fig, name):
-    tmp = os.path.join(workdir, f".{name}.tmp.png")
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    os.replace(tmp, os.path.join(workdir, name))
+    try:
+      with atomic.path(os.path.join(workdir, name), suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    finally:
+      plt.close(fig)
     return name
 
   names = []

@@ -5,6 +5,8 @@ import os
 import jax
 import numpy as np
 
+from noisy_meta import atomic
+
 
 def _plain(v):
   if isinstance(v, (np.generic, np.ndarray)):
@@ -14,32 +16,58 @@ def _plain(v):
 
 def write_json(path, obj):
   """Writes JSON atomically (temporary file, then rename)."""
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True, default=_plain)
-    f.write("\n")
-  os.replace(tmp, path)
+  atomic.write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")
 
 
 def write_text(path, text):
   """Writes text atomically (temporary file, then rename)."""
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write(text)
-  os.replace(tmp, path)
+  atomic.write_text(path, text)
+
+
+def check_finite(pending, step):
+  """Raises FloatingPointError naming the first step whose loss is not finite.
+
+  `pending`: the metrics of the steps up to `step` not checked yet. Called
+  at every log step and before every checkpoint and evaluation, so a
+  non-finite state is never saved: the last good checkpoint stays.
+  """
+  if not pending:
+    return
+  losses = np.asarray(jax.device_get([m["loss"] for m in pending]), np.float64)
+  bad = np.flatnonzero(~np.isfinite(losses))
+  if len(bad):
+    first = step - len(pending) + 1 + int(bad[0])
+    raise FloatingPointError(f"Loss is {losses[bad[0]]} at step {first}.")
 
 
 def mean_metrics(pending, step):
   """Means of the device metrics logged since the last report (one host sync).
 
-  Raises FloatingPointError on a non-finite loss, naming the step; the
-  caller has not saved since, so the last good checkpoint stays.
+  Raises FloatingPointError on a non-finite loss, naming the step (see
+  `check_finite`).
   """
-  m = jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *jax.device_get(pending))
-  if not np.isfinite(m["loss"]):
-    raise FloatingPointError(f"Loss is {m['loss']} at step {step}; the last good "
-                             "checkpoint is kept in the workdir.")
-  return m
+  pending = jax.device_get(pending)
+  check_finite(pending, step)
+  return jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *pending)
+
+
+def logged(workdir, prefix, upto):
+  """The rows of workdir/metrics.jsonl with keys `prefix*` and step <= `upto`,
+  prefix stripped (what a resumed run logged before it was interrupted)."""
+  path = os.path.join(workdir, "metrics.jsonl")
+  if not os.path.exists(path):
+    return []
+  with open(path, encoding="utf-8") as f:
+    rows = [json.loads(l) for l in f if l.endswith("\n") and _step_of(l) <= upto]
+  return [{k[len(prefix):]: v for k, v in r.items() if k.startswith(prefix)}
+          for r in rows if any(k.startswith(prefix) for k in r)]
+
+
+def _step_of(line):
+  try:
+    return json.loads(line).get("step", 0)
+  except ValueError:
+    return float("inf")  # Not a whole JSON line: dropped.
 
 
 class MetricWriter:
@@ -52,13 +80,11 @@ class MetricWriter:
     if not enabled:
       return
     if resume_step is not None and os.path.exists(self.path):
-      # Drop lines past the restored step: they are about to be recomputed.
-      with open(self.path) as f:
-        keep = [l for l in f if json.loads(l).get("step", 0) <= resume_step]
-      tmp = self.path + ".tmp"
-      with open(tmp, "w") as f:
-        f.writelines(keep)
-      os.replace(tmp, self.path)
+      # Drop lines past the restored step: they are about to be recomputed;
+      # and a last line cut by a kill (the log is appended to, not renamed).
+      with open(self.path, encoding="utf-8") as f:
+        keep = [l for l in f if l.endswith("\n") and _step_of(l) <= resume_step]
+      atomic.write_text(self.path, "".join(keep))
     try:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
       self._tb = SummaryWriter(os.path.join(workdir, "tb"))

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+from noisy_meta import atomic
+
 
 def cache_dir(configured=""):
   path = configured or os.environ.get("NOISY_META_CACHE") or os.path.join(
@@ -51,9 +53,8 @@ def tokenize(texts, tokenizer, max_len, cache=None):
       ids[start + i, :len(row)] = row
       lengths[start + i] = len(row)
   if path:
-    tmp = path + f".tmp{os.getpid()}.npz"
-    np.savez(tmp, ids=ids, lengths=lengths)
-    os.replace(tmp, path)
+    with atomic.path(path, suffix=".npz") as tmp:
+      np.savez(tmp, ids=ids, lengths=lengths)
   return ids, lengths
 
 

@@ -45,6 +45,7 @@ import re
 from absl import logging
 import numpy as np
 
+from noisy_meta import atomic
 from noisy_meta import errors
 from noisy_meta import progress
 from noisy_meta import relation_metrics
@@ -318,10 +319,7 @@ def parse_records(records, nlp, name="sentences"):
 
 def _atomic_write_json(obj, path, **kwargs):
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    json.dump(obj, f, **kwargs)
-  os.replace(tmp, path)
+  atomic.write_text(path, json.dumps(obj, **kwargs))
 
 
 def convert_semeval(path, cache_dir="", model=""):

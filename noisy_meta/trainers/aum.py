@@ -21,12 +21,13 @@ from absl import logging
 import jax
 import numpy as np
 
+from noisy_meta import atomic
 from noisy_meta import aum_lib
 from noisy_meta import errors
+from noisy_meta import guards
 from noisy_meta import noise as noise_lib
 from noisy_meta import progress
 from noisy_meta import reports
-from noisy_meta import writers
 from noisy_meta.trainers import finetune
 
 
@@ -63,9 +64,8 @@ def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
                 correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
                 threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
   if jax.process_index() == 0:
-    tmp = out + ".tmp.npz"
-    np.savez(tmp, **result)
-    os.replace(tmp, out)
+    with atomic.path(out, suffix=".npz") as tmp:
+      np.savez(tmp, **result)
   _drop_checkpoints(config, path)
   return result
 
@@ -124,6 +124,7 @@ def train_and_evaluate(config, workdir):
   if config.aum.margins not in ("train", "eval"):
     raise errors.InputError(f"aum.margins={config.aum.margins!r}: use 'train' or 'eval'.")
   os.makedirs(workdir, exist_ok=True)
+  guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   data = finetune.prepare(config)
   train = data["train"]
   c = len(train.label_names)
@@ -133,9 +134,9 @@ def train_and_evaluate(config, workdir):
   else:
     given, noisy = original.copy(), None
   if lead:
-    np.savez(os.path.join(workdir, "noise.npz"), original=original, given=given,
-             noisy=noisy if noisy is not None else np.zeros(len(given), bool))
-    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+    with atomic.path(os.path.join(workdir, "noise.npz"), suffix=".npz") as tmp:
+      np.savez(tmp, original=original, given=given,
+               noisy=noisy if noisy is not None else np.zeros(len(given), bool))
 
   rng = np.random.default_rng(config.aum.threshold_seed)
   mode, divisor = config.aum.threshold_mode, config.aum.threshold_divisor

@@ -23,6 +23,7 @@ import optax
 from noisy_meta import aum_lib
 from noisy_meta import checkpoint
 from noisy_meta import errors
+from noisy_meta import guards
 from noisy_meta import metrics as metrics_lib
 from noisy_meta import parallel
 from noisy_meta import progress
@@ -220,6 +221,7 @@ def fit(config, workdir, run):
   inp = config.input
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
+  guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   d, dev = run.data, run.data["dev"]
   seed = config.seed if run.seed is None else run.seed
   n = len(run.train_labels)
@@ -240,17 +242,15 @@ def fit(config, workdir, run):
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)
-  writer = writers.MetricWriter(workdir, enabled=lead,
-                                resume_step=start if start else None)
-  if lead:
-    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start)
 
   eval_margins = config.get("aum", {}).get("margins", "train") == "eval"
   # Batches split over the mesh, everything else replicated (outputs too,
   # so the per-example accumulators stay whole on every device).
   rep = parallel.replicated(mesh)
-  step_fn = jax.jit(functools.partial(train_step, steps_per_epoch=steps_per_epoch,
-                                      eval_margins=eval_margins),
+  step_fn = jax.jit(guards.inject_nan(
+      functools.partial(train_step, steps_per_epoch=steps_per_epoch,
+                        eval_margins=eval_margins), config.debug.nan_at_step),
                     donate_argnums=(0,), out_shardings=rep)
   eval_fn = jax.jit(eval_step, out_shardings=rep)
   batch_size = parallel.padded_size(inp.batch_size, mesh)
@@ -262,36 +262,43 @@ def fit(config, workdir, run):
   pending = []
   dev_history = []
   step = start
-  for epoch in range(start // steps_per_epoch, config.num_epochs):
-    batches = pipeline.epoch_batches(run.train_len, inp.batch_size, seed, epoch,
-                                     inp.buckets)
-    for idx, length in batches[step - epoch * steps_per_epoch:]:
-      batch = pipeline.make_batch(run.train_ids, run.train_len, run.train_labels, idx,
-                                  batch_size, length)
-      state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
-      pending.append(m)
-      step += 1
-      if step % config.log_every == 0 or step == num_steps:
-        m, pending = writers.mean_metrics(pending, step), []
-        line, rate = prog.line(step)
-        logging.info("epoch %d | %s | loss %.4f acc %.3f", epoch + 1, line,
-                     m["loss"], m["accuracy"])
-        m.update(steps_per_sec=rate, examples_per_sec=rate * inp.batch_size,
-                 lr=float(learning_rate(state.schedule, step - 1)))
-        writer.write(step, m, prefix="train/")
-      if step % config.checkpoint_every == 0:
-        ckpt.save(step, state)
-    dev_metrics, _ = evaluate_dev(state)
-    dev_metrics["epoch"] = epoch + 1
-    dev_history.append(dev_metrics)
-    logging.info("epoch %d dev: accuracy %.4f mcc %.4f", epoch + 1,
-                 dev_metrics["accuracy"], dev_metrics["mcc"])
-    writer.write(step, dev_metrics, prefix="dev/")
-    ckpt.save(step, state)
+  with guards.stop_on_divergence(workdir, ckpt):
+    for epoch in range(start // steps_per_epoch, config.num_epochs):
+      batches = pipeline.epoch_batches(run.train_len, inp.batch_size, seed, epoch,
+                                       inp.buckets)
+      for idx, length in batches[step - epoch * steps_per_epoch:]:
+        batch = pipeline.make_batch(run.train_ids, run.train_len, run.train_labels, idx,
+                                    batch_size, length)
+        state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
+        pending.append(m)
+        step += 1
+        if step % config.log_every == 0 or step == num_steps:
+          m, pending = writers.mean_metrics(pending, step), []
+          line, rate = prog.line(step)
+          logging.info("epoch %d | %s | loss %.4f acc %.3f", epoch + 1, line,
+                       m["loss"], m["accuracy"])
+          m.update(steps_per_sec=rate, examples_per_sec=rate * inp.batch_size,
+                   lr=float(learning_rate(state.schedule, step - 1)))
+          writer.write(step, m, prefix="train/")
+        if step % config.checkpoint_every == 0:
+          writers.check_finite(pending, step)  # Never save a non-finite state.
+          ckpt.save(step, state)
+      writers.check_finite(pending, step)
+      dev_metrics, _ = evaluate_dev(state)
+      dev_metrics["epoch"] = epoch + 1
+      dev_history.append(dev_metrics)
+      logging.info("epoch %d dev: accuracy %.4f mcc %.4f", epoch + 1,
+                   dev_metrics["accuracy"], dev_metrics["mcc"])
+      writer.write(step, dev_metrics, prefix="dev/")
+      ckpt.save(step, state)
 
   if not dev_history:  # Resumed a finished run: evaluate the final state.
     dev_metrics, _ = evaluate_dev(state)
     dev_history.append(dict(dev_metrics, epoch=config.num_epochs))
+  # The epochs evaluated before an interruption, from the log.
+  by_epoch = {h["epoch"]: h for h in writers.logged(workdir, "dev/", start)}
+  by_epoch.update({h["epoch"]: h for h in dev_history})
+  dev_history = [by_epoch[e] for e in sorted(by_epoch)]
   ckpt.close()
   writer.close()
   result = {"dev": dev_history[-1], "dev_history": dev_history, "steps": step,

@@ -28,8 +28,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from noisy_meta import atomic
 from noisy_meta import checkpoint
 from noisy_meta import errors
+from noisy_meta import guards
 from noisy_meta import mlrc
 from noisy_meta import parallel
 from noisy_meta import progress
@@ -53,6 +55,7 @@ def meta_train(config, workdir, p, rows):
   m, inp = config.meta, config.input
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
+  guards.check_config(workdir, config)
   enc = relation.subset(p["enc"]["train"], rows)
   labels = p["labels"]
   extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
@@ -84,10 +87,10 @@ def meta_train(config, workdir, p, rows):
   loss_fn = functools.partial(relation.batch_loss, ts.apply_fn,
                               pooling_l2=config.model.pooling_l2)
   tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
-  step_fn = jax.jit(mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
-                                        m.iterations if m.anneal else 0,
-                                        m.task_axis, mesh=mesh),
-                    donate_argnums=(0,), out_shardings=parallel.replicated(mesh))
+  step_fn = jax.jit(guards.inject_nan(
+      mlrc.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr,
+                          m.iterations if m.anneal else 0, m.task_axis, mesh=mesh),
+      config.debug.nan_at_step), donate_argnums=(0,), out_shardings=parallel.replicated(mesh))
   # Not the fine-tuning's dropout stream.
   rng = parallel.replicate(jax.random.fold_in(dropout_rng, 1), mesh)
   def tasks_of(it):
@@ -96,22 +99,24 @@ def meta_train(config, workdir, p, rows):
     return parallel.shard(mlrc.task_batch(
         lambda idx, k: relation.make_batch(enc, idx, k, bucket, length=length), rows), mesh)
 
-  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start if start else None)
+  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start)
   prog = progress.Progress(m.iterations, start, unit="meta-its")
   pending = []
-  for it in range(start, m.iterations):
-    state, metrics = step_fn(state, tasks_of(it), rng)
-    pending.append(metrics)
-    done = it + 1
-    if done % m.log_every == 0 or done == m.iterations:
-      metrics, pending = writers.mean_metrics(pending, done), []
-      line, _ = prog.line(done)
-      logging.info("meta %s | inner loss %.4f -> %.4f | eps %.3f", line,
-                   metrics["inner_loss_first"], metrics["inner_loss_last"],
-                   metrics["meta_lr"])
-      writer.write(done, metrics, prefix="meta/")
-    if done % m.checkpoint_every == 0 or done == m.iterations:
-      ckpt.save(done, state)
+  with guards.stop_on_divergence(workdir, ckpt):
+    for it in range(start, m.iterations):
+      state, metrics = step_fn(state, tasks_of(it), rng)
+      pending.append(metrics)
+      done = it + 1
+      if done % m.log_every == 0 or done == m.iterations:
+        metrics, pending = writers.mean_metrics(pending, done), []
+        line, _ = prog.line(done)
+        logging.info("meta %s | inner loss %.4f -> %.4f | eps %.3f", line,
+                     metrics["inner_loss_first"], metrics["inner_loss_last"],
+                     metrics["meta_lr"])
+        writer.write(done, metrics, prefix="meta/")
+      if done % m.checkpoint_every == 0 or done == m.iterations:
+        writers.check_finite(pending, done)  # Never save a non-finite state.
+        ckpt.save(done, state)
   ckpt.close()
   writer.close()
   return state.params
@@ -193,6 +198,14 @@ def per_relation_rows(results, fraction):
   return rows
 
 
+def _grid_state(config, results):
+  total = sum(runs_per_fraction(config))
+  if len(results) >= total:
+    return f"All {total} runs of the grid finished."
+  return (f"**Incomplete: {len(results)} of {total} runs finished** (the same command "
+          "resumes the grid).")
+
+
 def write_report(config, workdir, results):
   summary = summarize(results)
   model = config.model.name
@@ -203,6 +216,7 @@ def write_report(config, workdir, results):
            f"S={config.meta.inner_steps}, K={config.meta.inner_batch}, "
            f"inner lr {config.meta.inner_lr or config.optim.lr}, eps {config.meta.meta_lr}"
            f"{' annealed to 0' if config.meta.anneal else ''}.", "",
+           _grid_state(config, results), "",
            "| fraction | train examples | runs | baseline | MLRC | MLRC - baseline |",
            "|---:|---:|---:|---:|---:|---:|"]
   for f, s in summary.items():
@@ -246,10 +260,11 @@ def plot(workdir, summary, model):
   ax.grid(alpha=0.3)
   fig.tight_layout()
   name = "f1_vs_fraction.png"
-  tmp = os.path.join(workdir, f".{name}.tmp.png")
-  fig.savefig(tmp, dpi=120)
-  plt.close(fig)
-  os.replace(tmp, os.path.join(workdir, name))
+  try:
+    with atomic.path(os.path.join(workdir, name), suffix=".png") as tmp:
+      fig.savefig(tmp, dpi=120)
+  finally:
+    plt.close(fig)
   return [name]
 
 
@@ -273,8 +288,7 @@ def train_and_evaluate(config, workdir):
                             "one run per fraction.")
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
-  if lead:
-    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
+  guards.check_config(workdir, config)
   p = relation.prepare(config)
   jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs) for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")

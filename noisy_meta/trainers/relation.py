@@ -26,6 +26,7 @@ import optax
 
 from noisy_meta import checkpoint
 from noisy_meta import errors
+from noisy_meta import guards
 from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import relation_metrics
@@ -259,11 +260,11 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   inp = config.input
   lead = jax.process_index() == 0
   os.makedirs(workdir, exist_ok=True)
+  guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   enc, labels = dict(p["enc"]), p["labels"]
   if train_idx is not None:
     enc["train"] = subset(enc["train"], train_idx)
   if lead:
-    writers.write_json(os.path.join(workdir, "config.json"), config.to_dict())
     writers.write_text(os.path.join(workdir, "dev_ids.txt"),
                        "\n".join(str(i) for i in p["dev_ids"]) + "\n")
 
@@ -282,9 +283,10 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   ckpt = checkpoint.Checkpointer(workdir)
   state = ckpt.restore_or(state)
   start = int(state.step)
-  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start if start else None)
-  step_fn = jax.jit(functools.partial(train_step, pooling_l2=config.model.pooling_l2),
-                    donate_argnums=(0,), out_shardings=rep)
+  writer = writers.MetricWriter(workdir, enabled=lead, resume_step=start)
+  step_fn = jax.jit(guards.inject_nan(
+      functools.partial(train_step, pooling_l2=config.model.pooling_l2),
+      config.debug.nan_at_step), donate_argnums=(0,), out_shardings=rep)
   pred_fn = jax.jit(predict_step, out_shardings=rep)
   batch_size = parallel.padded_size(inp.batch_size, mesh)
   logging.info("%s / %s: %d train, %d dev, %d test, %d steps (%s).", inp.dataset,
@@ -292,39 +294,42 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
                num_steps, workdir)
   prog = progress.Progress(num_steps, start)
   pending, step = [], start
-  for epoch in range(start // steps_per_epoch, config.num_epochs):
-    for idx in epoch_order(n, inp.batch_size, config.seed, epoch)[step - epoch * steps_per_epoch:]:
-      batch = make_batch(enc["train"], idx, batch_size, inp.length_bucket)
-      state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
-      pending.append(m)
-      step += 1
-      if step % config.log_every == 0 or step == num_steps:
-        m, pending = writers.mean_metrics(pending, step), []
-        line, _ = prog.line(step)
-        logging.info("epoch %d | %s | loss %.4f acc %.3f lr %.4f", epoch + 1, line,
-                     m["loss"], m["accuracy"], float(state.lr))
-        writer.write(step, m, prefix="train/")
-    preds = predict(pred_fn, state, state.params, enc["dev"], inp, mesh)
-    f1, _ = score(inp.dataset, [labels[i] for i in enc["dev"].labels],
-                  [labels[i] for i in preds])
-    improved = f1 > float(state.best_f1)
-    # The originals' rule: decay when dev F1 does not improve on the
-    # previous epoch, once more than decay_epoch epochs were evaluated.
-    decay = (int(state.evals) > config.optim.decay_epoch and f1 <= float(state.last_f1)
-             and config.optim.name in ("sgd", "adagrad"))
-    state = state.replace(
-        best_f1=jnp.float32(max(f1, float(state.best_f1))),
-        # A copy, not an alias: the next step donates `state.params`.
-        best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
-                     else state.best_params),
-        last_f1=jnp.float32(f1), evals=state.evals + 1,
-        lr=state.lr * (config.optim.lr_decay if decay else 1.0))
-    state = parallel.replicate(state, mesh)  # The host-made scalars too.
-    logging.info("epoch %d dev F1 %.4f (best %.4f)%s", epoch + 1, f1, float(state.best_f1),
-                 f", lr -> {float(state.lr):.4f}" if decay else "")
-    writer.write(step, {"f1": f1, "best_f1": float(state.best_f1), "lr": float(state.lr)},
-                 prefix="dev/")
-    ckpt.save(step, state)
+  with guards.stop_on_divergence(workdir, ckpt):
+    for epoch in range(start // steps_per_epoch, config.num_epochs):
+      order = epoch_order(n, inp.batch_size, config.seed, epoch)
+      for idx in order[step - epoch * steps_per_epoch:]:
+        batch = make_batch(enc["train"], idx, batch_size, inp.length_bucket)
+        state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
+        pending.append(m)
+        step += 1
+        if step % config.log_every == 0 or step == num_steps:
+          m, pending = writers.mean_metrics(pending, step), []
+          line, _ = prog.line(step)
+          logging.info("epoch %d | %s | loss %.4f acc %.3f lr %.4f", epoch + 1, line,
+                       m["loss"], m["accuracy"], float(state.lr))
+          writer.write(step, m, prefix="train/")
+      writers.check_finite(pending, step)  # Never evaluate or save a non-finite state.
+      preds = predict(pred_fn, state, state.params, enc["dev"], inp, mesh)
+      f1, _ = score(inp.dataset, [labels[i] for i in enc["dev"].labels],
+                    [labels[i] for i in preds])
+      improved = f1 > float(state.best_f1)
+      # The originals' rule: decay when dev F1 does not improve on the
+      # previous epoch, once more than decay_epoch epochs were evaluated.
+      decay = (int(state.evals) > config.optim.decay_epoch and f1 <= float(state.last_f1)
+               and config.optim.name in ("sgd", "adagrad"))
+      state = state.replace(
+          best_f1=jnp.float32(max(f1, float(state.best_f1))),
+          # A copy, not an alias: the next step donates `state.params`.
+          best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
+                       else state.best_params),
+          last_f1=jnp.float32(f1), evals=state.evals + 1,
+          lr=state.lr * (config.optim.lr_decay if decay else 1.0))
+      state = parallel.replicate(state, mesh)  # The host-made scalars too.
+      logging.info("epoch %d dev F1 %.4f (best %.4f)%s", epoch + 1, f1, float(state.best_f1),
+                   f", lr -> {float(state.lr):.4f}" if decay else "")
+      writer.write(step, {"f1": f1, "best_f1": float(state.best_f1), "lr": float(state.lr)},
+                   prefix="dev/")
+      ckpt.save(step, state)
   ckpt.close()
   writer.close()
 

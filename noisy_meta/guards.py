@@ -1,0 +1,125 @@
+"""Guards against faults: a workdir reused with another config, a non-finite
+loss (and the test-only switch that injects one)."""
+import contextlib
+import json
+import os
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+
+from noisy_meta import errors
+from noisy_meta import writers
+
+# Config fields that may change when a workdir is resumed: where things are
+# cached, how many devices, logging and checkpoint cadence, test switches.
+RESUMABLE = ("num_devices", "input.cache_dir", "log_every", "checkpoint_every",
+             "meta.log_every", "meta.checkpoint_every", "overwrite_config")
+# Fields that extend a pipeline's grid (more retrain seeds, percentiles,
+# fractions or runs): finished stages are reused, new ones added.
+EXTENDABLE = ("clean.seeds", "clean.methods", "clean.percentiles", "clean.keep_checkpoints",
+              "aum.percentiles", "neighbors.k", "mlrc.fractions", "mlrc.runs",
+              "mlrc.runs_by_fraction", "mlrc.delete_checkpoints")
+
+
+def _flat(d, prefix=""):
+  out = {}
+  for k, v in d.items():
+    if isinstance(v, dict):
+      out.update(_flat(v, f"{prefix}{k}."))
+    else:
+      out[f"{prefix}{k}"] = v
+  return out
+
+
+def _ignored(key):
+  return key in RESUMABLE or key in EXTENDABLE or key.startswith("debug.")
+
+
+def check_config(workdir, config):
+  """Writes workdir/config.json, or checks it against `config` when present.
+
+  A workdir made with another config (any field but RESUMABLE and
+  EXTENDABLE ones, and `debug.*`) is a WorkdirConfigError naming the file
+  and the differing fields, unless `config.overwrite_config`: then the old
+  file is kept as config.prev<N>.json and the run resumes with the new one.
+  Fields missing from the stored file (added since) are only logged.
+  """
+  path = os.path.join(workdir, "config.json")
+  # As write_json stores it (tuples become lists).
+  new = json.loads(json.dumps(config.to_dict(), default=list))
+  lead = jax.process_index() == 0
+  if os.path.exists(path):
+    try:
+      with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+      raise errors.WorkdirConfigError(
+          f"{path}: not a readable config ({e}); this workdir's config is unknown: use a "
+          "new --workdir, or --config.overwrite_config=True to resume here.") from e
+    old_f, new_f = _flat(old), _flat(new)
+    added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k))
+    if added:
+      logging.warning("%s has no %s (written by an older version); taken as unchanged.",
+                      path, ", ".join(added))
+    diff = sorted(k for k in old_f.keys() & new_f.keys()
+                  if old_f[k] != new_f[k] and not _ignored(k))
+    diff += sorted(k for k in old_f.keys() - new_f.keys() if not _ignored(k))
+    if diff and not config.get("overwrite_config", False):
+      shown = "; ".join(f"{k}: {old_f.get(k, '(absent)')!r} there, "
+                        f"{new_f.get(k, '(absent)')!r} now" for k in diff[:5])
+      more = f" (and {len(diff) - 5} more)" if len(diff) > 5 else ""
+      raise errors.WorkdirConfigError(
+          f"{path}: this workdir was made with another config; it differs from this run's "
+          f"config in {len(diff)} field(s): {shown}{more}. Use a new --workdir, or "
+          "--config.overwrite_config=True to resume here with the new config (the old "
+          "config.json is then kept as config.prev<N>.json).")
+    if not diff:
+      if added and lead:
+        writers.write_json(path, new)
+      return
+    if lead:
+      n = 1
+      while os.path.exists(os.path.join(workdir, f"config.prev{n}.json")):
+        n += 1
+      with open(path, encoding="utf-8") as f:
+        writers.write_text(os.path.join(workdir, f"config.prev{n}.json"), f.read())
+      logging.warning("%s: config changed (%s); resuming with the new config, the old "
+                      "one kept as config.prev%d.json.", path, ", ".join(diff), n)
+  if lead:
+    writers.write_json(path, new)
+
+
+def inject_nan(step_fn, nan_at_step):
+  """Test-only (config.debug.nan_at_step): the step taking `state.step` to
+  `nan_at_step` returns a NaN loss and NaN parameters (so every later step
+  too). nan_at_step < 0: `step_fn` itself, untouched."""
+  if nan_at_step is None or nan_at_step < 0:
+    return step_fn
+
+  def step(state, batch, rng):
+    state, metrics = step_fn(state, batch, rng)
+    bad = state.step == nan_at_step
+    poison = lambda x: jnp.where(bad, jnp.nan, x) if jnp.issubdtype(
+        x.dtype, jnp.floating) else x
+    state = state.replace(params=jax.tree_util.tree_map(poison, state.params))
+    return state, dict(metrics, loss=poison(metrics["loss"]))
+  return step
+
+
+@contextlib.contextmanager
+def stop_on_divergence(workdir, ckpt):
+  """Turns a FloatingPointError (non-finite loss) into TrainingDiverged that
+  names the step, the workdir and the last good checkpoint, which is kept
+  (saves in flight are finished first)."""
+  try:
+    yield
+  except FloatingPointError as e:
+    step = ckpt.latest_step()
+    ckpt.close()
+    kept = (f"the last good checkpoint (step {step}) is kept in {ckpt.directory}"
+            if step is not None else "no checkpoint was saved before it")
+    raise errors.TrainingDiverged(
+        f"{workdir}: {e} The run stopped without writing its results; {kept}. Fix the "
+        "cause (e.g. a lower --config.optim.lr) and rerun the same command to resume."
+    ) from e
