@@ -52,6 +52,93 @@ def test_positions_masking_and_pruning_by_hand():
                              subj_end=0), 1)
 
 
+def _pruned_by_subtree(ex, k):
+  """An independent re-derivation of C-GCN's pruning: breadth-first search
+  over undirected edges from the path, restricted to the subtree of the
+  entities' lowest common ancestor (found by depths, not by path sets)."""
+  heads = [h - 1 for h in ex["stanford_head"]]
+  n = len(heads)
+  depth = [0] * n
+  for i in range(n):
+    j = i
+    while heads[j] >= 0:
+      j, depth[i] = heads[j], depth[i] + 1
+  ents = list(range(ex["subj_start"], ex["subj_end"] + 1)) + list(
+      range(ex["obj_start"], ex["obj_end"] + 1))
+  lca = ents[0]
+  for e in ents[1:]:  # Climb the deeper of the two until they meet.
+    a, b = lca, e
+    while a != b:
+      if depth[a] >= depth[b]:
+        a = heads[a]
+      else:
+        b = heads[b]
+    lca = a
+  children = [[] for _ in range(n)]
+  for i, h in enumerate(heads):
+    if h >= 0:
+      children[h].append(i)
+  subtree, stack = set(), [lca]
+  while stack:
+    u = stack.pop()
+    subtree.add(u)
+    stack.extend(children[u])
+  path = set()
+  for e in ents:
+    j = e
+    while j != lca:
+      path.add(j)
+      j = heads[j]
+  path.add(lca)
+  dist, frontier = {u: 0 for u in path}, list(path)
+  while frontier:
+    nxt = []
+    for u in frontier:
+      for v in children[u] + ([heads[u]] if u != lca else []):
+        if v in subtree and v not in dist:
+          dist[v] = dist[u] + 1
+          nxt.append(v)
+    frontier = nxt
+  return np.array([dist.get(i, n + 1) <= k for i in range(n)])
+
+
+def test_pruning_stays_under_the_lowest_common_ancestor():
+  # "He said the cat chased a mouse": the path cat -> chased <- mouse hangs
+  # under "said", which C-GCN's head_to_tree never keeps (nor "He").
+  ex = _example(token=["He", "said", "the", "cat", "chased", "a", "mouse"],
+                stanford_head=[2, 0, 4, 5, 2, 7, 5], subj_start=3, subj_end=3,
+                obj_start=6, obj_end=6, stanford_pos=["PRP"] + ["X"] * 6,
+                stanford_ner=["O"] * 7, stanford_deprel=["x"] * 7)
+  heads, kept = rf.pruned_heads(ex, 1)
+  assert list(kept) == [False, False, True, True, True, True, True]
+  assert list(heads) == [-1, -1, 3, 4, -1, 6, 4]  # chased roots the pruned tree.
+  heads, kept = rf.pruned_heads(ex, 5)
+  assert not kept[:2].any()
+  assert rf.pruned_heads(ex, -1)[1].all()
+  with pytest.raises(ValueError, match="different dependency trees"):
+    rf.pruned_heads(_example(stanford_head=[2, 0, 0, 6, 6, 3, 3]), 1)
+
+
+def test_pruning_matches_a_re_derivation_on_real_semeval(data_dir):
+  """Every SemEval test sentence, k = 0, 1, 2 and the whole tree."""
+  pytest.importorskip("spacy")
+  from noisy_meta.data import relations  # pylint: disable=g-import-not-at-top
+  try:
+    relations.load_parser()
+  except errors.InputError as e:
+    pytest.skip(str(e))
+  test = relations.load_semeval(data_dir)["test"]
+  for k in (0, 1, 2):
+    for ex in test:
+      np.testing.assert_array_equal(rf.pruned_heads(ex, k)[1], _pruned_by_subtree(ex, k),
+                                    err_msg=f"sentence {ex['id']}, k={k}")
+  for ex in test[:100]:
+    assert rf.pruned_heads(ex, -1)[1].all()
+  ex = next(e for e in test if str(e["id"]) == "8006")  # "is" heads the LCA "larger".
+  kept = rf.pruned_heads(ex, 1)[1]
+  assert "is" in ex["token"] and not kept[ex["token"].index("is")]
+
+
 def test_glove_reader(tmp_path):
   vocab = rf.Vocab.build([["cat", "Dog", "zebra"]])
   path = tmp_path / "g.txt"

@@ -75,10 +75,14 @@ def pruned_heads(ex, k):
   distance k of the shortest dependency path between subject and object,
   and which tokens stay in it; k < 0 keeps the whole tree.
 
-  The path joins every subject and object token through their lowest
-  common ancestor (as C-GCN's `head_to_tree` does); tokens within k edges of
-  the path are kept, the others lose their edges (and are left out of the
-  sentence pooling).
+  The semantics of C-GCN's `head_to_tree` (Zhang, Qi and Manning 2018, in the
+  authors' code): the path joins every subject and object token through
+  their lowest common ancestor (LCA); a token's distance to the path is the
+  number of edges from it *up* to the first path token, so only the LCA's
+  subtree can be kept: the LCA's own head and everything hanging off it are
+  dropped at any k, and the LCA is the root of the pruned tree. Tokens
+  within k edges stay; the others lose their edges and are left out of the
+  sentence pooling.
   """
   heads = [int(h) for h in ex["stanford_head"]]
   n = len(heads)
@@ -91,29 +95,25 @@ def pruned_heads(ex, k):
   common = set(paths[0])
   for p in paths[1:]:
     common &= set(p)
+  if not common:
+    raise ValueError("subject and object are in different dependency trees")
   on_path = set()
   for p in paths:  # Each entity token up to the lowest common ancestor.
     for node in p:
       on_path.add(node)
       if node in common:
+        lca = node
         break
-  # Distance of every node from the path, over undirected tree edges.
-  adj = collections.defaultdict(list)
-  for i, h in enumerate(out):
-    if h >= 0:
-      adj[i].append(int(h))
-      adj[int(h)].append(i)
-  dist = {i: 0 for i in on_path}
-  frontier = list(on_path)
-  while frontier:
-    nxt = []
-    for u in frontier:
-      for v in adj[u]:
-        if v not in dist:
-          dist[v] = dist[u] + 1
-          nxt.append(v)
-    frontier = nxt
-  keep = np.array([dist.get(i, n + 1) <= k for i in range(n)])
+  # Distance up to the first path token; none on the way to the root: out.
+  dist = np.full(n, n + 1, np.int64)
+  for i in range(n):
+    up = _path_to_root(heads, i)
+    for d, node in enumerate(up):
+      if node in on_path:
+        dist[i] = d
+        break
+  keep = dist <= k
+  out[lca] = -1  # The LCA roots the pruned tree.
   return (np.where(keep & (out >= 0) & keep[np.maximum(out, 0)], out, -1).astype(np.int32),
           keep)
 
