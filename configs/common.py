@@ -19,8 +19,11 @@ def parse_arg(arg, **defaults):
     key, sep, value = item.partition("=")
     key = key.strip()
     if key not in defaults:
-      raise ValueError(
-          f"Unknown config argument {key!r} in {arg!r}; known: {sorted(defaults)}")
+      import difflib  # pylint: disable=g-import-not-at-top
+      close = difflib.get_close_matches(key, list(defaults), n=1)
+      hint = f"did you mean {close[0]!r}? " if close else ""
+      raise ValueError(f"Unknown config argument {key!r} in {arg!r}; {hint}"
+                       f"known: {', '.join(sorted(defaults))}.")
     default = defaults[key]
     if not sep:
       if not isinstance(default, bool):
@@ -82,6 +85,9 @@ def finetune_config(task, arg, **task_defaults):
 
   c = ml_collections.ConfigDict()
   c.trainer = "finetune"
+  # A smoke run (:runlocal): tiny data, a check that the job runs end to end;
+  # the log, report and closing line say so. Its numbers are not results.
+  c.runlocal = a.runlocal
   c.seed = a.seed
   c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
   # Resume a workdir whose config.json differs from this config (the old one
@@ -125,8 +131,8 @@ def finetune_config(task, arg, **task_defaults):
   c.checkpoint_every = 200  # Steps between checkpoints (and one per epoch end).
   c.eval_every_epoch = True
 
-  if a.runlocal:
-    c.input.train_size = 256
+  if a.runlocal:  # An explicit smaller train_size=N is kept.
+    c.input.train_size = min(a.train_size, 256) if a.train_size else 256
     c.input.dev_size = 128
     c.num_epochs = 1
     c.log_every = 2
@@ -214,6 +220,7 @@ def relation_config(dataset, arg):
     raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}.")
   c = ml_collections.ConfigDict()
   c.trainer = "relation"
+  c.runlocal = a.runlocal  # A smoke run, as in finetune_config.
   c.seed = a.seed
   c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
   c.overwrite_config = False  # As in finetune_config.
@@ -227,7 +234,13 @@ def relation_config(dataset, arg):
   # test): train.json, dev.json, test.json here; then spaCy is not needed.
   c.input.converted_dir = ""
   c.input.tacred_dir = ""  # TACRED: folder with train.json, dev.json, test.json (LDC).
-  c.input.label_patch = ""  # TACRED: id -> label JSON (TACRED-Revisited, Re-TACRED).
+  # TACRED label patch, a file or a folder: TACRED-Revisited (tacrev's patch/
+  # folder or one *_patch.json: relabels), Re-TACRED (the folder of
+  # {train,dev,test}_id2label.json: relabels and drops unlisted examples) or
+  # one JSON object id -> label for all splits (relabels). Format: auto (from
+  # the file names and JSON shape) | tacrev | retacred | mapping.
+  c.input.label_patch = ""
+  c.input.label_patch_format = "auto"
   c.input.dev_size = 500  # SemEval: seeded split of the 8000 training sentences.
   c.input.split_seed = 0
   c.input.glove = ""  # GloVe text file; empty: <data_dir>/glove/glove.6B.50d.*.txt.
@@ -269,6 +282,7 @@ def mlrc_config(dataset, arg):
                 task_axis="vmap")
   c = relation_config(dataset, f"model={a.model},seed={a.seed},epochs={a.epochs}")
   c.trainer = "mlrc"
+  c.runlocal = a.runlocal
   c.mlrc = ml_collections.ConfigDict()
   # fraction=F runs that one fraction; else the '+'-separated grid.
   c.mlrc.fractions = ((a.fraction,) if a.fraction else

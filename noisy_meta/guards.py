@@ -1,12 +1,18 @@
-"""Guards against faults: a workdir reused with another config, a non-finite
-loss (and the test-only switch that injects one)."""
+"""Guards against faults: a workdir reused with another config or other data,
+or by two processes at once; a non-finite loss (and the test-only switch that
+injects one)."""
 import contextlib
+import dataclasses
+import fcntl
+import hashlib
 import json
 import os
+import time
 
 from absl import logging
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from noisy_meta import errors
 from noisy_meta import writers
@@ -88,6 +94,103 @@ def check_config(workdir, config):
                       "one kept as config.prev%d.json.", path, ", ".join(diff), n)
   if lead:
     writers.write_json(path, new)
+
+
+@contextlib.contextmanager
+def workdir_lock(workdir):
+  """Holds an exclusive lock on workdir/.lock (which names this process).
+
+  A second process is an InputError naming the owner's pid and start time.
+  The lock dies with its process (flock); the file is removed on exit. The
+  file is opened with os.open, not as an artifact: nothing reads it back.
+  """
+  path = os.path.join(workdir, ".lock")
+  while True:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      owner = os.read(fd, 200).decode("utf-8", "replace").strip().split("\t")
+      os.close(fd)
+      who = (f"process {owner[0]} (started {owner[1]})" if len(owner) == 2
+             else "another process")
+      raise errors.InputError(f"{workdir} is in use by {who}; wait for it or use another "
+                              "--workdir.") from None
+    try:
+      same = os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+      same = False
+    if same:
+      break
+    os.close(fd)  # Its owner removed it as we opened it: lock the new file.
+  os.ftruncate(fd, 0)
+  os.write(fd, f"{os.getpid()}\t{time.strftime('%Y-%m-%d %H:%M:%S %Z')}\n".encode())
+  try:
+    yield
+  finally:
+    with contextlib.suppress(OSError):
+      os.remove(path)
+    os.close(fd)
+
+
+def fingerprint(*columns):
+  """{"examples", "sha256"} of one split: its columns (arrays, lists) in order.
+
+  A dataclass (TextData, Encoded) stands for its array and list fields but
+  `sources` (file:line, which moves with the file, not with the data).
+  """
+  h = hashlib.sha256()
+  flat = []
+  for col in columns:
+    if dataclasses.is_dataclass(col):
+      flat += [getattr(col, f.name) for f in dataclasses.fields(col) if f.name != "sources"
+               and isinstance(getattr(col, f.name), (np.ndarray, list, tuple))]
+    else:
+      flat.append(col)
+  for col in flat:
+    if isinstance(col, np.ndarray):
+      h.update(f"{col.dtype}{col.shape}".encode())
+      h.update(np.ascontiguousarray(col).tobytes())
+    else:
+      h.update(json.dumps(list(col), default=str).encode())
+  return {"examples": len(flat[0]), "sha256": h.hexdigest()}
+
+
+def check_data(workdir, config, **splits):
+  """Writes workdir/data.json, or checks each split's `fingerprint` against it.
+
+  Data that changed since the workdir was made (the checkpoints and reused
+  stages were trained on the old) is a WorkdirConfigError naming the split,
+  unless `config.overwrite_config`: then the new fingerprints are stored.
+  """
+  path = os.path.join(workdir, "data.json")
+  stored = {}
+  if os.path.exists(path):
+    try:
+      with open(path, encoding="utf-8") as f:
+        stored = json.load(f)
+    except (ValueError, UnicodeDecodeError) as e:
+      raise errors.WorkdirConfigError(
+          f"{path}: not readable ({e}); this workdir's data is unknown: use a new "
+          "--workdir, or --config.overwrite_config=True to resume here.") from e
+  changed = []
+  for name, new in splits.items():
+    old = stored.get(name)
+    if old is None or old == new:
+      continue
+    if old.get("examples") != new["examples"]:
+      changed.append(f"{name}: {old.get('examples')} examples there, {new['examples']} now")
+    else:
+      changed.append(f"{name}: {new['examples']} examples, but other texts, tokens or labels")
+  if changed and not config.get("overwrite_config", False):
+    raise errors.WorkdirConfigError(
+        f"{path}: this workdir was trained on other data ({'; '.join(changed)}). Use a new "
+        "--workdir, or --config.overwrite_config=True to resume here with the new data.")
+  if changed:
+    logging.warning("%s: data changed (%s); resuming with the new data.", path,
+                    "; ".join(changed))
+  if jax.process_index() == 0 and any(stored.get(k) != v for k, v in splits.items()):
+    writers.write_json(path, dict(stored, **splits))
 
 
 def inject_nan(step_fn, nan_at_step):

@@ -1,11 +1,12 @@
 """Entry point: `python -m noisy_meta.main --config=configs/X.py --workdir=DIR`."""
 import os
-import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 from ml_collections import config_flags
+
+from noisy_meta import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Experiment config file (configs/*.py[:arg]).", lock_config=True)
@@ -37,32 +38,39 @@ def _initialize_distributed(jax):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  logging.get_absl_handler().addFilter(_quiet_libraries)
-  import jax  # pylint: disable=g-import-not-at-top
-  from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
-  # Compiled steps persist across runs and processes (the AUM pipeline's
-  # retrains share shapes): the second compile of a shape is a cache read.
-  jax.config.update("jax_compilation_cache_dir",
-                    os.path.join(pipeline.cache_dir(), "jax"))
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-  if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
-    _initialize_distributed(jax)
-  from noisy_meta import errors  # pylint: disable=g-import-not-at-top
-  from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
   config, workdir = _CONFIG.value, _WORKDIR.value
   try:
-    os.makedirs(workdir, exist_ok=True)
-    trainer = trainers.get(config.trainer)
-    trainer.train_and_evaluate(config, workdir)
-  except (errors.InputError, OSError, errors.TrainingDiverged) as e:
-    # Exit 2: bad input, config, workdir or I/O; 3: a non-finite loss.
-    message = str(e)
-    if isinstance(e, errors.WorkdirConfigError):
-      message += f" This run's config: {config_flags.get_config_filename(flags.FLAGS['config'])}."
-    logging.error("%s", message)
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(3 if isinstance(e, errors.TrainingDiverged) else 2)
+    logging.get_absl_handler().addFilter(_quiet_libraries)
+    import jax  # pylint: disable=g-import-not-at-top
+    from noisy_meta import errors  # pylint: disable=g-import-not-at-top
+    from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
+    from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+    from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+    try:
+      validate.check(config)  # Bad values fail here, before anything is trained.
+      cli.announce(config)
+      # Compiled steps persist across runs and processes (the AUM pipeline's
+      # retrains share shapes): the second compile of a shape is a cache read.
+      jax.config.update("jax_compilation_cache_dir",
+                        os.path.join(pipeline.cache_dir(), "jax"))
+      jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+      if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
+        _initialize_distributed(jax)
+      os.makedirs(workdir, exist_ok=True)
+      with cli.lock(workdir):
+        trainers.get(config.trainer).train_and_evaluate(config, workdir)
+    except (errors.InputError, OSError, errors.TrainingDiverged) as e:
+      # Exit 2: bad input, config, workdir or I/O; 3: a non-finite loss.
+      message = str(e)
+      if isinstance(e, errors.WorkdirConfigError):
+        name = config_flags.get_config_filename(flags.FLAGS["config"])
+        message += f" This run's config: {name}."
+      cli.fail(message, 3 if isinstance(e, errors.TrainingDiverged) else 2)
+  except KeyboardInterrupt:
+    cli.interrupted(workdir)
+  if jax.process_index() == 0:
+    cli.done(config, workdir)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags)

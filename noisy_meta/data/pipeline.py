@@ -12,13 +12,32 @@ import os
 import numpy as np
 
 from noisy_meta import atomic
+from noisy_meta import errors
 
 
 def cache_dir(configured=""):
-  path = configured or os.environ.get("NOISY_META_CACHE") or os.path.join(
-      os.path.expanduser("~"), ".cache", "noisy_meta")
-  os.makedirs(path, exist_ok=True)
+  """The cache folder, created: `configured`, $NOISY_META_CACHE or ~/.cache/noisy_meta."""
+  if configured:
+    path, origin = configured, "config.input.cache_dir"
+  elif os.environ.get("NOISY_META_CACHE"):
+    path, origin = os.environ["NOISY_META_CACHE"], "NOISY_META_CACHE"
+  else:
+    path, origin = os.path.join(os.path.expanduser("~"), ".cache", "noisy_meta"), "default"
+  try:
+    os.makedirs(path, exist_ok=True)
+  except OSError as e:
+    raise _cache_error(path, origin, e) from None
+  if not os.access(path, os.W_OK | os.X_OK):
+    raise errors.InputError(f"{path}: the cache folder ({origin}) is not writable; "
+                            "set NOISY_META_CACHE or config.input.cache_dir to one that is.")
   return path
+
+
+def _cache_error(path, origin, e):
+  """An InputError naming the cache path that could not be made or written."""
+  return errors.InputError(
+      f"{path}: cannot use it as the cache folder ({origin}): {e.strerror or e}; set "
+      "NOISY_META_CACHE or config.input.cache_dir to a writable folder.")
 
 
 def _tokenizer_fingerprint(tokenizer):
@@ -53,8 +72,11 @@ def tokenize(texts, tokenizer, max_len, cache=None):
       ids[start + i, :len(row)] = row
       lengths[start + i] = len(row)
   if path:
-    with atomic.path(path, suffix=".npz") as tmp:
-      np.savez(tmp, ids=ids, lengths=lengths)
+    try:
+      with atomic.path(path, suffix=".npz") as tmp:
+        np.savez(tmp, ids=ids, lengths=lengths)
+    except OSError as e:
+      raise _cache_error(cache, "tokenisation cache", e) from None
   return ids, lengths
 
 

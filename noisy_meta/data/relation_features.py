@@ -188,9 +188,10 @@ def read_glove(path, vocab, dim=0, seed=0, lower_fallback=True):
 
   Words not in the file get U(-1, 1) vectors (as the original models);
   padding is zero. Returns (matrix, number of vocabulary words found).
+  A malformed line of a vocabulary word raises InputError with file:line.
   """
   try:
-    f = open(path, encoding="utf-8")
+    f = open(path, "rb")  # Decoded line by line, so a bad byte has its line.
   except OSError as e:
     raise errors.InputError(f"GloVe file {path!r}: {e.strerror}.") from None
   wanted = set(vocab.items)
@@ -198,17 +199,26 @@ def read_glove(path, vocab, dim=0, seed=0, lower_fallback=True):
     wanted |= {w.lower() for w in vocab.items}
   found = {}
   with f:
-    for line_no, line in enumerate(f, 1):
-      word, _, rest = line.rstrip("\n").partition(" ")
-      if not rest:
-        raise errors.InputError(errors.at(path, line_no, "expected a word and its vector."))
-      if word in wanted:
-        vec = np.array(rest.split(" "), np.float32)
-        if dim and len(vec) != dim:
-          raise errors.InputError(errors.at(path, line_no,
-                                            f"{len(vec)} values, expected {dim}."))
-        dim = dim or len(vec)
-        found.setdefault(word, vec)
+    for line_no, raw in enumerate(f, 1):
+      try:
+        line = raw.decode("utf-8")
+      except UnicodeDecodeError as e:
+        raise errors.at(path, line_no, f"not valid UTF-8 text: {e.reason}.") from None
+      word, _, rest = line.rstrip("\r\n").partition(" ")
+      if not rest.strip():
+        raise errors.at(path, line_no, "expected a word and its vector.")
+      if word not in wanted:
+        continue
+      try:
+        vec = np.array(rest.split(), np.float32)
+      except ValueError as e:  # "could not convert string to float: 'x'"
+        raise errors.at(path, line_no, f"a value of {word!r} is not a number ({e}).") from None
+      if not np.isfinite(vec).all():
+        raise errors.at(path, line_no, f"the vector of {word!r} is not finite.")
+      if dim and len(vec) != dim:
+        raise errors.at(path, line_no, f"{len(vec)} values, expected {dim}.")
+      dim = dim or len(vec)
+      found.setdefault(word, vec)
   if not dim:
     raise errors.InputError(f"GloVe file {path!r}: no vector for any vocabulary word.")
   rng = np.random.default_rng(seed)

@@ -49,14 +49,20 @@ def load_splits(inp):
     dev = text_files.read_delimited(inp.dev_file, label_names=train.label_names, **kw)
   else:
     raise errors.InputError(f"Unknown task {inp.task!r} (cola, sst2, tsv).")
-  if inp.train_size:
-    if inp.train_size > len(train):
-      raise errors.InputError(f"train_size={inp.train_size} exceeds the "
-                              f"{len(train)} training examples.")
+  where = inp.train_file if inp.task == "tsv" else f"GLUE {inp.task} train"
+  if inp.train_size and inp.train_size >= len(train):
+    logging.warning("train_size=%d but %s has %d examples: using all of them.",
+                    inp.train_size, where, len(train))
+  elif inp.train_size:
     # The subset depends on subset_seed only, so runs with other training
     # seeds see the same examples.
     rng = np.random.default_rng(inp.get("subset_seed", 0))
     train = train.subset(np.sort(rng.choice(len(train), inp.train_size, replace=False)))
+  present = np.unique(train.labels)
+  if len(present) < 2:
+    raise errors.InputError(
+        f"{where}: all {len(train)} training examples (after train_size) have the label "
+        f"{train.label_names[present[0]]!r}; a classifier needs two classes at least.")
   if inp.get("dev_size", 0):
     dev = dev.subset(np.arange(min(inp.dev_size, len(dev))))
   return train, dev

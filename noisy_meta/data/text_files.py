@@ -3,11 +3,14 @@
 Every reader returns a `TextData`: texts, integer labels, the label names and,
 per row, where it came from (file and 1-based line) so that later stages can
 name the exact input line of any example. Malformed input raises
-`errors.InputError` with file and line; nothing is dropped silently.
+`errors.InputError` with file and line; nothing is dropped silently (a blank
+line is no row).
 """
 import csv
 import dataclasses
+import itertools
 import os
+import sys
 
 import numpy as np
 
@@ -43,20 +46,80 @@ def data_dir(configured=""):
   return path
 
 
+# csv's default field limit (131072 characters) would refuse a long document
+# with a bare `_csv.Error`; long texts are cut by the tokenizer anyway, so
+# fields up to 2**31 - 1 characters are read (the most a 32-bit C long, the
+# limit's type on Windows, holds; sys.maxsize would overflow there).
+_FIELD_SIZE_LIMIT = min(sys.maxsize, 2**31 - 1)
+# Delimiters typed as escapes: `--config.input.delimiter='\t'` passes a
+# backslash and a "t", not a tab.
+_DELIMITER_ESCAPES = {"\\t": "\t"}
+
+
+def _delimiter(value, path):
+  """The one-character field separator for `value` (`\\t` read as a tab)."""
+  delimiter = _DELIMITER_ESCAPES.get(value, value)
+  if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\r\n\"":
+    raise errors.InputError(
+        f"{path}: delimiter {value!r} cannot separate fields: use one character "
+        "other than a quote or a newline, e.g. --config.input.delimiter=, (a "
+        "typed '\\t' is read as a tab).")
+  return delimiter
+
+
+def _utf8_error(path):
+  """An InputError naming the first line of `path` that is not UTF-8."""
+  with open(path, "rb") as f:
+    for line, raw in enumerate(f, 1):
+      try:
+        raw.decode("utf-8")
+      except UnicodeDecodeError as e:
+        return errors.at(path, line, f"not valid UTF-8 text (byte {e.start + 1} of "
+                         f"the line, {raw[e.start:e.start + 1]!r}): {e.reason}; "
+                         "save the file as UTF-8.")
+  return errors.InputError(f"{path}: not valid UTF-8 text.")
+
+
 def _read_rows(path, delimiter, quoting):
-  """Yields (line_number, fields) of a delimited UTF-8 file."""
+  """Yields (line_number, fields) of a delimited UTF-8 file, BOM stripped."""
   if not os.path.isfile(path):
     raise errors.InputError(f"{path}: file not found.")
+  csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
+  line = 1
   try:
-    with open(path, encoding="utf-8", newline="") as f:
+    # utf-8-sig: a byte-order mark (Excel, Notepad) is not part of the header.
+    with open(path, encoding="utf-8-sig", newline="") as f:
       reader = csv.reader(f, delimiter=delimiter, quoting=quoting)
-      line = 1
       for fields in reader:
-        yield line, fields
+        if fields:  # A blank line is no row.
+          yield line, fields
         line = reader.line_num + 1
-  except UnicodeDecodeError as e:
-    raise errors.InputError(
-        f"{path}: not valid UTF-8 text (byte {e.start}): {e.reason}.") from e
+  except UnicodeDecodeError:
+    raise _utf8_error(path) from None
+  except csv.Error as e:
+    raise errors.at(path, line, f"{e}.") from None
+
+
+def _column_index(column, what, header, width, path, line):
+  """The 0-based index of `column` (a header name, or an index)."""
+  name = str(column).strip()
+  if header is not None and not name.isdigit():
+    positions = [i for i, h in enumerate(header) if h.strip() == name]
+    if not positions:
+      raise errors.at(path, line, f"no {what} column {name!r}; header has {header}.")
+    if len(positions) > 1:
+      raise errors.at(path, line, f"the header names the {what} column {name!r} "
+                      f"{len(positions)} times, at columns {positions[0]} and "
+                      f"{positions[1]} (0-based); rename one.")
+    return positions[0]
+  if not name.isdigit():
+    raise errors.at(path, line, f"{what}_column={column!r} is not a 0-based index, "
+                    "and without a header (has_header=False) columns have no names.")
+  if int(name) >= width:
+    raise errors.at(path, line, f"{what}_column={int(name)} is out of range: the "
+                    f"{'header' if header is not None else 'row'} has {width} "
+                    f"field(s), 0-based indices 0..{width - 1}.")
+  return int(name)
 
 
 def read_delimited(path, text_column, label_column, label_names=None,
@@ -64,50 +127,59 @@ def read_delimited(path, text_column, label_column, label_names=None,
   """Reads a delimited text-classification file.
 
   Args:
-    path: the file.
+    path: the file (UTF-8, a leading byte-order mark is ignored).
     text_column, label_column: header names, or 0-based indices (int or
-      digit strings) when the file has no header.
+      digit strings); the two must differ.
     label_names: the allowed labels in class order; None takes the sorted
-      set of labels found in this file.
-    delimiter: field separator; "," reads CSV with quoting.
+      set of labels found in this file, which must hold two at least (a
+      training file: a classifier needs two classes).
+    delimiter: one-character field separator ("\\t" typed as two characters
+      is a tab); "," reads CSV with quoting.
     has_header: whether the first line names the columns.
   """
+  delimiter = _delimiter(delimiter, path)
   quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
   rows = _read_rows(path, delimiter, quoting)
-  header = None
-  if has_header:
-    try:
-      _, header = next(rows)
-    except StopIteration:
-      raise errors.InputError(f"{path}: empty file (no header line).") from None
-
-  def column_index(column, what):
-    if header is not None and not str(column).isdigit():
-      if column not in header:
-        raise errors.at(path, 1, f"no {what} column {column!r}; header has {header}.")
-      return header.index(column)
-    return int(column)
-
-  t_col = column_index(text_column, "text")
-  l_col = column_index(label_column, "label")
-  width = len(header) if header is not None else None
+  try:
+    first_line, first = next(rows)
+  except StopIteration:
+    raise errors.InputError(
+        f"{path}: empty file ({'no header line' if has_header else 'no rows'}).") from None
+  header = first if has_header else None
+  width = len(first)
+  t_col = _column_index(text_column, "text", header, width, path, first_line)
+  l_col = _column_index(label_column, "label", header, width, path, first_line)
+  if t_col == l_col:
+    raise errors.at(path, first_line, f"text_column={text_column!r} and label_column="
+                    f"{label_column!r} are the same column ({t_col}): the text "
+                    "would contain its own label.")
+  if not has_header:
+    rows = itertools.chain([(first_line, first)], rows)
   texts, raw_labels, sources = [], [], []
   for line, fields in rows:
-    if width is None:
-      width = len(fields)
-    if len(fields) != width or max(t_col, l_col) >= len(fields):
+    if len(fields) != width:
+      hint = ""
+      if quoting != csv.QUOTE_NONE and any("\n" in x for x in fields):
+        hint = " (an unclosed '\"' may have joined the lines that follow)"
       raise errors.at(path, line, f"expected {width} fields separated by "
-                      f"{delimiter!r}, found {len(fields)}: {fields!r:.200}")
+                      f"{delimiter!r}, found {len(fields)}{hint}: {fields!r:.200}")
     text = fields[t_col].strip()
     if not text:
       raise errors.at(path, line, "empty text.")
+    label = fields[l_col].strip()
+    if not label:
+      raise errors.at(path, line, f"empty label (column {l_col}).")
     texts.append(text)
-    raw_labels.append(fields[l_col].strip())
+    raw_labels.append(label)
     sources.append(f"{path}:{line}")
   if not texts:
     raise errors.InputError(f"{path}: no examples.")
   if label_names is None:
     label_names = tuple(sorted(set(raw_labels)))
+    if len(label_names) < 2:
+      raise errors.InputError(
+          f"{path}: all {len(texts)} examples have the label {label_names[0]!r}; "
+          "a classifier needs two classes at least.")
   label_names = tuple(str(x) for x in label_names)
   index = {name: i for i, name in enumerate(label_names)}
   labels = np.empty(len(texts), np.int32)

@@ -1,0 +1,172 @@
+"""Checks a config before any training: a bad value is one error naming its flag.
+
+`check(config)` runs in `main` before the trainer is called, for every config
+family (fine-tuning, AUM, relation, MLRC): a field is checked only where the
+config has it. Errors name the field as typed on the command line, e.g.
+`--config.input.batch_size=0: must be a positive integer.`
+"""
+import difflib
+import numbers
+
+from noisy_meta import errors
+from noisy_meta import trainers
+
+# Fields that must be integers >= 1.
+POSITIVE = ("input.batch_size", "input.eval_batch_size", "input.length_bucket",
+            "num_epochs", "log_every", "checkpoint_every", "meta.log_every",
+            "meta.checkpoint_every", "meta.iterations", "meta.tasks", "meta.inner_steps",
+            "meta.inner_batch", "neighbors.k", "mlrc.runs")
+# Integers >= 0: seeds and sizes where 0 means "all".
+NON_NEGATIVE = ("seed", "input.train_size", "train_size", "input.dev_size",
+                "input.subset_seed", "input.split_seed", "noise.seed", "aum.threshold_seed")
+# Floats > 0.
+POSITIVE_FLOAT = ("optim.lr", "optim.grad_clip", "optim.lr_decay", "meta.meta_lr",
+                  "meta.inner_grad_clip")
+# Floats >= 0 (meta.inner_lr 0: the learner's lr).
+NON_NEGATIVE_FLOAT = ("optim.weight_decay", "meta.inner_lr", "model.pooling_l2")
+# Strings with a fixed set of values.
+CHOICES = {
+    "input.source": ("auto", "local", "tfds"),
+    "input.dataset": ("semeval", "tacred"),
+    "input.label_patch_format": ("auto", "tacrev", "retacred", "mapping"),
+    "optim.name": ("sgd", "adagrad", "adam"),
+    "aum.threshold_mode": ("equal", "random"),
+    "aum.threshold_divisor": ("c+1", "c"),
+    "aum.margins": ("train", "eval"),
+    "meta.algorithm": ("reptile", "fomaml", "maml"),
+    "meta.task_axis": ("vmap", "map"),
+    "meta.inner_optim": ("sgd", "adagrad"),
+    "meta.sampling": ("uniform", "proportional"),
+}
+SEMEVAL_RELATIONS = 19  # Labels of SemEval-2010 Task 8, Other included.
+_MISSING = object()
+
+
+def _get(config, key):
+  node = config
+  for part in key.split("."):
+    if not hasattr(node, "keys") or part not in node:
+      return _MISSING
+    node = node[part]
+  return node
+
+
+def _flag(key, value):
+  """The flag as typed: tuples as `(16,32)`."""
+  if isinstance(value, (tuple, list)):
+    value = "(" + ",".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
+  return f"--config.{key}={value}"
+
+
+def _fail(key, value, problem):
+  raise errors.InputError(f"{_flag(key, value)}: {problem}")
+
+
+def _is_int(v):
+  return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_number(v):
+  return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _choice(key, value, known):
+  if value not in known:
+    close = difflib.get_close_matches(str(value), known, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    _fail(key, value, f"{hint}use one of {', '.join(known)}.")
+
+
+def _numbers(config):
+  for key in POSITIVE:
+    v = _get(config, key)
+    if v is not _MISSING and not (_is_int(v) and v >= 1):
+      _fail(key, v, "must be a positive integer.")
+  for key in NON_NEGATIVE:
+    v = _get(config, key)
+    if v is not _MISSING and not (_is_int(v) and v >= 0):
+      _fail(key, v, "must be an integer >= 0.")
+  for key in POSITIVE_FLOAT:
+    v = _get(config, key)
+    if v is not _MISSING and not (_is_number(v) and v > 0):
+      _fail(key, v, "must be a number > 0.")
+  for key in NON_NEGATIVE_FLOAT:
+    v = _get(config, key)
+    if v is not _MISSING and not (_is_number(v) and v >= 0):
+      _fail(key, v, "must be a number >= 0.")
+  v = _get(config, "optim.warmup_frac")
+  if v is not _MISSING and not (_is_number(v) and 0 <= v <= 1):
+    _fail("optim.warmup_frac", v, "must be in [0, 1].")
+  model = _get(config, "model")
+  for name in (sorted(model.keys()) if hasattr(model, "keys") else ()):
+    v = model[name]
+    if name.endswith("dropout") and not (_is_number(v) and 0 <= v < 1):
+      _fail(f"model.{name}", v, "a dropout rate must be in [0, 1).")
+  v = _get(config, "noise.rate")
+  if v is not _MISSING and not (_is_number(v) and 0 <= v < 1):
+    _fail("noise.rate", v, "a noise rate must be in [0, 1) (0: the labels as given).")
+
+
+def _text_input(config):
+  v = _get(config, "input.max_len")
+  if v is not _MISSING and not (_is_int(v) and v >= 3):
+    _fail("input.max_len", v, "must be >= 3 ([CLS], [SEP] and one token; longer texts "
+          "are cut to max_len tokens).")
+  v = _get(config, "input.buckets")
+  if v is not _MISSING:
+    b = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+    if not b or not all(_is_int(x) and x >= 1 for x in b) or any(
+        x >= y for x, y in zip(b, b[1:])):
+      _fail("input.buckets", v, "give padded lengths as positive, increasing integers, "
+            "e.g. --config.input.buckets=(16,32,64,128).")
+
+
+def _aum(config):
+  aum_p = _get(config, "aum.percentiles")
+  if aum_p is not _MISSING:
+    if not aum_p or not all(_is_number(p) and 0 <= p <= 100 for p in aum_p):
+      _fail("aum.percentiles", aum_p, "give percentiles in [0, 100], e.g. (1,10,50,90,99).")
+  clean_p = _get(config, "clean.percentiles")
+  if clean_p is not _MISSING and aum_p is not _MISSING:
+    extra = [p for p in clean_p if p not in tuple(aum_p)]
+    if extra:
+      _fail("clean.percentiles", clean_p, f"{', '.join(map(str, extra))} not among "
+            f"{_flag('aum.percentiles', aum_p)} (flags exist only at those).")
+  methods = _get(config, "clean.methods")
+  for m in (() if methods is _MISSING else methods):
+    _choice("clean.methods", m, ("sieve", "flip"))
+  seeds = _get(config, "clean.seeds")
+  if seeds is not _MISSING and not all(_is_int(s) and s >= 0 for s in seeds):
+    _fail("clean.seeds", seeds, "seeds must be integers >= 0.")
+
+
+def _mlrc(config):
+  fractions = _get(config, "mlrc.fractions")
+  if fractions is not _MISSING:
+    if not fractions or not all(_is_number(f) and 0 < f <= 1 for f in fractions):
+      _fail("mlrc.fractions", fractions, "give fractions in (0, 1] (0.01 keeps 1% of the "
+            "training set, 1 keeps all of it).")
+    by = _get(config, "mlrc.runs_by_fraction")
+    if by is not _MISSING and by:
+      if len(by) != len(fractions) or not all(_is_int(r) and r >= 1 for r in by):
+        _fail("mlrc.runs_by_fraction", by, f"give a run count >= 1 for each of the "
+              f"{len(fractions)} fractions.")
+  tasks = _get(config, "meta.tasks")
+  if (tasks is not _MISSING and _get(config, "input.dataset") == "semeval"
+      and tasks > SEMEVAL_RELATIONS):
+    _fail("meta.tasks", tasks, f"SemEval has {SEMEVAL_RELATIONS} relations; use at most "
+          f"{SEMEVAL_RELATIONS} per meta-iteration.")
+
+
+def check(config):
+  """Raises errors.InputError naming the first bad field of `config`."""
+  trainer = _get(config, "trainer")
+  _choice("trainer", trainer, sorted(trainers._TRAINERS))  # pylint: disable=protected-access
+  for key, known in CHOICES.items():
+    v = _get(config, key)
+    if v is not _MISSING:
+      _choice(key, v, known)
+  _numbers(config)
+  _text_input(config)
+  _aum(config)
+  _mlrc(config)
