@@ -150,15 +150,21 @@ def show_table(header, rows, caption=""):
 
 
 def mean_std(values):
-  """(mean, sample std) of the values; std 0 for one value; None for none."""
+  """(mean, sample std) of the values; std NaN (undefined) for one value, as the
+  trainers' null; None for none."""
   v = np.asarray(values, np.float64)
   if not len(v):
     return None
-  return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+  return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else float("nan")
 
 
-def fmt(ms, scale=1.0):
-  return "" if ms is None else f"{scale * ms[0]:.2f} ± {scale * ms[1]:.2f}"
+def fmt(ms, scale=1.0, empty="not run"):
+  """'mean ± std', or 'value (n=1)' for one run; `empty` when nothing ran."""
+  if ms is None:
+    return empty
+  if not np.isfinite(ms[1]):
+    return f"{scale * ms[0]:.2f} (n=1)"
+  return f"{scale * ms[0]:.2f} ± {scale * ms[1]:.2f}"
 
 
 def check_same(ours, theirs, what, atol=1e-9):
@@ -254,8 +260,9 @@ column = lambda name, dtype=float: np.array([dtype(r[name]) for r in examples])
 aum = column("aum")
 confidence, variability = column("confidence"), column("variability")
 correctness = column("correctness")
-given = column("label", str)
-noisy = column("noisy", int).astype(bool)
+given = column("label_name", str)  # "label" is the class index.
+# `noisy` and `original_label*` are empty cells when no noise was injected.
+noisy = np.array([r["noisy"] == "1" for r in examples])
 agrees = column("neighbour_agrees", int).astype(bool)
 percentiles = [int(p) for p in config["aum"]["percentiles"]]
 flags = {p: column(f"flagged_p{p}", int).astype(bool) for p in percentiles}
@@ -272,9 +279,20 @@ for path in sorted(glob.glob(os.path.join(WORKDIR, "clean", "*", "metrics.json")
   m = re.fullmatch(r"(?:none|([a-z]+)_p(\d+))_s(\d+)", name)
   if m:
     key = ("none", None) if m.group(1) is None else (m.group(1), int(m.group(2)))
-    clean.setdefault(key, []).append(read_json("clean", name, "metrics.json")["dev"])
+    m = read_json("clean", name, "metrics.json")
+    clean.setdefault(key, []).append(dict(m["dev"], collapsed=m.get("collapsed")))
 stat = lambda method, p, metric: mean_std([d[metric] for d in clean.get((method, p), [])])
+# " collapsed" / " (k of n collapsed)": runs that predict one class on dev.
+def mark(method, p):
+  runs = clean.get((method, p), [])
+  k = sum(bool(d.get("collapsed")) for d in runs)
+  return "" if not k else " collapsed" if k == len(runs) else f" ({k} of {len(runs)} collapsed)"
 
+collapsed = summary.get("collapsed_runs", [])
+if collapsed:
+  display(Markdown(f"**Collapsed classifiers** (one class predicted on dev, or the "
+                   f"majority-class score): {', '.join(collapsed)}. Their scores say nothing "
+                   "about cleaning."))
 print(f"{config['input']['task']}: {len(examples)} training examples, model "
       f"{config['model']['name']}, noise rate {summary['noise_rate']}, "
       f"{config['num_epochs']} epochs, percentiles {percentiles}, retrain seeds "
@@ -292,7 +310,11 @@ for p in percentiles:
   row = [p, f"{s['threshold'][0]:.3f}, {s['threshold'][1]:.3f}",
          f"{n} ({100 * n / len(examples):.1f} %)"]
   for m in METRICS:
-    row += [fmt(stat("none", None, m), 100)] + [fmt(stat(x, p, m), 100) for x in methods]
+    why = ("not run: seeds=0" if not config["clean"]["seeds"] else
+           f"not run: p{p} not in clean.percentiles"
+           if p not in config["clean"]["percentiles"] else "not run")
+    row += [fmt(stat("none", None, m), 100, why if not config["clean"]["seeds"] else "not run")
+            + mark("none", None)] + [fmt(stat(x, p, m), 100, why) + mark(x, p) for x in methods]
     for x in methods:
       if stat(x, p, m) is not None:
         check_same(stat(x, p, m), s[x][m], f"{x} {m} at p{p}")
@@ -302,7 +324,7 @@ for m in METRICS:
     check_same(stat("none", None, m), summary["dev"]["none"][m], f"unfiltered {m}")
 table1 = show_table(header, rows, caption=(
     f"Table 1: dev {' and '.join(NAMES[m] for m in METRICS)} ×100, mean ± std over retrain seeds "
-    f"{config['clean']['seeds']}; empty: no retrain at this percentile"))
+    f"{config['clean']['seeds']} (one seed: its value, n=1)"))
 
 # The same as a figure, both metrics.
 fig, axes = plt.subplots(1, len(METRICS), figsize=(5.5 * len(METRICS), 3.8))
@@ -310,17 +332,21 @@ for ax, m in zip(np.atleast_1d(axes), METRICS):
   base = stat("none", None, m)
   if base is not None:
     ax.axhline(100 * base[0], color="k", ls="--", label="unfiltered")
-    ax.axhspan(100 * (base[0] - base[1]), 100 * (base[0] + base[1]), color="k", alpha=0.08)
+    if np.isfinite(base[1]):
+      ax.axhspan(100 * (base[0] - base[1]), 100 * (base[0] + base[1]), color="k", alpha=0.08)
   for x in methods:
     pts = [(p, stat(x, p, m)) for p in percentiles if stat(x, p, m) is not None]
     if pts:
       ax.errorbar([p for p, _ in pts], [100 * v[0] for _, v in pts],
-                  yerr=[100 * v[1] for _, v in pts], marker="o", capsize=3, label=x)
+                  yerr=[100 * np.nan_to_num(v[1]) for _, v in pts], marker="o", capsize=3,
+                  label=x)
   ax.set_xlim(0, 100)
   ax.set_xticks(percentiles)
   ax.set_xlabel("threshold percentile")
   ax.set_ylabel(f"dev {NAMES[m]} (×100)")
-  ax.legend()
+  ax.set_title(f"dev {NAMES[m]}" + (" (the task's metric)" if m == METRIC else ""))
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend()
 fig.suptitle("Percentile vs dev score (rebuilt from clean/*/metrics.json)")
 fig.tight_layout()
 show_figure(fig)'''
@@ -351,8 +377,8 @@ header = ["id", "source", "text", "label"] + (["original label"] if noisy.any() 
 rows = []
 for i in order:
   r = examples[i]
-  rows.append([r["id"], os.path.basename(r["source"]), r["text"], r["label"]]
-              + ([r["original_label"]] if noisy.any() else [])
+  rows.append([r["id"], os.path.basename(r["source"]), r["text"], r["label_name"]]
+              + ([r["original_label_name"]] if noisy.any() else [])
               + [f"{aum[i]:.3f}", r["judged_in_run"], f"{confidence[i]:.3f}",
                  f"{variability[i]:.3f}", f"{correctness[i]:.2f}",
                  "yes" if agrees[i] else "no"])
@@ -427,6 +453,9 @@ show_figure(fig)
 # The figures as the run wrote them.
 for name in ("fig1_data_map.png", "fig2_percentile_vs_accuracy.png", "fig3_aum_histogram.png"):
   path = os.path.join(WORKDIR, name)
+  if name.startswith("fig2") and not config["clean"]["seeds"]:
+    display(Markdown(f"`{name}`: not drawn, no retrains in this run (seeds=0)"))
+    continue
   display(Markdown(f"`{name}` (written by the run)" if os.path.isfile(path) else
                    f"`{name}` is missing (the checks below will fail)"))
   if os.path.isfile(path):
@@ -435,8 +464,10 @@ for name in ("fig1_data_map.png", "fig2_percentile_vs_accuracy.png", "fig3_aum_h
   checks = r'''# Checks: a broken or unfinished run fails the notebook here.
 c = config["clean"]
 expected = ["config.json", "summary.json", "examples.csv", "report.md",
-            "fig1_data_map.png", "fig2_percentile_vs_accuracy.png", "fig3_aum_histogram.png",
+            "fig1_data_map.png", "fig3_aum_histogram.png",
             "aum_run1/dynamics.npz", "aum_run2/dynamics.npz"]
+if c["seeds"]:  # seeds=0: no retrains, no Fig. 2 (report.md says so).
+  expected.append("fig2_percentile_vs_accuracy.png")
 expected += [f"clean/none_s{s}/metrics.json" for s in c["seeds"]]
 expected += [f"clean/{m}_p{p}_s{s}/metrics.json" for m in c["methods"]
              for p in c["percentiles"] for s in c["seeds"]]
@@ -520,6 +551,7 @@ for folder in glob.glob(os.path.join(WORKDIR, "frac*", "run*")):
     with open(path, encoding="utf-8") as f:
       m = json.load(f)
     row[name] = 100 * m["test_f1"]
+    row[f"{name}_collapsed"] = m.get("collapsed")
     row[f"{name}_per_relation"] = {k: 100 * v["f1"] for k, v in m["per_relation"].items()}
     row["support"] = {k: v["support"] for k, v in m["per_relation"].items()}
   theirs = by_run[(fraction, run)]  # The trainer's row for this run.
@@ -545,7 +577,8 @@ except ImportError:
 
   tables = r'''# Figures 1-2 of seed 004 as a table: test F1 by fraction, baseline vs MLRC.
 header = ["fraction", "train sentences", "runs", f"baseline ({model})", "MLRC",
-          "MLRC - baseline", "paper: baseline -> MLRC"]
+          "MLRC - baseline", "paper: baseline -> MLRC",
+          "collapsed runs (one label): baseline / MLRC"]
 rows, stats = [], {}
 for fr in fractions:
   rs = [r for r in runs if r["fraction"] == fr]
@@ -556,14 +589,28 @@ for fr in fractions:
              [s["baseline"], s["baseline_std"], s["mlrc"], s["mlrc_std"], s["runs"]],
              f"fraction {fr:g}")
   paper = PAPER_1PCT.get(model) if fr == 0.01 else None
+  # A difference between two collapsed (one-label) classifiers is no gain: left out.
+  ok = [r for r in rs if not (r["baseline_collapsed"] and r["mlrc_collapsed"])]
+  delta = (f"{np.mean([r['mlrc'] - r['baseline'] for r in ok]):+.2f}" if ok else
+           "—: both collapsed in every run")
+  if ok:
+    check_same(np.mean([r["mlrc"] - r["baseline"] for r in ok]), s["delta"], "delta")
+  if ok and len(ok) < len(rs):
+    delta += f" (over {len(ok)} of {len(rs)} runs)"
+  collapsed = lambda name: sum(bool(r[f"{name}_collapsed"]) for r in rs)
   rows.append([f"{fr:g}", f"{np.mean([r['n_train'] for r in rs]):.0f}", len(rs), fmt(b),
-               fmt(m), f"{m[0] - b[0]:+.2f}", f"{paper[0]} -> {paper[1]}" if paper else ""])
+               fmt(m), delta,
+               f"{paper[0]} -> {paper[1]}" if paper else "—: the paper measured 1 % only",
+               f"{collapsed('baseline')} / {collapsed('mlrc')} of {len(rs)}"])
 fraction_table = show_table(header, rows, caption=(
     f"Official test score ×100 ({dataset}), mean ± sample std over runs"))
 
+cell = lambda r, name: f"{r[name]:.2f}" + (" collapsed" if r[f"{name}_collapsed"] else "")
 show_table(["fraction", "run", "train sentences", "baseline", "MLRC", "MLRC - baseline"],
-           [[f"{r['fraction']:g}", r["run"], r["n_train"], f"{r['baseline']:.2f}",
-             f"{r['mlrc']:.2f}", f"{r['mlrc'] - r['baseline']:+.2f}"] for r in runs],
+           [[f"{r['fraction']:g}", r["run"], r["n_train"], cell(r, "baseline"),
+             cell(r, "mlrc"), "—: both collapsed"
+             if r["baseline_collapsed"] and r["mlrc_collapsed"]
+             else f"{r['mlrc'] - r['baseline']:+.2f}"] for r in runs],
            caption="Per run (run r uses seed + r: its subset, init and batches)")
 
 # Table 1 of seed 004: per-relation F1 at the smallest fraction.
@@ -588,17 +635,30 @@ relation_table = show_table(
 fig, ax = plt.subplots(figsize=(6, 4))
 x = np.array([100 * fr for fr in fractions])
 for k, (name, label) in enumerate((("baseline", model), ("mlrc", f"MLRC ({model})"))):
-  ax.errorbar(x, [stats[fr][k][0] for fr in fractions], yerr=[stats[fr][k][1] for fr in fractions],
-              marker="o", capsize=3, color=f"C{k}", label=f"{label}, mean ± std")
+  # Bars: min to max over the runs (F1 >= 0; mean ± std can dip below 0 at 1 %).
+  mean = np.array([stats[fr][k][0] for fr in fractions])
+  lo = mean - np.array([min(r[name] for r in runs if r["fraction"] == fr) for fr in fractions])
+  hi = np.array([max(r[name] for r in runs if r["fraction"] == fr) for fr in fractions]) - mean
+  ax.errorbar(x, mean, yerr=[lo, hi], marker="o", capsize=3, color=f"C{k}",
+              label=f"{label}, mean and min-max")
+  for xi, yi, fr in zip(x, mean, fractions):
+    ax.annotate(f"n={sum(r['fraction'] == fr for r in runs)}", (xi, yi),
+                textcoords="offset points", xytext=(5, 5 - 15 * (k == 0)), fontsize=7)
   ax.scatter([100 * r["fraction"] for r in runs], [r[name] for r in runs], s=12,
              color=f"C{k}", alpha=0.4)
 paper = PAPER_1PCT.get(model) if 0.01 in fractions else None
 if paper:
-  ax.scatter([1, 1], paper, marker="x", color="k", zorder=3, label="paper at 1 %")
+  ax.scatter([1, 1], paper, marker="s", facecolors="none", edgecolors=["C0", "C1"],
+             zorder=3, label="paper at 1 % (measured there only)")
+bad = [(r, name) for r in runs for name in ("baseline", "mlrc") if r[f"{name}_collapsed"]]
+if bad:
+  ax.scatter([100 * r["fraction"] for r, _ in bad], [r[name] for r, name in bad], s=60,
+             marker="x", color="C3", zorder=4, label="collapsed run (one label)")
 ax.set_xscale("log")
 ax.set_xticks(x, [f"{v:g}" for v in x])
 ax.minorticks_off()
-ax.set(xlabel="training data used (%)", ylabel="test F1 (×100)",
+ax.set_ylim(bottom=0)
+ax.set(xlabel="training sentences used (% of the training set)", ylabel="test F1 (×100)",
        title=f"{dataset}: F1 vs fraction (dots: single runs)")
 ax.grid(alpha=0.3)
 ax.legend(fontsize=8)

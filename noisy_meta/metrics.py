@@ -30,3 +30,30 @@ def classification_metrics(labels, preds, num_classes):
   return {"accuracy": float((labels == preds).mean()),
           "mcc": matthews_corrcoef(labels, preds, num_classes),
           "n": int(len(labels))}
+
+
+def collapse(preds, labels, names=None, score_fn=None):
+  """Why a classifier's predictions are degenerate, or None when they are not.
+
+  Collapsed: every prediction is one class, or (with `score_fn(labels, preds)`,
+  higher is better; default accuracy) the score is that of always predicting
+  the majority class of `labels`. `names` maps class ids to names for the
+  message. Works on ids or label strings.
+  """
+  preds, labels = np.asarray(preds), np.asarray(labels)
+  if not len(preds):
+    return None
+  name = lambda c: str(names[c]) if names is not None else str(c)
+  classes, counts = np.unique(preds, return_counts=True)
+  if len(classes) == 1:
+    return f"predicts one class ({name(classes[0])!r}) for all {len(preds)} examples"
+  gold, gold_counts = np.unique(labels, return_counts=True)
+  majority = gold[gold_counts.argmax()]
+  score_fn = score_fn or (lambda y, p: float((np.asarray(y) == np.asarray(p)).mean()))
+  score = float(score_fn(labels, preds))
+  base = float(score_fn(labels, np.full(len(labels), majority, dtype=labels.dtype)))
+  if np.isclose(score, base, rtol=0.0, atol=1e-9):
+    top = classes[counts.argmax()]
+    return (f"scores {score:.4f}, the majority-class score (always {name(majority)!r}); "
+            f"{100 * counts.max() / len(preds):.1f} % of predictions are {name(top)!r}")
+  return None

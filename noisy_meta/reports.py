@@ -8,6 +8,7 @@ accuracy), Fig. 3 (AUM histogram, noisy vs clean).
 import csv
 import os
 
+from absl import logging
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,8 +46,11 @@ def neighbour_agreement(config, data, labels, k):
   """For every example: share of its k nearest neighbours (cosine, in the
   pretrained encoder's space) carrying the majority label among them, and
   whether its own label is that majority label."""
-  emb = embed(config, data)
   n = len(labels)
+  if k > n - 1:  # A tiny training file: every other example is a neighbour.
+    logging.warning("neighbors.k=%d but %d training examples: using k=%d.", k, n, n - 1)
+    k = n - 1
+  emb = embed(config, data)
   majority_share = np.zeros(n, np.float32)
   agrees = np.zeros(n, bool)
   num_classes = int(labels.max()) + 1
@@ -61,23 +65,58 @@ def neighbour_agreement(config, data, labels, k):
   return {"majority_share": majority_share, "agrees": agrees}
 
 
-def _mean_std(values):
-  """(mean, sample std); (nan, nan) when there are no runs."""
-  v = np.asarray(values, np.float64)
-  if not len(v):
-    return float("nan"), float("nan")
-  return float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0
+NAMES = {"mcc": "MCC", "accuracy": "accuracy"}
+
+
+def _stats(devs, results=()):
+  """Dev scores of finished runs: {metric: [mean, sample std], n, collapsed}.
+
+  The std is None for one run (undefined), both are None for none.
+  `results`: the runs' metrics.json dicts, for their collapse flags.
+  """
+  n = len(devs)
+  out = {"n": n, "collapsed": sum(bool(r.get("collapsed")) for r in results)}
+  for m in ("accuracy", "mcc"):
+    v = np.asarray([d[m] for d in devs], np.float64)
+    out[m] = [float(v.mean()) if n else None, float(v.std(ddof=1)) if n > 1 else None]
+  return out
+
+
+def _run_row(result, note="not run: every example flagged"):
+  """What summary.json keeps of one training run's metrics.json."""
+  if result is None:
+    return {"finished": False, "note": note}
+  dev = result["dev"]
+  return {"finished": True, "accuracy": dev["accuracy"], "mcc": dev["mcc"],
+          "train_examples": result.get("train_examples"),
+          # metrics.json written before the check have no flag: unknown.
+          "collapsed": result.get("collapsed"), "collapse_reason": result.get("collapse_reason")}
 
 
 def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, results,
-              neighbours):
-  """Numbers of every table, as a JSON-able dict."""
+              neighbours, aum_runs=None):
+  """Numbers of every table, as a JSON-able dict.
+
+  `results`: {"none": {seed: metrics}, method: {(p, seed): metrics or None}};
+  `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags).
+  """
   metric = "mcc" if config.input.task == "cola" else "accuracy"
+  seeds = list(config.clean.seeds)
   out = {"task": config.input.task, "noise_rate": config.noise.rate,
+         "noisy": int(noisy.sum()) if noisy is not None else None,
          "examples": int(len(given)), "threshold_samples": [len(thr_1), len(thr_2)],
-         "metric": metric, "percentiles": {}, "dev": {}}
-  base = [r["dev"] for r in results["none"].values()]
-  out["dev"]["none"] = {m: _mean_std([d[m] for d in base]) for m in ("accuracy", "mcc")}
+         "metric": metric, "seeds": seeds, "percentiles": {}, "dev": {}, "runs": {}}
+  for i, r in enumerate(aum_runs or [], 1):
+    out["runs"][f"aum_run{i}"] = _run_row(r, "no metrics.json")
+  for seed, r in results["none"].items():
+    out["runs"][f"clean/none_s{seed}"] = _run_row(r)
+  for method in config.clean.methods:
+    for (p, seed), r in results.get(method, {}).items():
+      out["runs"][f"clean/{method}_p{p}_s{seed}"] = _run_row(r)
+  base = [r for r in results["none"].values() if r is not None]
+  out["dev"]["none"] = _stats([r["dev"] for r in base], base)
+  if not seeds:
+    out["dev"]["none"]["note"] = "not run: seeds=0"
   for p in config.aum.percentiles:
     row = {"threshold": list(thresholds[p]), "flagged": int(flags[p].sum()),
            "flagged_share": float(flags[p].mean())}
@@ -86,11 +125,15 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
       refined = flags[p] & ~neighbours["agrees"]
       row["detection_with_neighbours"] = aum_lib.detection_scores(refined, noisy)
     for method in config.clean.methods:
-      runs = [r["dev"] for (q, _), r in results.get(method, {}).items()
-              if q == p and r is not None]
+      runs = [r for (q, _), r in results.get(method, {}).items() if q == p and r is not None]
       if runs:
-        row[method] = {m: _mean_std([d[m] for d in runs]) for m in ("accuracy", "mcc")}
+        row[method] = _stats([r["dev"] for r in runs], runs)
     out["percentiles"][str(p)] = row
+  rs = [r for r in out["runs"].values() if r.get("finished")]
+  out["collapsed_runs"] = sorted(k for k, r in out["runs"].items() if r.get("collapsed"))
+  out["collapse_unknown"] = sorted(k for k, r in out["runs"].items()
+                                   if r.get("finished") and r.get("collapsed") is None)
+  out["finished_runs"] = len(rs)
   flagged_any = flags[max(config.aum.percentiles)]
   out["neighbours"] = {
       "k": config.neighbors.k,
@@ -108,6 +151,14 @@ def write_csv(path, rows, header):
     w.writerows(rows)
 
 
+# examples.csv: `label` / `original_label` are class indices, `*_name` their
+# names; `original_label*` and `noisy` are empty cells when no noise was injected.
+CSV_HEADER = ("id", "source", "text", "label", "label_name", "original_label",
+              "original_label_name", "noisy", "aum", "judged_in_run",
+              "threshold_sample_run1", "threshold_sample_run2", "confidence", "variability",
+              "correctness", "neighbour_majority_share", "neighbour_agrees")
+
+
 def write_all(workdir, config, train, original, given, noisy, used, judged_in,
               thr_1, thr_2, flags, stats, neighbours, summary):
   """examples.csv, summary.json, report.md and the figures."""
@@ -116,83 +167,153 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
   is_thr = np.zeros((2, len(given)), bool)
   is_thr[0, thr_1] = True
   is_thr[1, thr_2] = True
-  header = (["id", "source", "text", "label", "original_label", "noisy", "aum",
-             "judged_in_run", "threshold_sample_run1", "threshold_sample_run2",
-             "confidence", "variability", "correctness", "neighbour_majority_share",
-             "neighbour_agrees"] + [f"flagged_p{p}" for p in pcts])
+  header = list(CSV_HEADER) + [f"flagged_p{p}" for p in pcts]
   rows = []
   for i in range(len(given)):
-    rows.append([i, train.sources[i], train.texts[i], names[given[i]], names[original[i]],
-                 int(noisy[i]) if noisy is not None else 0, f"{used[i]:.6f}",
-                 int(judged_in[i]), int(is_thr[0, i]), int(is_thr[1, i]),
-                 f"{stats['confidence'][i]:.6f}", f"{stats['variability'][i]:.6f}",
-                 f"{stats['correctness'][i]:.4f}",
-                 f"{neighbours['majority_share'][i]:.3f}", int(neighbours["agrees"][i])]
+    truth = ([int(original[i]), names[original[i]], int(noisy[i])] if noisy is not None
+             else ["", "", ""])
+    rows.append([i, train.sources[i], train.texts[i], int(given[i]), names[given[i]]] + truth
+                + [f"{used[i]:.6f}", int(judged_in[i]), int(is_thr[0, i]), int(is_thr[1, i]),
+                   f"{stats['confidence'][i]:.6f}", f"{stats['variability'][i]:.6f}",
+                   f"{stats['correctness'][i]:.4f}",
+                   f"{neighbours['majority_share'][i]:.3f}", int(neighbours["agrees"][i])]
                 + [int(flags[p][i]) for p in pcts])
   write_csv(os.path.join(workdir, "examples.csv"), rows, header)
   writers.write_json(os.path.join(workdir, "summary.json"), summary)
-  figures = plot_all(workdir, config, used, noisy, flags, stats, summary)
-  write_report(workdir, config, train, given, used, flags, summary, figures)
+  if summary.get("collapsed_runs"):
+    logging.warning("AUM report: %d of %d runs are collapsed classifiers (one class "
+                    "predicted on dev, or the majority-class score): %s.",
+                    len(summary["collapsed_runs"]), summary["finished_runs"],
+                    ", ".join(summary["collapsed_runs"]))
+  figures, skipped = plot_all(workdir, config, used, noisy, flags, stats, summary)
+  write_report(workdir, config, train, given, used, flags, summary, figures, skipped)
 
 
-def _fmt(ms, scale=100):
-  if not np.isfinite(ms[0]):
-    return "not run"
-  return f"{scale * ms[0]:.2f} ± {scale * ms[1]:.2f}"
+def fmt_stat(stat, metric, scale=100):
+  """'mean ± std (n=k)', 'value (n=1)', or None when nothing ran; collapse noted."""
+  if stat is None or not stat["n"]:
+    return None
+  mean, std = stat[metric]
+  text = (f"{scale * mean:.2f} (n=1)" if std is None
+          else f"{scale * mean:.2f} ± {scale * std:.2f} (n={stat['n']})")
+  k = stat.get("collapsed", 0)
+  if k:
+    text += " collapsed" if k == stat["n"] else f" ({k} of {stat['n']} collapsed)"
+  return text
 
 
-def write_report(workdir, config, train, given, used, flags, summary, figures):
-  """report.md with the paper's tables, rebuilt from this run's numbers."""
+def _why_not_run(config, p, method):
+  """The words in an empty Table 1 cell."""
+  if not config.clean.seeds:
+    return "not run: seeds=0"
+  if p not in config.clean.percentiles:
+    return f"not run: p{p} not in clean.percentiles"
+  return "not run: every example flagged" if method != "none" else "not run"
+
+
+def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=()):
+  """report.md with the paper's tables, rebuilt from this run's numbers.
+
+  `skipped`: (figure, why) pairs of figures not drawn.
+  """
   m = summary["metric"]
+  metrics = [m] + [x for x in ("accuracy", "mcc") if x != m]
   base = summary["dev"]["none"]
-  methods = [x for x in config.clean.methods]
+  methods = list(config.clean.methods)
+  noise = ("no noise injected" if summary["noise_rate"] <= 0 else
+           f"noise rate {summary['noise_rate']} ({summary.get('noisy')} labels flipped)")
   lines = [f"# AUM report: {config.input.task}", "",
-           f"{summary['examples']} training examples; noise rate {summary['noise_rate']}; "
-           f"threshold samples per run {summary['threshold_samples']}; "
-           f"retrain seeds {list(config.clean.seeds)}. Dev accuracy and MCC ×100, mean ± "
-           f"std over seeds (the paper reports {m} for {config.input.task}).",
-           "", "## Table 1: percentile sweep", "",
-           "| percentile | thresholds (run 1, run 2) | flagged | unfiltered acc | "
-           + " | ".join(f"{x} acc | {x} MCC" for x in methods) + " |",
-           "|---" * (4 + 2 * len(methods)) + "|"]
+           f"{summary['examples']} training examples; {noise}; threshold samples per run "
+           f"{summary['threshold_samples']}; retrain seeds {list(config.clean.seeds)}. "
+           f"Dev {NAMES[m]} (the task's metric) and {NAMES[metrics[1]]} ×100, mean ± sample "
+           "std over seeds with n the number of seeds (one seed: its value, n=1).", ""]
+  collapsed = summary.get("collapsed_runs", [])
+  if collapsed:
+    lines += [f"**Collapsed classifiers: {len(collapsed)} of {summary['finished_runs']} runs** "
+              "predict one class on dev, or score what always predicting the majority class "
+              "scores; their scores (MCC 0.00 for one class) say nothing about cleaning. "
+              "Cells marked `collapsed` come from them; each is listed under Runs.", ""]
+  lines += ["## Table 1: percentile sweep", "",
+            "| percentile | thresholds (run 1, run 2) | flagged | "
+            + " | ".join(f"{x} {NAMES[k]}" for k in metrics for x in ["unfiltered"] + methods)
+            + " |", "|---" * (3 + len(metrics) * (1 + len(methods))) + "|"]
   for p, row in summary["percentiles"].items():
     cells = [p, f"{row['threshold'][0]:.3f}, {row['threshold'][1]:.3f}",
-             f"{row['flagged']} ({100 * row['flagged_share']:.1f} %)", _fmt(base["accuracy"])]
-    for x in methods:
-      cells += [_fmt(row[x]["accuracy"]), _fmt(row[x]["mcc"])] if x in row else ["", ""]
+             f"{row['flagged']} ({100 * row['flagged_share']:.1f} %)"]
+    for k in metrics:
+      cells.append(fmt_stat(base, k) or base.get("note", "not run"))
+      cells += [fmt_stat(row.get(x), k) or _why_not_run(config, int(p), x)
+                for x in methods]
     lines.append("| " + " | ".join(cells) + " |")
-  lines += ["", f"Unfiltered: accuracy {_fmt(base['accuracy'])}, MCC {_fmt(base['mcc'])}.", ""]
+  lines += ["", "Unfiltered: " + ", ".join(
+      f"{NAMES[k]} {fmt_stat(base, k) or base.get('note', 'not run')}" for k in metrics) + ".", ""]
+  lines += _runs_table(summary, m)
   order = np.argsort(used)
-  lines += ["## Tables 2-3: lowest-AUM examples", "", "| id | text | label | AUM |", "|---|---|---|---|"]
+  lines += ["## Tables 2-3: lowest-AUM examples", "", "| id | text | label | AUM |",
+            "|---|---|---|---|"]
   for i in order[:15]:
     text = train.texts[i].replace("|", "\\|")
     lines.append(f"| {i} | {text} | {train.label_names[given[i]]} | {used[i]:.3f} |")
+  lines += ["", "## Table 5: synthetic noise, detection and cleaning", ""]
   if summary["noise_rate"] > 0:
-    lines += ["", "## Table 5: synthetic noise, detection and cleaning", "",
-              "| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
-              "rule | recall, neighbour rule | unfiltered acc | "
-              + " | ".join(f"{x} acc" for x in methods) + " |",
+    lines += ["| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
+              f"rule | recall, neighbour rule | unfiltered {NAMES[m]} | "
+              + " | ".join(f"{x} {NAMES[m]}" for x in methods) + " |",
               "|---" * (9 + len(methods)) + "|"]
+    num = lambda v: "undefined" if v is None or not np.isfinite(v) else f"{v:.3f}"
     for p, row in summary["percentiles"].items():
       d, r = row["detection"], row["detection_with_neighbours"]
-      accs = [_fmt(row[x]["accuracy"]) if x in row else "" for x in methods]
-      lines.append(f"| {p} | {d['precision']:.3f} | {d['recall']:.3f} | {d['f1']:.3f} | "
-                   f"{d['auroc']:.3f} | {d['auprc']:.3f} | {r['precision']:.3f} | "
-                   f"{r['recall']:.3f} | {_fmt(base['accuracy'])} | " + " | ".join(accs) + " |")
+      scores = [fmt_stat(row.get(x), m) or _why_not_run(config, int(p), x)
+                for x in methods]
+      lines.append(f"| {p} | {num(d['precision'])} | {num(d['recall'])} | {num(d['f1'])} | "
+                   f"{num(d['auroc'])} | {num(d['auprc'])} | {num(r['precision'])} | "
+                   f"{num(r['recall'])} | {fmt_stat(base, m) or base.get('note', 'not run')} | "
+                   + " | ".join(scores) + " |")
+  else:
+    lines.append("—: no noise injected (noise rate 0), so there is nothing to detect; "
+                 "`noise=P` in the config argument injects uniform flips.")
   nb = summary["neighbours"]
-  share = lambda v: "n/a" if v is None else f"{v:.3f}"
+  share = lambda v: "n/a (no such example)" if v is None else f"{v:.3f}"
   lines += ["", "## Neighbours (beyond the paper)", "",
             f"Share of examples whose label is the majority among their {nb['k']} nearest "
             f"neighbours: flagged at the highest percentile {share(nb['flagged_agree_share'])}, "
             f"unflagged {share(nb['unflagged_agree_share'])}. The neighbour rule keeps a flag "
-            "only when the example's label disagrees with its neighbours' majority.", ""]
+            "only when the example's label disagrees with its neighbours' majority.", "",
+            "## Figures", ""]
   lines += [f"![{f}]({f})" for f in figures]
-  text = "\n".join(lines) + "\n"
-  atomic.write_text(os.path.join(workdir, "report.md"), text)
+  lines += [f"- `{f}` not drawn: {why}." for f, why in skipped]
+  atomic.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
+
+
+def _runs_table(summary, metric):
+  """Every training run with its dev scores and collapse flag."""
+  runs = summary.get("runs", {})
+  if not runs:
+    return []
+  lines = ["## Runs", "", f"| run | dev {NAMES[metric]} ×100 | dev accuracy ×100 | collapsed |",
+           "|---|---:|---:|---|"]
+  for name, r in runs.items():
+    if not r.get("finished"):
+      lines.append(f"| {name} | {r.get('note', 'not run')} | | |")
+      continue
+    flag = {True: f"**yes**: {r.get('collapse_reason')}", False: "no",
+            None: "unknown (metrics.json older than the check)"}[r.get("collapsed")]
+    lines.append(f"| {name} | {100 * r[metric]:.2f} | {100 * r['accuracy']:.2f} | {flag} |")
+  unknown = summary.get("collapse_unknown", [])
+  if unknown:
+    lines += ["", f"{len(unknown)} runs were finished before collapse was recorded; rerun "
+              "them (delete their folder) to know."]
+  return lines + [""]
+
+
+def _collapse_note(summary, names):
+  """A figure's line about collapsed runs among `names`, or ''."""
+  bad = [n for n in names if summary.get("runs", {}).get(n, {}).get("collapsed")]
+  return f"collapsed (one class predicted on dev): {', '.join(bad)}" if bad else ""
 
 
 def plot_all(workdir, config, used, noisy, flags, stats, summary):
-  """The three figures as PNGs; returns their file names."""
+  """The figures as PNGs; returns (file names, [(name, why not drawn)])."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -205,8 +326,11 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
       plt.close(fig)
     return name
 
-  names = []
+  task, metric = config.input.task, summary["metric"]
+  names, skipped = [], []
   p = max(config.aum.percentiles)
+  aum_note = _collapse_note(summary, ["aum_run1", "aum_run2"])
+  warn = lambda note: f"\n{note}" if note else ""
   fig, ax = plt.subplots(figsize=(5, 4.5))
   f = flags[p]
   ax.scatter(stats["variability"][~f], stats["confidence"][~f], s=3, alpha=0.4, label="kept")
@@ -214,39 +338,83 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
              label=f"flagged (AUM < p{p} threshold)")
   ax.set_xlabel("variability")
   ax.set_ylabel("confidence")
-  ax.set_title(f"Data map, {config.input.task}")
+  ax.set_title(f"Data map, {task}" + warn(aum_note), fontsize=9 if aum_note else None,
+               color="C3" if aum_note else "k")
   ax.legend(markerscale=4)
   names.append(save(fig, "fig1_data_map.png"))
 
-  fig, ax = plt.subplots(figsize=(5, 3.5))
-  pc = [int(q) for q in summary["percentiles"]]
-  base = summary["dev"]["none"]["accuracy"]
-  if np.isfinite(base[0]):
-    ax.axhline(100 * base[0], color="k", ls="--", label="unfiltered")
-  for method in config.clean.methods:
-    pts = [(q, summary["percentiles"][str(q)][method]["accuracy"]) for q in pc
-           if method in summary["percentiles"][str(q)]]
-    if pts:
-      ax.errorbar([q for q, _ in pts], [100 * v[0] for _, v in pts],
-                  yerr=[100 * v[1] for _, v in pts], marker="o", capsize=3, label=method)
-  ax.set_xlabel("threshold percentile")
-  ax.set_ylabel("dev accuracy (%)")
-  if ax.get_legend_handles_labels()[0]:
-    ax.legend()
+  retrained = any(r.get("finished") for n, r in summary.get("runs", {}).items()
+                  if n.startswith("clean/"))
+  if not retrained:
+    skipped.append(("fig2_percentile_vs_accuracy.png",
+                    "no retrains in this run (seeds=0)" if not config.clean.seeds
+                    else "no retrain finished"))
   else:
-    ax.set_title("no retrains in this run (seeds=0)")
-  names.append(save(fig, "fig2_percentile_vs_accuracy.png"))
+    names.append(save(_percentile_figure(plt, config, summary, metric),
+                      "fig2_percentile_vs_accuracy.png"))
 
   fig, ax = plt.subplots(figsize=(5, 3.5))
   if noisy is not None:
     groups = ((~noisy, "unaltered"), (noisy, "synthetic noise"))
   else:
-    groups = ((~flags[p], "kept"), (flags[p], "flagged"))
+    groups = ((~flags[p], "kept"), (flags[p], f"flagged at p{p}"))
   bins = np.linspace(used.min(), used.max(), 50)
   for mask, label in groups:
     ax.hist(used[mask], bins=bins, alpha=0.6, label=label)
-  ax.set_xlabel("AUM")
+  thr = summary["percentiles"][str(p)]["threshold"]
+  for run, (t, ls) in enumerate(zip(thr, ("-", "--")), 1):
+    ax.axvline(t, color="k", ls=ls, lw=1, label=f"p{p} threshold, run {run}: {t:.3f}")
+  ax.set_xlabel("AUM (judging run)")
   ax.set_ylabel("examples")
-  ax.legend()
+  ax.set_title(f"AUM histogram, {task}: flagged = AUM below the p{p} threshold"
+               + warn(aum_note), fontsize=9, color="C3" if aum_note else "k")
+  ax.legend(fontsize=7)
   names.append(save(fig, "fig3_aum_histogram.png"))
-  return names
+  return names, skipped
+
+
+def _percentile_figure(plt, config, summary, metric):
+  """Fig. 2: threshold percentile vs the task's dev metric, collapsed runs marked."""
+  fig, ax = plt.subplots(figsize=(5.5, 3.8))
+  base = summary["dev"]["none"]
+  if base["n"]:
+    mean, std = base[metric]
+    bad = ", collapsed" if base.get("collapsed") else ""
+    ax.axhline(100 * mean, color="C3" if bad else "k", ls="--",
+               label=f"unfiltered (n={base['n']}{bad})")
+    if std is not None:
+      ax.axhspan(100 * (mean - std), 100 * (mean + std), color="k", alpha=0.08)
+  pcs = [int(q) for q in summary["percentiles"]]
+  any_collapsed = bool(base.get("collapsed"))
+  for k, method in enumerate(config.clean.methods):
+    pts = [(q, summary["percentiles"][str(q)][method]) for q in pcs
+           if method in summary["percentiles"][str(q)]]
+    if not pts:
+      continue
+    x = [q for q, _ in pts]
+    y = [100 * s[metric][0] for _, s in pts]
+    err = [100 * s[metric][1] if s[metric][1] is not None else 0.0 for _, s in pts]
+    ns = sorted({s["n"] for _, s in pts})
+    ax.errorbar(x, y, yerr=err, marker="o", capsize=3, color=f"C{k}",
+                label=f"{method} (n={'/'.join(map(str, ns))})")
+    bad = [(q, v) for (q, s), v in zip(pts, y) if s.get("collapsed")]
+    if bad:
+      any_collapsed = True
+      ax.scatter([q for q, _ in bad], [v for _, v in bad], s=90, marker="x", color="C3",
+                 zorder=3)
+  if any_collapsed:
+    ax.scatter([], [], s=90, marker="x", color="C3", label="collapsed (one class predicted)")
+  ax.set_xlim(0, 100)
+  ax.set_xticks(pcs)
+  ax.set_xlabel("threshold percentile")
+  ax.set_ylabel(f"dev {NAMES[metric]} (×100)")
+  bars = "mean ± sample std over seeds" if any(
+      s["n"] > 1 for row in summary["percentiles"].values()
+      for s in [row.get(m) for m in config.clean.methods] if s) else "one seed: no error bar"
+  title = f"Cleaning by AUM, {config.input.task}: dev {NAMES[metric]}, {bars}"
+  k = len(summary.get("collapsed_runs", []))
+  if k:
+    title += f"\n{k} of {summary['finished_runs']} runs collapsed"
+  ax.set_title(title, fontsize=8, color="C3" if k else "k")
+  ax.legend(fontsize=7)
+  return fig

@@ -14,9 +14,46 @@ def _plain(v):
   return v
 
 
+def _nonfinite(v):
+  return isinstance(v, float) and not np.isfinite(v)
+
+
+def _note(v):
+  return "undefined: not a number" if np.isnan(v) else "undefined: infinite"
+
+
+def strict(obj):
+  """`obj` with numpy values made plain and every NaN or infinity made None.
+
+  A dict entry `k` that was (or held) a non-finite number gets a sibling
+  `k_note` saying so, unless the caller already wrote one with the reason.
+  """
+  obj = _plain(obj)
+  if isinstance(obj, dict):
+    out = {}
+    for k, v in obj.items():
+      v = _plain(v)
+      bad = [x for x in (v if isinstance(v, (list, tuple)) else [v]) if _nonfinite(_plain(x))]
+      out[k] = strict(v)
+      note = f"{k}_note"
+      if bad and note not in obj:
+        out[note] = _note(bad[0])
+    return out
+  if isinstance(obj, (list, tuple)):
+    return [strict(v) for v in obj]
+  if _nonfinite(obj):
+    return None
+  return obj
+
+
+def dumps(obj, **kwargs):
+  """Strict JSON text (RFC 8259): no bare NaN or Infinity (see `strict`)."""
+  return json.dumps(strict(obj), allow_nan=False, default=_plain, **kwargs)
+
+
 def write_json(path, obj):
-  """Writes JSON atomically (temporary file, then rename)."""
-  atomic.write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_plain) + "\n")
+  """Writes strict JSON (no NaN / Infinity, see `strict`) atomically."""
+  atomic.write_text(path, dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def write_text(path, text):

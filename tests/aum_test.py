@@ -106,6 +106,16 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   assert "detection" in summary["percentiles"]["50"]
   report = open(os.path.join(w, "report.md")).read()
   assert "Table 1" in report and "Table 5" in report
+  # Every run carries a collapse flag; the report lists them with their dev scores.
+  assert sieved["collapsed"] in (True, False) and "collapse_reason" in sieved
+  assert set(summary["runs"]) >= {"aum_run1", "aum_run2", "clean/none_s0", "clean/sieve_p50_s0"}
+  assert summary["collapsed_runs"] == sorted(k for k, r in summary["runs"].items()
+                                             if r["collapsed"])
+  assert "## Runs" in report and "| clean/sieve_p50_s0 |" in report
+  assert all(r["label_name"] in ("0", "1") and r["original_label"] in ("0", "1")
+             for r in rows)
+  text = open(os.path.join(w, "summary.json")).read()
+  assert "NaN" not in text and "Infinity" not in text
   # Rerunning reuses every finished stage and gives the same summary.
   again = aum.train_and_evaluate(config, w)
   assert json.loads(json.dumps(again)) == json.loads(json.dumps(summary))

@@ -298,3 +298,23 @@ def test_aum_tsv_end_to_end_on_a_small_file(tmp_path, tiny_bert_dir):
     assert os.path.exists(os.path.join(w, name)), name
   assert json.load(open(os.path.join(w, "summary.json")))["percentiles"].keys() == (
       summary["percentiles"].keys())
+
+
+def test_too_few_examples_for_threshold_samples_is_one_error(tmp_path, tiny_bert_dir):
+  from noisy_meta.trainers import aum  # pylint: disable=g-import-not-at-top
+  config = _aum_tsv_config(tmp_path, "runlocal", 4, 4, tiny_bert_dir)
+  with pytest.raises(errors.InputError, match=r"4 training examples in 2 classes give no "
+                     r"threshold samples"):
+    aum.train_and_evaluate(config, str(tmp_path / "w"))
+
+
+def test_neighbours_of_a_tiny_file_use_every_other_example(monkeypatch):
+  from noisy_meta import reports  # pylint: disable=g-import-not-at-top
+  emb = np.eye(4, dtype=np.float32)
+  emb[1] = emb[0]  # 0 and 1 are each other's nearest neighbour.
+  monkeypatch.setattr(reports, "embed", lambda config, data: emb)
+  out = reports.neighbour_agreement(None, None, np.array([0, 0, 1, 1]), k=10)
+  assert out["majority_share"].shape == (4,)
+  # k=3: every other example; example 0 sees labels 0, 1, 1: the majority is 1.
+  np.testing.assert_allclose(out["majority_share"], [2 / 3] * 4)
+  assert list(out["agrees"]) == [False, False, False, False]

@@ -260,11 +260,13 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
   for name in ("baseline", "mlrc"):
     m = json.load(open(tmp_path / "frac0.2" / "run0" / name / "metrics.json"))
     assert m["test_f1"] == run[name] and 0.0 <= m["test_f1"] <= 1.0
+    assert m["collapsed"] == run[f"{name}_collapsed"] in (True, False)
   meta_log = [json.loads(l) for l in open(tmp_path / "frac0.2" / "run0" / "meta" /
                                           "metrics.jsonl")]
   assert meta_log[-1]["step"] == config.meta.iterations
   report = open(tmp_path / "report.md").read()
   assert "| 0.2 | 60 | 1 |" in report and "Table 1" in report
+  assert "## Per run" in report and run["meta_loss"]["logged"] >= 1
   assert os.path.getsize(tmp_path / "f1_vs_fraction.png") > 1000
   # Rerunning reads the finished runs back (no training): the same results.
   again = mlrc_trainer.train_and_evaluate(config, str(tmp_path))
@@ -296,3 +298,71 @@ def test_mlrc_config_runs_per_fraction():
   c.mlrc.runs_by_fraction = (2, 0)
   with pytest.raises(errors.InputError, match="one run per fraction"):
     mlrc_trainer.train_and_evaluate(c, "/tmp/unused")
+
+
+# The report on fabricated results (no training).
+
+def _result(fraction, run, baseline, mlrc_f1, b_collapsed=False, m_collapsed=False):
+  reason = "predicts one class ('Other') for all 100 examples"
+  return {"fraction": fraction, "run": run, "seed": run, "n_train": int(7500 * fraction),
+          "counts": {"Cause-Effect": 2, "Other": 5}, "baseline": baseline, "mlrc": mlrc_f1,
+          "baseline_dev": baseline, "mlrc_dev": mlrc_f1,
+          "baseline_per_relation": {"Cause-Effect": baseline, "Other": 0.0},
+          "mlrc_per_relation": {"Cause-Effect": mlrc_f1, "Other": 0.0},
+          "baseline_collapsed": b_collapsed, "mlrc_collapsed": m_collapsed,
+          "baseline_collapse_reason": reason if b_collapsed else None,
+          "mlrc_collapse_reason": reason if m_collapsed else None,
+          "meta_loss": {"first": 2.9, "last": 1.1, "at_theta_first": 2.95,
+                        "at_theta_last": 1.5, "logged": 3}}
+
+
+def test_mlrc_report_collapsed_runs_and_single_run(tmp_path):
+  from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
+  config = mlrc_semeval.get_config("fractions=0.01+0.1,runs=2+1")
+  results = [_result(0.01, 0, 0.0300, 0.0445, True, True),  # Two one-label classifiers.
+             _result(0.01, 1, 0.0500, 0.2500, True, False),
+             _result(0.1, 0, 0.5500, 0.6000)]
+  summary = mlrc_trainer.write_report(config, str(tmp_path), results)
+  s1, s10 = summary[0.01], summary[0.1]
+  assert s1["both_collapsed"] == 1 and s1["delta_runs"] == 1
+  assert s1["delta"] == pytest.approx(20.0)  # Run 1 only: +1.45 of run 0 is no gain.
+  assert s1["baseline_min"] == pytest.approx(3.0) and s1["mlrc_max"] == pytest.approx(25.0)
+  assert s10["baseline_std"] is None and s10["runs"] == 1
+  report = open(tmp_path / "report.md").read()
+  assert "| 0.01 | 75 | 2 | 4.00 ± 1.41 (n=2) collapsed | 14.72 ± 14.53 (n=2) (1 of 2 " \
+         "collapsed) | +20.00 (over 1 run; 1 with both collapsed left out) |" in report
+  assert "| 0.1 | 750 | 1 | 55.00 (n=1) | 60.00 (n=1) | +5.00 |" in report
+  assert "± 0.00" not in report and "+1.45" not in report
+  assert "| 0.01 | 0 | 0 | 75 | 3.00 collapsed | 4.45 collapsed | —: both collapsed | " \
+         "2.9000 → 1.1000" in report
+  assert "**Collapsed classifiers: 3 of 6**" in report
+  assert "Paper at 1 % (10 runs): baseline 3.13, MLRC 21.05." in report
+  assert "min to max" in report and os.path.getsize(tmp_path / "f1_vs_fraction.png") > 1000
+  text = open(tmp_path / "results.json").read()
+  assert "NaN" not in text
+  saved = json.loads(text)
+  assert saved["summary"]["0.1"]["baseline_std"] is None
+
+
+def test_mlrc_report_all_collapsed_has_no_delta(tmp_path):
+  from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
+  config = mlrc_semeval.get_config("fraction=0.01,runs=1")
+  summary = mlrc_trainer.write_report(config, str(tmp_path),
+                                      [_result(0.01, 0, 0.03, 0.0445, True, True)])
+  assert summary[0.01]["delta"] is None
+  report = open(tmp_path / "report.md").read()
+  assert "—: both classifiers collapsed in every run" in report
+  assert json.load(open(tmp_path / "results.json"))["summary"]["0.01"]["delta"] is None
+
+
+def test_meta_loss_reads_first_and_last_logged_rows(tmp_path):
+  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
+  assert mlrc_trainer.meta_loss(str(tmp_path)) is None
+  rows = [{"step": 5, "meta/loss": 3.0, "meta/inner_loss_first": 3.2},
+          {"step": 10, "meta/loss": 2.0, "meta/inner_loss_first": 2.5}]
+  (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+  got = mlrc_trainer.meta_loss(str(tmp_path))
+  assert got == {"first": 3.0, "last": 2.0, "at_theta_first": 3.2, "at_theta_last": 2.5,
+                 "logged": 2}

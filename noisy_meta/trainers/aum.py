@@ -127,6 +127,8 @@ def train_and_evaluate(config, workdir):
   guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   data = finetune.prepare(config)
   train = data["train"]
+  guards.check_data(workdir, config, train=guards.fingerprint(train),
+                    dev=guards.fingerprint(data["dev"]))
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
   if config.noise.rate > 0:
@@ -145,6 +147,10 @@ def train_and_evaluate(config, workdir):
                                            divisor=divisor)
   logging.info("AUM: %d examples, %d classes, %d + %d threshold samples.",
                len(given), c, len(thr_1), len(thr_2))
+  if not len(thr_1) or not len(thr_2):
+    raise errors.InputError(
+        f"{len(given)} training examples in {c} classes give no threshold samples for two "
+        f"disjoint AUM runs (mode {mode!r}, N//({divisor})); use a larger training set.")
   tick = _stage_progress(config, workdir)
   run_1 = aum_run(config, workdir, data, given, c, thr_1, "aum_run1")
   tick("aum_run1")
@@ -178,7 +184,10 @@ def train_and_evaluate(config, workdir):
 
   neighbours = reports.neighbour_agreement(config, data, given, k=config.neighbors.k)
   summary = reports.summarize(config, given, noisy, used, thr_1, thr_2, flags,
-                              thresholds, results, neighbours)
+                              thresholds, results, neighbours,
+                              aum_runs=[_load_result(os.path.join(workdir, n))
+                                        if _done(os.path.join(workdir, n)) else None
+                                        for n in ("aum_run1", "aum_run2")])
   if lead:
     reports.write_all(workdir, config, train, original, given, noisy, used, judged_in,
                       thr_1, thr_2, flags, stats, neighbours, summary)

@@ -195,6 +195,15 @@ def train_and_evaluate(config, workdir):
   return fit(config, workdir, run)[0]
 
 
+def collapse_fields(preds, labels, names, workdir, split):
+  """{"collapsed", "collapse_reason"} of the final predictions; warns in the log."""
+  names = list(names) + [f"fake class {len(names)}"]  # An AUM run's extra class.
+  reason = metrics_lib.collapse(preds, labels, names=names)
+  if reason:
+    logging.warning("%s: collapsed classifier on %s: %s.", workdir, split, reason)
+  return {"collapsed": reason is not None, "collapse_reason": reason}
+
+
 @dataclasses.dataclass
 class Run:
   """What one training run sees: its examples, labels and class count.
@@ -223,6 +232,8 @@ def fit(config, workdir, run):
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   d, dev = run.data, run.data["dev"]
+  guards.check_data(workdir, config, dev=guards.fingerprint(d["dev_ids"], dev.labels),
+                    train=guards.fingerprint(run.train_ids, run.train_len, run.train_labels))
   seed = config.seed if run.seed is None else run.seed
   n = len(run.train_labels)
   if n == 0:
@@ -284,7 +295,7 @@ def fit(config, workdir, run):
           writers.check_finite(pending, step)  # Never save a non-finite state.
           ckpt.save(step, state)
       writers.check_finite(pending, step)
-      dev_metrics, _ = evaluate_dev(state)
+      dev_metrics, dev_preds = evaluate_dev(state)
       dev_metrics["epoch"] = epoch + 1
       dev_history.append(dev_metrics)
       logging.info("epoch %d dev: accuracy %.4f mcc %.4f", epoch + 1,
@@ -293,7 +304,7 @@ def fit(config, workdir, run):
       ckpt.save(step, state)
 
   if not dev_history:  # Resumed a finished run: evaluate the final state.
-    dev_metrics, _ = evaluate_dev(state)
+    dev_metrics, dev_preds = evaluate_dev(state)
     dev_history.append(dict(dev_metrics, epoch=config.num_epochs))
   # The epochs evaluated before an interruption, from the log.
   by_epoch = {h["epoch"]: h for h in writers.logged(workdir, "dev/", start)}
@@ -305,6 +316,7 @@ def fit(config, workdir, run):
             "train_examples": n, "dev_examples": len(dev),
             "train_seconds": prog.elapsed(), "task": inp.task,
             "model": config.model.path, "seed": seed}
+  result.update(collapse_fields(dev_preds, dev_labels, dev.label_names, workdir, "dev"))
   if lead:
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
   return result, state

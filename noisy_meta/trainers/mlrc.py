@@ -158,6 +158,10 @@ def run_one(config, workdir, p, fraction, run):
     out[name] = res["test_f1"]
     out[f"{name}_dev"] = res["dev_best_f1"]
     out[f"{name}_per_relation"] = {r: v["f1"] for r, v in res.get("per_relation", {}).items()}
+    # None: a metrics.json written before collapse was recorded.
+    out[f"{name}_collapsed"] = res.get("collapsed")
+    out[f"{name}_collapse_reason"] = res.get("collapse_reason")
+  out["meta_loss"] = meta_loss(os.path.join(workdir, "meta"))
   if config.mlrc.delete_checkpoints:
     _delete_ckpt(os.path.join(workdir, "meta"))
   return out
@@ -168,8 +172,35 @@ def _delete_ckpt(workdir):
     shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
 
 
+def meta_loss(workdir):
+  """First and last logged mean meta loss of a meta-training run (meta/metrics.jsonl).
+
+  `loss`: the mean inner-loop loss over the B tasks and S steps of the logged
+  iterations; `at_theta`: the tasks' loss at θ before adapting (the first
+  inner step), the number meta-learning should lower. None without a log.
+  """
+  rows = writers.logged(workdir, "meta/", float("inf"))
+  rows = [r for r in rows if "loss" in r]
+  if not rows:
+    return None
+  return {"first": rows[0]["loss"], "last": rows[-1]["loss"],
+          "at_theta_first": rows[0].get("inner_loss_first"),
+          "at_theta_last": rows[-1].get("inner_loss_first"),
+          "logged": len(rows)}
+
+
+def _both_collapsed(r):
+  return bool(r.get("baseline_collapsed")) and bool(r.get("mlrc_collapsed"))
+
+
 def summarize(results):
-  """{fraction: dict(n, runs, baseline/mlrc mean and std (x100), delta)}."""
+  """{fraction: row} with, for baseline and MLRC (x100): mean, sample std (None
+  for one run), min and max over runs, and the number of collapsed runs.
+
+  `delta` (MLRC - baseline) averages the runs where not both classifiers
+  collapsed: a difference between two one-label classifiers is no gain. It is
+  None, with `delta_note`, when every run has both collapsed.
+  """
   by = collections.defaultdict(list)
   for r in results:
     by[r["fraction"]].append(r)
@@ -180,8 +211,17 @@ def summarize(results):
     for name in ("baseline", "mlrc"):
       v = 100 * np.array([r[name] for r in rs])
       row[name] = float(v.mean())
-      row[f"{name}_std"] = float(v.std(ddof=1)) if len(v) > 1 else 0.0
-    row["delta"] = row["mlrc"] - row["baseline"]
+      row[f"{name}_std"] = float(v.std(ddof=1)) if len(v) > 1 else None
+      row[f"{name}_min"], row[f"{name}_max"] = float(v.min()), float(v.max())
+      row[f"{name}_collapsed"] = sum(bool(r.get(f"{name}_collapsed")) for r in rs)
+    ok = [r for r in rs if not _both_collapsed(r)]
+    row["both_collapsed"] = len(rs) - len(ok)
+    row["delta_runs"] = len(ok)
+    if ok:
+      row["delta"] = float(100 * np.mean([r["mlrc"] - r["baseline"] for r in ok]))
+    else:
+      row["delta"] = None
+      row["delta_note"] = "both classifiers collapsed in every run: no gain to report"
     out[f] = row
   return out
 
@@ -206,57 +246,162 @@ def _grid_state(config, results):
           "resumes the grid).")
 
 
+def _fmt(s, name):
+  """'mean ± std (n=k)', or 'value (n=1)'; collapsed runs counted."""
+  if s[f"{name}_std"] is None:
+    text = f"{s[name]:.2f} (n=1)"
+  else:
+    text = f"{s[name]:.2f} ± {s[f'{name}_std']:.2f} (n={s['runs']})"
+  k = s.get(f"{name}_collapsed", 0)
+  if k:
+    text += " collapsed" if k == s["runs"] else f" ({k} of {s['runs']} collapsed)"
+  return text
+
+
+def _fmt_delta(s):
+  if s["delta"] is None:
+    return "—: " + s["delta_note"]
+  text = f"{s['delta']:+.2f}"
+  if s["both_collapsed"]:
+    text += (f" (over {s['delta_runs']} run{'s' * (s['delta_runs'] > 1)}; "
+             f"{s['both_collapsed']} with both collapsed left out)")
+  return text
+
+
+def _run_cell(r, name):
+  mark = {True: " collapsed", None: " (collapse unknown)"}.get(r.get(f"{name}_collapsed"), "")
+  return f"{100 * r[name]:.2f}{mark}"
+
+
+def _loss_cell(loss):
+  if not loss:
+    return "no meta log"
+  return (f"{loss['first']:.4f} → {loss['last']:.4f}" +
+          (f" (at θ: {loss['at_theta_first']:.4f} → {loss['at_theta_last']:.4f})"
+           if loss.get("at_theta_first") is not None else ""))
+
+
+def _training_set_size(summary):
+  """Sentences in the training split the fractions are taken of (rounded)."""
+  return int(round(np.median([s["n_train"] / f for f, s in summary.items()])))
+
+
 def write_report(config, workdir, results):
   summary = summarize(results)
   model = config.model.name
   lines = [f"# MLRC vs supervised {model} on {config.input.dataset}", "",
-           f"Official test score (x100), mean +- std over runs; seeds {config.seed}.."
-           f"{config.seed + config.mlrc.runs - 1}; meta: {config.meta.algorithm}, "
-           f"{config.meta.iterations} iterations, B={config.meta.tasks}, "
-           f"S={config.meta.inner_steps}, K={config.meta.inner_batch}, "
+           f"Official test score (x100), mean ± sample std over runs (n runs; one run: its "
+           f"value, n=1); seeds {config.seed}..{config.seed + config.mlrc.runs - 1}; meta: "
+           f"{config.meta.algorithm}, {config.meta.iterations} iterations, "
+           f"B={config.meta.tasks}, S={config.meta.inner_steps}, K={config.meta.inner_batch}, "
            f"inner lr {config.meta.inner_lr or config.optim.lr}, eps {config.meta.meta_lr}"
-           f"{' annealed to 0' if config.meta.anneal else ''}.", "",
-           _grid_state(config, results), "",
-           "| fraction | train examples | runs | baseline | MLRC | MLRC - baseline |",
-           "|---:|---:|---:|---:|---:|---:|"]
+           f"{' annealed to 0' if config.meta.anneal else ''}. A meta-task is one directed "
+           "label present in the subset (SemEval: 19 labels, Other included).", "",
+           _grid_state(config, results), ""]
+  collapsed = [(r, n) for r in results for n in ("baseline", "mlrc") if r.get(f"{n}_collapsed")]
+  if collapsed:
+    lines += [f"**Collapsed classifiers: {len(collapsed)} of {2 * len(results)}** predict one "
+              "label on test, or score what always predicting the majority label scores. "
+              "Their F1 measures which label they chose, not what they learned; an MLRC - "
+              "baseline difference between two collapsed classifiers is not a gain and is "
+              "left out of the mean difference.", ""]
+  lines += ["| fraction | train examples | runs | baseline | MLRC | MLRC - baseline |",
+            "|---:|---:|---:|---:|---:|---:|"]
   for f, s in summary.items():
-    lines.append(f"| {f:g} | {s['n_train']:.0f} | {s['runs']} | {s['baseline']:.2f} +- "
-                 f"{s['baseline_std']:.2f} | {s['mlrc']:.2f} +- {s['mlrc_std']:.2f} | "
-                 f"{s['delta']:+.2f} |")
+    lines.append(f"| {f:g} | {s['n_train']:.0f} | {s['runs']} | {_fmt(s, 'baseline')} | "
+                 f"{_fmt(s, 'mlrc')} | {_fmt_delta(s)} |")
+  paper = PAPER_1PCT.get(model) if config.input.dataset == "semeval" else None
+  if paper:
+    at = "" if 0.01 in summary else " (not in this grid)"
+    lines += ["", f"Paper at 1 %{at} (10 runs): baseline {paper[0]}, MLRC {paper[1]}."]
+  if results:
+    lines += ["", "## Per run", "",
+              "Run r uses seed + r: its subset, initialisation and batches. Meta loss: the "
+              "first and last logged mean inner-loop loss of the meta-training (in "
+              "parentheses the tasks' loss at θ before adapting).", "",
+              "| fraction | run | seed | train examples | baseline | MLRC | MLRC - baseline "
+              "| meta loss first → last |", "|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in sorted(results, key=lambda r: (r["fraction"], r["run"])):
+      delta = ("—: both collapsed" if _both_collapsed(r)
+               else f"{100 * (r['mlrc'] - r['baseline']):+.2f}")
+      lines.append(f"| {r['fraction']:g} | {r['run']} | {r['seed']} | {r['n_train']} | "
+                   f"{_run_cell(r, 'baseline')} | {_run_cell(r, 'mlrc')} | {delta} | "
+                   f"{_loss_cell(r.get('meta_loss'))} |")
+    reasons = [f"- fraction {r['fraction']:g} run {r['run']} {n}: {r[f'{n}_collapse_reason']}"
+               for r, n in collapsed]
+    if reasons:
+      lines += ["", "Collapsed:", ""] + reasons
   if summary:
     smallest = min(summary)
     lines += ["", f"## Per relation at fraction {smallest:g} (the paper's Table 1)", "",
               "| relation | # (mean) | baseline F1 | MLRC F1 |", "|---|---:|---:|---:|"]
     for rel, n, b, m in per_relation_rows(results, smallest):
       lines.append(f"| {rel} | {n:.1f} | {b:.2f} | {m:.2f} |")
-    if config.input.dataset == "semeval" and model in PAPER_1PCT:
-      pb, pm = PAPER_1PCT[model]
-      lines += ["", f"Paper at 1 % (10 runs): baseline {pb}, MLRC {pm}."]
-  names = plot(workdir, summary, model) if summary else []
-  lines += [""] + [f"![{n}]({n})" for n in names]
+  names = plot(workdir, summary, model, results, config.input.dataset) if summary else []
+  if names:
+    lines += ["", "## Figure", "",
+              f"Test F1 against the share of the {_training_set_size(summary)} training "
+              "sentences used. Points: mean over runs; bars: min to max over the runs (never "
+              "below 0, unlike mean ± std); n beside each point; dots: single runs; red "
+              "crosses: collapsed runs"
+              + ("; hollow squares: the paper's numbers, at 1 % only (where it measured "
+                 "them)." if paper and 0.01 in summary
+                 else "."), ""]
+  lines += [f"![{n}]({n})" for n in names]
   writers.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
   writers.write_json(os.path.join(workdir, "results.json"),
                      {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
   return summary
 
 
-def plot(workdir, summary, model):
-  """F1 vs fraction, baseline and MLRC with std bars (Figures 1-2)."""
+def plot(workdir, summary, model, results=(), dataset="semeval"):
+  """F1 vs % of the training set, baseline and MLRC (Figures 1-2).
+
+  Mean over runs with min-max bars and n per point, single runs as dots,
+  collapsed runs as red crosses, the paper's numbers at 1 % only.
+  """
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   fr = sorted(summary)
-  fig, ax = plt.subplots(figsize=(5, 3.5))
-  for name, label in (("baseline", model), ("mlrc", f"MLRC ({model})")):
-    ax.errorbar([100 * f for f in fr], [summary[f][name] for f in fr],
-                yerr=[summary[f][f"{name}_std"] for f in fr], marker="o", capsize=3,
-                label=label)
+  x = np.array([100 * f for f in fr])
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for k, (name, label) in enumerate((("baseline", model), ("mlrc", f"MLRC ({model})"))):
+    y = np.array([summary[f][name] for f in fr])
+    lo = y - np.array([summary[f][f"{name}_min"] for f in fr])
+    hi = np.array([summary[f][f"{name}_max"] for f in fr]) - y
+    shift = 1.04 if k else 1 / 1.04  # Side by side on the log axis.
+    ax.errorbar(x * shift, y, yerr=[lo, hi], marker="o", capsize=3, color=f"C{k}",
+                label=f"{label}: mean, min-max")
+    for xi, yi, f in zip(x * shift, y, fr):
+      ax.annotate(f"n={summary[f]['runs']}", (xi, yi), textcoords="offset points",
+                  xytext=(5, -10 if k == 0 else 5), fontsize=7, color=f"C{k}")
+    runs = list(results)
+    ax.scatter([100 * r["fraction"] * shift for r in runs], [100 * r[name] for r in runs],
+               s=10, color=f"C{k}", alpha=0.4)
+    bad = [r for r in runs if r.get(f"{name}_collapsed")]
+    if bad:
+      ax.scatter([100 * r["fraction"] * shift for r in bad], [100 * r[name] for r in bad],
+                 s=60, marker="x", color="C3", zorder=3)
+  if any(r.get(f"{n}_collapsed") for r in results for n in ("baseline", "mlrc")):
+    ax.scatter([], [], s=60, marker="x", color="C3", label="collapsed run (one label)")
+  paper = PAPER_1PCT.get(model) if dataset == "semeval" else None
+  if paper and 0.01 in fr:  # Measured at 1 % only: drawn there only.
+    for k, (v, label) in enumerate(zip(paper, (model, "MLRC"))):
+      ax.scatter([1.04 if k else 1 / 1.04], [v], marker="s", s=45, facecolors="none",
+                 edgecolors=f"C{k}", linewidths=1.5, zorder=4,
+                 label=f"paper at 1 %, {label}: {v}")
   ax.set_xscale("log")
-  ax.set_xticks([100 * f for f in fr], [f"{100 * f:g}" for f in fr])
+  total = _training_set_size(summary)
+  ax.set_xticks(x, [f"{v:g} %\n({summary[f]['n_train']:.0f})" for v, f in zip(x, fr)])
   ax.minorticks_off()
-  ax.set_xlabel("training data used (%)")
+  ax.set_xlim(x.min() / 1.6, x.max() * 1.6)
+  ax.margins(y=0.12)
+  ax.set_ylim(bottom=0)
+  ax.set_xlabel(f"training sentences used (% of {dataset}'s {total} training sentences)")
   ax.set_ylabel("test F1 (%)")
-  ax.legend()
+  ax.set_title(f"{dataset}: {model} vs MLRC, test F1 by share of training data", fontsize=10)
+  ax.legend(fontsize=7)
   ax.grid(alpha=0.3)
   fig.tight_layout()
   name = "f1_vs_fraction.png"
@@ -290,6 +435,8 @@ def train_and_evaluate(config, workdir):
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)
   p = relation.prepare(config)
+  guards.check_data(workdir, config,
+                    **{k: guards.fingerprint(v) for k, v in p["enc"].items()})
   jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs) for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
   finished = lambda f, r: all(_finished(os.path.join(sub(f, r), n))
@@ -312,6 +459,6 @@ def train_and_evaluate(config, workdir):
       write_report(config, workdir, results)
   summary = summarize(results)
   for f, s in summary.items():
-    logging.info("fraction %g (%d runs): baseline %.2f +- %.2f, MLRC %.2f +- %.2f", f,
-                 s["runs"], s["baseline"], s["baseline_std"], s["mlrc"], s["mlrc_std"])
+    logging.info("fraction %g (%d runs): baseline %s, MLRC %s, MLRC - baseline %s", f,
+                 s["runs"], _fmt(s, "baseline"), _fmt(s, "mlrc"), _fmt_delta(s))
   return {"summary": summary, "runs": results}

@@ -27,6 +27,7 @@ import optax
 from noisy_meta import checkpoint
 from noisy_meta import errors
 from noisy_meta import guards
+from noisy_meta import metrics as metrics_lib
 from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import relation_metrics
@@ -175,7 +176,8 @@ def load_examples(config):
     if not inp.tacred_dir:
       raise errors.InputError("TACRED is LDC-licensed and not shipped: set "
                               "--config.input.tacred_dir to the folder of its JSON files.")
-    d = relations.load_tacred(inp.tacred_dir, patch=inp.label_patch)
+    d = relations.load_tacred(inp.tacred_dir, patch=inp.label_patch,
+                             patch_format=inp.label_patch_format)
     # The output space: every relation in any split (TACRED, TACRED-Revisited
     # and Re-TACRED differ), no_relation first.
     labels = sorted({e["relation"] for k in ("train", "dev", "test") for e in d[k]}
@@ -264,6 +266,7 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
   enc, labels = dict(p["enc"]), p["labels"]
   if train_idx is not None:
     enc["train"] = subset(enc["train"], train_idx)
+  guards.check_data(workdir, config, **{k: guards.fingerprint(v) for k, v in enc.items()})
   if lead:
     writers.write_text(os.path.join(workdir, "dev_ids.txt"),
                        "\n".join(str(i) for i in p["dev_ids"]) + "\n")
@@ -341,6 +344,13 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
             "train_seconds": prog.elapsed(), "dataset": inp.dataset,
             "model": config.model.name, "seed": config.seed,
             "per_relation": details.get("per_relation", {})}
+  # A classifier that predicts one label, or scores what always predicting
+  # the majority label scores (SemEval: Other, F1 0), is flagged.
+  reason = metrics_lib.collapse(pred_l, gold_l,
+                                score_fn=lambda g, p: score(inp.dataset, list(g), list(p))[0])
+  if reason:
+    logging.warning("%s: collapsed classifier on test: %s.", workdir, reason)
+  result.update(collapsed=reason is not None, collapse_reason=reason)
   if lead:
     ids = enc["test"].ids
     if inp.dataset == "semeval":
@@ -349,8 +359,10 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
       relation_metrics.write_semeval_answers(os.path.join(workdir, "test_key.txt"), ids, gold_l)
     report = [f"# {config.model.name} on {inp.dataset}", "",
               f"Test F1 of the best-dev model (official score): {100 * test_f1:.2f}; "
-              f"best dev F1 {100 * float(state.best_f1):.2f}; seed {config.seed}.", "",
-              relation_metrics.per_relation_table(result["per_relation"])]
+              f"best dev F1 {100 * float(state.best_f1):.2f}; seed {config.seed}.", ""]
+    if reason:
+      report += [f"**Collapsed classifier** (test): {reason}.", ""]
+    report.append(relation_metrics.per_relation_table(result["per_relation"]))
     writers.write_text(os.path.join(workdir, "report.md"), "\n".join(report) + "\n")
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
   return result
