@@ -1,0 +1,190 @@
+r"""Our AUM-run training vs PyTorch + transformers, step by step, same init.
+
+The question (issue 14): bench/aum_speed.py's one-epoch AUM run (c + 1
+classes) reached dev accuracy 0.526 on our side and 0.71 on PyTorch's. This
+trains both on the same batches and labels (fake class included) and, with
+--copy_init, from the same initial classifier (our seeded head copied into
+the torch model), prints the per-step losses of both and the dev accuracy
+and prediction counts at the end. With --dropout=false both are
+deterministic, so equal per-step losses mean equal models, schedules and
+optimisers; the remaining difference is then the seeds (head init, dropout).
+
+  python bench/aum_parity.py --config=configs/aum_sst2.py:train_size=2000,epochs=1 --dropout=false --copy_init
+  python bench/aum_parity.py --config=configs/aum_sst2.py:train_size=2000,epochs=1,seed=1
+"""
+import json
+import math
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+import jax
+from ml_collections import config_flags
+import numpy as np
+import torch
+import transformers
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
+from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "An AUM config.")
+_DROPOUT = flags.DEFINE_bool("dropout", True, "False: every dropout rate 0, both sides.")
+_COPY = flags.DEFINE_bool("copy_init", False, "Start torch from our initial head.")
+_STEPS = flags.DEFINE_integer("steps", 0, "Stop after this many steps (0: all).")
+_SIDES = flags.DEFINE_string("sides", "ours,torch", "Which sides to run.")
+_FAKE = flags.DEFINE_bool("fake", True, "Relabel every (c+1)-th example to class c.")
+_PRINT = flags.DEFINE_integer("print_every", 1, "Print every this many steps.")
+_OUT = flags.DEFINE_string("out", "", "JSON file for the losses and results.")
+
+
+def _dev_summary(preds, labels, num_classes):
+  counts = np.bincount(preds, minlength=num_classes).tolist()
+  return {"accuracy": float(np.mean(preds == labels)), "pred_counts": counts}
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  if not _DROPOUT.value:
+    config.model.dropout = 0.0
+    config.model.classifier_dropout = 0.0
+  inp, o = config.input, config.optim
+  data = finetune.prepare(config)
+  c = len(data["train"].label_names)
+  labels = data["train"].labels.astype(np.int32).copy()
+  num_classes = c
+  if _FAKE.value:
+    labels[::c + 1] = c
+    num_classes = c + 1
+  ids, lens = data["train_ids"], data["train_len"]
+  dev = data["dev"]
+  steps_per_epoch = math.ceil(len(lens) / inp.batch_size)
+  num_steps = steps_per_epoch * config.num_epochs
+  plan = [(e, b) for e in range(config.num_epochs)
+          for b in pipeline.epoch_batches(lens, inp.batch_size, config.seed, e, inp.buckets)]
+  if _STEPS.value:
+    plan = plan[:_STEPS.value]
+  sides = _SIDES.value.split(",")
+  out = {"config": {"seed": config.seed, "dropout": _DROPOUT.value, "copy_init": _COPY.value,
+                    "num_classes": num_classes, "num_steps": num_steps,
+                    "train": len(lens), "fake": _FAKE.value}}
+
+  # Ours, as finetune.fit builds it (same rng split).
+  init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
+  state = finetune.create_train_state(config, data["enc_cfg"], data["enc_params"],
+                                      data["head_params"], num_classes, num_steps, init_rng)
+  head0 = {k: np.asarray(v) for k, v in state.params["classifier"].items()}
+  pooler0 = {k: np.asarray(v) for k, v in state.params.get("pooler", {}).items()}
+
+  # Torch, as bench/torch_finetune.py builds it.
+  torch.manual_seed(config.seed)
+  folder = hf_import.resolve(config.model.path)
+  hf_cfg = transformers.AutoConfig.from_pretrained(folder, num_labels=num_classes)
+  if hf_cfg.model_type == "bert":
+    hf_cfg.hidden_dropout_prob = hf_cfg.attention_probs_dropout_prob = config.model.dropout
+    hf_cfg.classifier_dropout = config.model.classifier_dropout
+  else:
+    hf_cfg.dropout = hf_cfg.attention_dropout = config.model.dropout
+    hf_cfg.seq_classif_dropout = config.model.classifier_dropout
+  model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, config=hf_cfg)
+  if hf_cfg.model_type == "bert":
+    print("pooler equal to ours:", np.allclose(model.bert.pooler.dense.weight.detach().numpy(),
+                                               pooler0["kernel"].T), flush=True)
+  print("torch head std %.4f, ours %.4f" % (model.classifier.weight.std().item(),
+                                            head0["kernel"].std()), flush=True)
+  if _COPY.value:
+    with torch.no_grad():
+      model.classifier.weight.copy_(torch.from_numpy(head0["kernel"].T.copy()))
+      model.classifier.bias.copy_(torch.from_numpy(head0["bias"].copy()))
+
+  def torch_batch(all_ids, all_lens, all_labels, idx, length):
+    b = pipeline.make_batch(all_ids, all_lens, all_labels, idx, len(idx), length)
+    return (torch.from_numpy(b["input_ids"]).long(), torch.from_numpy(b["attention_mask"]).long(),
+            torch.from_numpy(b["label"]).long())
+
+  # Same initial logits (eval mode) on one dev batch?
+  idx0 = np.arange(8)
+  b0 = pipeline.make_batch(data["dev_ids"], data["dev_len"], dev.labels, idx0, 8, 64)
+  ours0 = np.asarray(state.apply_fn({"params": state.params}, b0["input_ids"],
+                                    b0["attention_mask"], train=False))
+  model.eval()
+  with torch.no_grad():
+    x, m, _ = torch_batch(data["dev_ids"], data["dev_len"], dev.labels, idx0, 64)
+    theirs0 = model(input_ids=x, attention_mask=m).logits.numpy()
+  print("initial dev logits max |ours - torch|: %.2e" % np.abs(ours0 - theirs0).max(), flush=True)
+
+  losses = {}
+  if "ours" in sides:
+    step_fn = jax.jit(lambda s, b, r: finetune.train_step(s, b, r, steps_per_epoch),
+                      donate_argnums=(0,))
+    eval_fn = jax.jit(finetune.eval_step)
+    t = time.perf_counter()
+    ls = []
+    for i, (_, (idx, length)) in enumerate(plan):
+      batch = pipeline.make_batch(ids, lens, labels, idx, inp.batch_size, length)
+      state, mt = step_fn(state, batch, dropout_rng)
+      ls.append(float(mt["loss"]))
+      if (i + 1) % _PRINT.value == 0:
+        print(f"ours  step {i + 1:3d} len {length:3d} loss {ls[-1]:.6f} "
+              f"lr {float(finetune.learning_rate(state.schedule, i)):.3e}", flush=True)
+    _, preds = finetune.evaluate(eval_fn, state, data["dev_ids"], data["dev_len"],
+                                 dev.labels, inp, num_classes)
+    losses["ours"] = ls
+    out["ours"] = dict(_dev_summary(preds, dev.labels, num_classes),
+                       seconds=time.perf_counter() - t, mean_loss=float(np.mean(ls)))
+    print("ours dev", out["ours"], flush=True)
+
+  if "torch" in sides:
+    no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n or "layer_norm" in n
+    opt = torch.optim.AdamW(
+        [{"params": [p for n, p in model.named_parameters() if not no_decay(n)],
+          "weight_decay": o.weight_decay},
+         {"params": [p for n, p in model.named_parameters() if no_decay(n)],
+          "weight_decay": 0.0}], lr=o.lr, betas=(o.b1, o.b2), eps=o.eps)
+    sched = transformers.get_linear_schedule_with_warmup(
+        opt, max(int(o.warmup_frac * num_steps), 1), num_steps)
+    t = time.perf_counter()
+    ls = []
+    for i, (epoch, (idx, length)) in enumerate(plan):
+      model.train()
+      x, m, y = torch_batch(ids, lens, labels, idx, length)
+      lr = sched.get_last_lr()[0]
+      loss = torch.nn.functional.cross_entropy(model(input_ids=x, attention_mask=m).logits, y)
+      opt.zero_grad()
+      loss.backward()
+      torch.nn.utils.clip_grad_norm_(model.parameters(), o.grad_clip)
+      opt.step()
+      sched.step()
+      ls.append(loss.item())
+      if (i + 1) % _PRINT.value == 0:
+        print(f"torch step {i + 1:3d} len {length:3d} loss {ls[-1]:.6f} lr {lr:.3e}", flush=True)
+    model.eval()
+    preds = np.zeros(len(dev), np.int64)
+    with torch.no_grad():
+      for idx, length in pipeline.epoch_batches(data["dev_len"], inp.eval_batch_size, 0, 0,
+                                                inp.buckets, shuffle=False):
+        x, m, _ = torch_batch(data["dev_ids"], data["dev_len"], dev.labels, idx, length)
+        preds[idx] = model(input_ids=x, attention_mask=m).logits.argmax(-1).numpy()
+    losses["torch"] = ls
+    out["torch"] = dict(_dev_summary(preds, dev.labels, num_classes),
+                        seconds=time.perf_counter() - t, mean_loss=float(np.mean(ls)))
+    print("torch dev", out["torch"], flush=True)
+
+  if len(losses) == 2:
+    d = np.abs(np.array(losses["ours"]) - np.array(losses["torch"]))
+    print("per-step |loss ours - torch|: first 5 %s, max over first 10 %.2e, max %.2e"
+          % (np.array2string(d[:5], precision=2), d[:10].max(), d.max()), flush=True)
+  out["losses"] = losses
+  print(json.dumps({k: v for k, v in out.items() if k != "losses"}))
+  if _OUT.value:
+    with open(_OUT.value, "w") as f:
+      json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["config"])
+  app.run(main)
