@@ -66,6 +66,9 @@ def neighbour_agreement(config, data, labels, k):
 
 
 NAMES = {"mcc": "MCC", "accuracy": "accuracy"}
+# The first line under a report's title when the job was a :runlocal smoke run.
+SMOKE_RUN = ("**Smoke run (`:runlocal`)**: tiny data and one or two epochs, to check that "
+             "the job runs end to end; its numbers are not results.")
 
 
 def _stats(devs, results=()):
@@ -227,6 +230,8 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
            f"{summary['threshold_samples']}; retrain seeds {list(config.clean.seeds)}. "
            f"Dev {NAMES[m]} (the task's metric) and {NAMES[metrics[1]]} ×100, mean ± sample "
            "std over seeds with n the number of seeds (one seed: its value, n=1).", ""]
+  if config.get("runlocal"):
+    lines += [SMOKE_RUN, ""]
   collapsed = summary.get("collapsed_runs", [])
   if collapsed:
     lines += [f"**Collapsed classifiers: {len(collapsed)} of {summary['finished_runs']} runs** "

@@ -106,6 +106,7 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   assert "detection" in summary["percentiles"]["50"]
   report = open(os.path.join(w, "report.md")).read()
   assert "Table 1" in report and "Table 5" in report
+  assert "**Smoke run (`:runlocal`)**" in report
   # Every run carries a collapse flag; the report lists them with their dev scores.
   assert sieved["collapsed"] in (True, False) and "collapse_reason" in sieved
   assert set(summary["runs"]) >= {"aum_run1", "aum_run2", "clean/none_s0", "clean/sieve_p50_s0"}

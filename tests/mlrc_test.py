@@ -266,6 +266,7 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
   assert meta_log[-1]["step"] == config.meta.iterations
   report = open(tmp_path / "report.md").read()
   assert "| 0.2 | 60 | 1 |" in report and "Table 1" in report
+  assert "**Smoke run (`:runlocal`)**" in report
   assert "## Per run" in report and run["meta_loss"]["logged"] >= 1
   assert os.path.getsize(tmp_path / "f1_vs_fraction.png") > 1000
   # Rerunning reads the finished runs back (no training): the same results.

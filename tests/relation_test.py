@@ -208,7 +208,8 @@ def test_semeval_runlocal_writes_official_answer_files(data_dir, tmp_path):
   lines = open(tmp_path / "test_predictions.txt").read().splitlines()
   assert len(lines) == 2717 and lines[0].split("\t")[0] == "8001"
   assert len(open(tmp_path / "dev_ids.txt").read().split()) == 500
-  assert "| Cause-Effect |" in open(tmp_path / "report.md").read()
+  report = open(tmp_path / "report.md").read()
+  assert "| Cause-Effect |" in report and "**Smoke run (`:runlocal`)**" in report
   assert 0.0 <= result["test_f1"] <= 1.0
 
 

@@ -35,6 +35,7 @@ from noisy_meta import guards
 from noisy_meta import mlrc
 from noisy_meta import parallel
 from noisy_meta import progress
+from noisy_meta import reports
 from noisy_meta import writers
 from noisy_meta.trainers import relation
 
@@ -298,6 +299,8 @@ def write_report(config, workdir, results):
            f"{' annealed to 0' if config.meta.anneal else ''}. A meta-task is one directed "
            "label present in the subset (SemEval: 19 labels, Other included).", "",
            _grid_state(config, results), ""]
+  if config.get("runlocal"):
+    lines += [reports.SMOKE_RUN, ""]
   collapsed = [(r, n) for r in results for n in ("baseline", "mlrc") if r.get(f"{n}_collapsed")]
   if collapsed:
     lines += [f"**Collapsed classifiers: {len(collapsed)} of {2 * len(results)}** predict one "

@@ -31,6 +31,7 @@ from noisy_meta import metrics as metrics_lib
 from noisy_meta import parallel
 from noisy_meta import progress
 from noisy_meta import relation_metrics
+from noisy_meta import reports
 from noisy_meta import writers
 from noisy_meta.data import relation_features as rf
 from noisy_meta.data import relations
@@ -360,6 +361,8 @@ def fit(config, workdir, p, train_idx=None, init_params=None):
     report = [f"# {config.model.name} on {inp.dataset}", "",
               f"Test F1 of the best-dev model (official score): {100 * test_f1:.2f}; "
               f"best dev F1 {100 * float(state.best_f1):.2f}; seed {config.seed}.", ""]
+    if config.get("runlocal"):
+      report += [reports.SMOKE_RUN, ""]
     if reason:
       report += [f"**Collapsed classifier** (test): {reason}.", ""]
     report.append(relation_metrics.per_relation_table(result["per_relation"]))
