@@ -232,8 +232,8 @@ against the trainer's own `summary.json`.
 * Colab: set `REPO_URL` in the first cell (the repository is cloned and
   pip-installed), then either point `DATA_DIR` at a folder with `cola/`
   (CoLA v1.0 raw TSVs) or leave it empty to read GLUE from TFDS (online).
-* `WORKDIR` empty: the job runs here first (`CONFIG_ARG="runlocal"`: 256
-  sentences, a few minutes on a CPU; `""`: the paper's full job, ~10 min on a
+* `WORKDIR` empty: the job runs here first (`CONFIG_ARG="runlocal"`: 128
+  sentences, a smoke run of a few minutes on a CPU; `""`: the paper's full job, ~10 min on a
   GPU). `WORKDIR` set: nothing is trained, the finished workdir is read.
 * `CONFIG_ARG` takes the config's arguments, e.g. `runlocal,noise=0.2` for
   Table 5 (synthetic noise, detection precision and recall).

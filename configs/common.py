@@ -184,7 +184,8 @@ def aum_config(task, arg, **task_defaults):
   c.neighbors = ml_collections.ConfigDict()
   c.neighbors.k = 10  # Nearest neighbours in the encoder's embedding space.
 
-  if a.runlocal:
+  if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
+    c.input.train_size = min(a.train_size, 128) if a.train_size else 128
     c.num_epochs = 2  # Two margin measurements per example.
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)

@@ -263,10 +263,10 @@ def test_aum_tsv_runlocal_on_a_60_row_file_uses_all_of_it(tmp_path, caplog):
   config = aum_tsv.get_config("runlocal")
   config.input.train_file = _tsv(tmp_path, 60, "train.tsv")
   config.input.dev_file = _tsv(tmp_path, 20, "dev.tsv")
-  # runlocal's train_size=256 on 60 rows: all 60, with a warning; dev_size=128 on 20 rows keeps all 20.
+  # runlocal's train_size=128 on 60 rows: all 60, with a warning; dev_size=128 on 20 rows keeps all 20.
   train, dev = tasks.load_splits(config.input)
   assert (len(train), len(dev)) == (60, 20)
-  assert "train_size=256 but" in caplog.text and "using all of them" in caplog.text
+  assert "train_size=128 but" in caplog.text and "using all of them" in caplog.text
   assert aum_tsv.get_config("runlocal,train_size=40").input.train_size == 40
 
 
