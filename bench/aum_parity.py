@@ -24,6 +24,8 @@ import jax
 from ml_collections import config_flags
 import numpy as np
 import torch
+
+import torch_models  # bench/, the folder of this script.
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -83,15 +85,8 @@ def main(argv):
   # Torch, as bench/torch_finetune.py builds it.
   torch.manual_seed(config.seed)
   folder = hf_import.resolve(config.model.path)
-  hf_cfg = transformers.AutoConfig.from_pretrained(folder, num_labels=num_classes)
-  if hf_cfg.model_type == "bert":
-    hf_cfg.hidden_dropout_prob = hf_cfg.attention_probs_dropout_prob = config.model.dropout
-    hf_cfg.classifier_dropout = config.model.classifier_dropout
-  else:
-    hf_cfg.dropout = hf_cfg.attention_dropout = config.model.dropout
-    hf_cfg.seq_classif_dropout = config.model.classifier_dropout
-  model = transformers.AutoModelForSequenceClassification.from_pretrained(folder, config=hf_cfg)
-  if hf_cfg.model_type == "bert":
+  model = torch_models.hf_classifier(config, folder, num_classes)
+  if model.config.model_type == "bert":
     print("pooler equal to ours:", np.allclose(model.bert.pooler.dense.weight.detach().numpy(),
                                                pooler0["kernel"].T), flush=True)
   print("torch head std %.4f, ours %.4f" % (model.classifier.weight.std().item(),

@@ -18,6 +18,8 @@ from absl import flags
 from ml_collections import config_flags
 import numpy as np
 import torch
+
+import torch_models  # bench/, the folder of this script.
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,15 +56,7 @@ def main(argv):
   dv_ids, dv_len = pipeline.tokenize(dev.texts, tokenizer, inp.max_len, cache)
   num_classes = len(train.label_names)
 
-  hf_cfg = transformers.AutoConfig.from_pretrained(folder, num_labels=num_classes)
-  if hf_cfg.model_type == "bert":
-    hf_cfg.hidden_dropout_prob = hf_cfg.attention_probs_dropout_prob = config.model.dropout
-    hf_cfg.classifier_dropout = config.model.classifier_dropout
-  else:
-    hf_cfg.dropout = hf_cfg.attention_dropout = config.model.dropout
-    hf_cfg.seq_classif_dropout = config.model.classifier_dropout
-  model = transformers.AutoModelForSequenceClassification.from_pretrained(
-      folder, config=hf_cfg)
+  model = torch_models.hf_classifier(config, folder, num_classes)
 
   o = config.optim
   no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n or "layer_norm" in n
