@@ -99,12 +99,8 @@ def _flat_keys(d, prefix=""):
 
 
 def _has(config, path):
-  node = config
-  for part in path.split("."):
-    if not hasattr(node, "keys") or part not in node:
-      return False
-    node = node[part]
-  return True
+  from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+  return validate.lookup(config, path) is not validate.MISSING
 
 
 def _config_arg(argv):

@@ -42,6 +42,17 @@ def _ignored(key):
   return key in RESUMABLE or key in EXTENDABLE or key.startswith("debug.")
 
 
+def _read_workdir_json(path, what):
+  """A workdir's config.json / data.json; unreadable: a WorkdirConfigError."""
+  try:
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  except (ValueError, UnicodeDecodeError) as e:
+    raise errors.WorkdirConfigError(
+        f"{path}: not a readable {what} file ({e}); this workdir's {what} is unknown: use "
+        "a new --workdir, or --config.overwrite_config=True to resume here.") from e
+
+
 def check_config(workdir, config):
   """Writes workdir/config.json, or checks it against `config` when present.
 
@@ -56,13 +67,7 @@ def check_config(workdir, config):
   new = json.loads(json.dumps(config.to_dict(), default=list))
   lead = jax.process_index() == 0
   if os.path.exists(path):
-    try:
-      with open(path, encoding="utf-8") as f:
-        old = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-      raise errors.WorkdirConfigError(
-          f"{path}: not a readable config ({e}); this workdir's config is unknown: use a "
-          "new --workdir, or --config.overwrite_config=True to resume here.") from e
+    old = _read_workdir_json(path, "config")
     old_f, new_f = _flat(old), _flat(new)
     added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k))
     if added:
@@ -166,13 +171,7 @@ def check_data(workdir, config, **splits):
   path = os.path.join(workdir, "data.json")
   stored = {}
   if os.path.exists(path):
-    try:
-      with open(path, encoding="utf-8") as f:
-        stored = json.load(f)
-    except (ValueError, UnicodeDecodeError) as e:
-      raise errors.WorkdirConfigError(
-          f"{path}: not readable ({e}); this workdir's data is unknown: use a new "
-          "--workdir, or --config.overwrite_config=True to resume here.") from e
+    stored = _read_workdir_json(path, "data")
   changed = []
   for name, new in splits.items():
     old = stored.get(name)

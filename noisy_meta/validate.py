@@ -39,14 +39,15 @@ CHOICES = {
     "meta.sampling": ("uniform", "proportional"),
 }
 SEMEVAL_RELATIONS = 19  # Labels of SemEval-2010 Task 8, Other included.
-_MISSING = object()
+MISSING = object()
 
 
-def _get(config, key):
+def lookup(config, key):
+  """config.a.b for key "a.b", or MISSING where the config has no such field."""
   node = config
   for part in key.split("."):
     if not hasattr(node, "keys") or part not in node:
-      return _MISSING
+      return MISSING
     node = node[part]
   return node
 
@@ -79,41 +80,41 @@ def _choice(key, value, known):
 
 def _numbers(config):
   for key in POSITIVE:
-    v = _get(config, key)
-    if v is not _MISSING and not (_is_int(v) and v >= 1):
+    v = lookup(config, key)
+    if v is not MISSING and not (_is_int(v) and v >= 1):
       _fail(key, v, "must be a positive integer.")
   for key in NON_NEGATIVE:
-    v = _get(config, key)
-    if v is not _MISSING and not (_is_int(v) and v >= 0):
+    v = lookup(config, key)
+    if v is not MISSING and not (_is_int(v) and v >= 0):
       _fail(key, v, "must be an integer >= 0.")
   for key in POSITIVE_FLOAT:
-    v = _get(config, key)
-    if v is not _MISSING and not (_is_number(v) and v > 0):
+    v = lookup(config, key)
+    if v is not MISSING and not (_is_number(v) and v > 0):
       _fail(key, v, "must be a number > 0.")
   for key in NON_NEGATIVE_FLOAT:
-    v = _get(config, key)
-    if v is not _MISSING and not (_is_number(v) and v >= 0):
+    v = lookup(config, key)
+    if v is not MISSING and not (_is_number(v) and v >= 0):
       _fail(key, v, "must be a number >= 0.")
-  v = _get(config, "optim.warmup_frac")
-  if v is not _MISSING and not (_is_number(v) and 0 <= v <= 1):
+  v = lookup(config, "optim.warmup_frac")
+  if v is not MISSING and not (_is_number(v) and 0 <= v <= 1):
     _fail("optim.warmup_frac", v, "must be in [0, 1].")
-  model = _get(config, "model")
+  model = lookup(config, "model")
   for name in (sorted(model.keys()) if hasattr(model, "keys") else ()):
     v = model[name]
     if name.endswith("dropout") and not (_is_number(v) and 0 <= v < 1):
       _fail(f"model.{name}", v, "a dropout rate must be in [0, 1).")
-  v = _get(config, "noise.rate")
-  if v is not _MISSING and not (_is_number(v) and 0 <= v < 1):
+  v = lookup(config, "noise.rate")
+  if v is not MISSING and not (_is_number(v) and 0 <= v < 1):
     _fail("noise.rate", v, "a noise rate must be in [0, 1) (0: the labels as given).")
 
 
 def _text_input(config):
-  v = _get(config, "input.max_len")
-  if v is not _MISSING and not (_is_int(v) and v >= 3):
+  v = lookup(config, "input.max_len")
+  if v is not MISSING and not (_is_int(v) and v >= 3):
     _fail("input.max_len", v, "must be >= 3 ([CLS], [SEP] and one token; longer texts "
           "are cut to max_len tokens).")
-  v = _get(config, "input.buckets")
-  if v is not _MISSING:
+  v = lookup(config, "input.buckets")
+  if v is not MISSING:
     b = tuple(v) if isinstance(v, (tuple, list)) else (v,)
     if not b or not all(_is_int(x) and x >= 1 for x in b) or any(
         x >= y for x, y in zip(b, b[1:])):
@@ -122,37 +123,37 @@ def _text_input(config):
 
 
 def _aum(config):
-  aum_p = _get(config, "aum.percentiles")
-  if aum_p is not _MISSING:
+  aum_p = lookup(config, "aum.percentiles")
+  if aum_p is not MISSING:
     if not aum_p or not all(_is_number(p) and 0 <= p <= 100 for p in aum_p):
       _fail("aum.percentiles", aum_p, "give percentiles in [0, 100], e.g. (1,10,50,90,99).")
-  clean_p = _get(config, "clean.percentiles")
-  if clean_p is not _MISSING and aum_p is not _MISSING:
+  clean_p = lookup(config, "clean.percentiles")
+  if clean_p is not MISSING and aum_p is not MISSING:
     extra = [p for p in clean_p if p not in tuple(aum_p)]
     if extra:
       _fail("clean.percentiles", clean_p, f"{', '.join(map(str, extra))} not among "
             f"{_flag('aum.percentiles', aum_p)} (flags exist only at those).")
-  methods = _get(config, "clean.methods")
-  for m in (() if methods is _MISSING else methods):
+  methods = lookup(config, "clean.methods")
+  for m in (() if methods is MISSING else methods):
     _choice("clean.methods", m, ("sieve", "flip"))
-  seeds = _get(config, "clean.seeds")
-  if seeds is not _MISSING and not all(_is_int(s) and s >= 0 for s in seeds):
+  seeds = lookup(config, "clean.seeds")
+  if seeds is not MISSING and not all(_is_int(s) and s >= 0 for s in seeds):
     _fail("clean.seeds", seeds, "seeds must be integers >= 0.")
 
 
 def _mlrc(config):
-  fractions = _get(config, "mlrc.fractions")
-  if fractions is not _MISSING:
+  fractions = lookup(config, "mlrc.fractions")
+  if fractions is not MISSING:
     if not fractions or not all(_is_number(f) and 0 < f <= 1 for f in fractions):
       _fail("mlrc.fractions", fractions, "give fractions in (0, 1] (0.01 keeps 1% of the "
             "training set, 1 keeps all of it).")
-    by = _get(config, "mlrc.runs_by_fraction")
-    if by is not _MISSING and by:
+    by = lookup(config, "mlrc.runs_by_fraction")
+    if by is not MISSING and by:
       if len(by) != len(fractions) or not all(_is_int(r) and r >= 1 for r in by):
         _fail("mlrc.runs_by_fraction", by, f"give a run count >= 1 for each of the "
               f"{len(fractions)} fractions.")
-  tasks = _get(config, "meta.tasks")
-  if (tasks is not _MISSING and _get(config, "input.dataset") == "semeval"
+  tasks = lookup(config, "meta.tasks")
+  if (tasks is not MISSING and lookup(config, "input.dataset") == "semeval"
       and tasks > SEMEVAL_RELATIONS):
     _fail("meta.tasks", tasks, f"SemEval has {SEMEVAL_RELATIONS} relations; use at most "
           f"{SEMEVAL_RELATIONS} per meta-iteration.")
@@ -160,11 +161,11 @@ def _mlrc(config):
 
 def check(config):
   """Raises errors.InputError naming the first bad field of `config`."""
-  trainer = _get(config, "trainer")
+  trainer = lookup(config, "trainer")
   _choice("trainer", trainer, sorted(trainers._TRAINERS))  # pylint: disable=protected-access
   for key, known in CHOICES.items():
-    v = _get(config, key)
-    if v is not _MISSING:
+    v = lookup(config, key)
+    if v is not MISSING:
       _choice(key, v, known)
   _numbers(config)
   _text_input(config)
