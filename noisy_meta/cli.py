@@ -139,11 +139,13 @@ def describe(e, argv):
           hint = f"; did you mean '--config.{close[0]}'?" if close else ""
           return f"{a}: the config has no field {field!r}{hint}"
   message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+  missing = [n for n in ("--config", "--workdir") if f"flag {n}=None" in str(e)]
+  if missing:  # absl names one missing required flag at a time: name both.
+    absent = [n for n in ("--config", "--workdir") if not any(
+        a == n or a.startswith(n + "=") for a in argv[1:])]
+    return (f"{' and '.join(absent or missing)} required: python -m noisy_meta.main "
+            "--config=configs/NAME.py --workdir=DIR (--help lists the configs).")
   if isinstance(e, flags.Error) and not message.startswith("flag --config="):
-    if "must have a value other than None" in message:
-      name = message.split("=", 1)[0].replace("flag ", "")
-      return (f"{name} is required: python -m noisy_meta.main --config=configs/NAME.py "
-              "--workdir=DIR (--help lists the configs).")
     return message[len("flag "):] if message.startswith("flag ") else message
   where = ""
   if path:  # The line of the config file (or of configs/) that raised.

@@ -202,6 +202,9 @@ def test_config_typos_and_syntax_errors_are_one_line_with_a_suggestion(tmp_path)
   bad.write_text('"""A config."""\n\ndef get_config(arg=None:\n  return None\n')
   line = _one_error_line(_main(f"--config={bad}", w))
   assert line.startswith(f"error: {bad}:3: syntax error in the config file")
+  assert _one_error_line(_main()).startswith("error: --config and --workdir required: ")
+  assert _one_error_line(_main("--config=configs/aum_cola.py")).startswith(
+      "error: --workdir required: ")
 
 
 def test_a_bad_value_stops_main_before_the_workdir_is_made(tmp_path):
