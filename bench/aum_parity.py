@@ -12,6 +12,7 @@ optimisers; the remaining difference is then the seeds (head init, dropout).
   python bench/aum_parity.py --config=configs/aum_sst2.py:train_size=2000,epochs=1 --dropout=false --copy_init
   python bench/aum_parity.py --config=configs/aum_sst2.py:train_size=2000,epochs=1,seed=1
 """
+import functools
 import json
 import math
 import os
@@ -29,9 +30,11 @@ import torch_models  # bench/, the folder of this script.
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from noisy_meta import parallel  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
 from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
-from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "An AUM config.")
 _DROPOUT = flags.DEFINE_bool("dropout", True, "False: every dropout rate 0, both sides.")
@@ -55,7 +58,8 @@ def main(argv):
     config.model.dropout = 0.0
     config.model.classifier_dropout = 0.0
   inp, o = config.input, config.optim
-  data = finetune.prepare(config)
+  learner = text.TextClassifier(config)
+  data = learner.data
   c = len(data["train"].label_names)
   labels = data["train"].labels.astype(np.int32).copy()
   num_classes = c
@@ -75,10 +79,10 @@ def main(argv):
                     "num_classes": num_classes, "num_steps": num_steps,
                     "train": len(lens), "fake": _FAKE.value}}
 
-  # Ours, as finetune.fit builds it (same rng split).
+  # Ours, as loop.fit builds it (same rng split).
+  mesh = parallel.make_mesh()
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
-  state = finetune.create_train_state(config, data["enc_cfg"], data["enc_params"],
-                                      data["head_params"], num_classes, num_steps, init_rng)
+  state = learner.init_state(init_rng, num_classes, num_steps, mesh)
   head0 = {k: np.asarray(v) for k, v in state.params["classifier"].items()}
   pooler0 = {k: np.asarray(v) for k, v in state.params.get("pooler", {}).items()}
 
@@ -114,9 +118,9 @@ def main(argv):
 
   losses = {}
   if "ours" in sides:
-    step_fn = jax.jit(lambda s, b, r: finetune.train_step(s, b, r, steps_per_epoch),
+    step_fn = jax.jit(lambda s, b, r: loop.train_step(s, b, r, learner, steps_per_epoch),
                       donate_argnums=(0,))
-    eval_fn = jax.jit(finetune.eval_step)
+    eval_fn = jax.jit(functools.partial(loop.predict_step, learner=learner))
     t = time.perf_counter()
     ls = []
     for i, (_, (idx, length)) in enumerate(plan):
@@ -125,9 +129,8 @@ def main(argv):
       ls.append(float(mt["loss"]))
       if (i + 1) % _PRINT.value == 0:
         print(f"ours  step {i + 1:3d} len {length:3d} loss {ls[-1]:.6f} "
-              f"lr {float(finetune.learning_rate(state.schedule, i)):.3e}", flush=True)
-    _, preds = finetune.evaluate(eval_fn, state, data["dev_ids"], data["dev_len"],
-                                 dev.labels, inp, num_classes)
+              f"lr {float(learner.learning_rate(state, i)):.3e}", flush=True)
+    preds = loop.predict(eval_fn, state, state.params, learner, learner.dev, mesh)
     losses["ours"] = ls
     out["ours"] = dict(_dev_summary(preds, dev.labels, num_classes),
                        seconds=time.perf_counter() - t, mean_loss=float(np.mean(ls)))

@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
 from noisy_meta import writers  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
 from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
 _AUM_WORKDIR = flags.DEFINE_string("aum_workdir", None, "A finished AUM workdir with noise.")
@@ -43,17 +44,18 @@ _FOLDS = flags.DEFINE_integer("folds", 3, "Cross-validation folds for confident 
 _OUT = flags.DEFINE_string("out", None, "Where fold runs and the summary go.")
 
 
-def out_of_fold_probs(config, data, labels, folds, out):
+def out_of_fold_probs(config, learner, labels, folds, out):
   """Softmax probabilities [N, C] of models that never saw each example."""
   n, c = len(labels), int(labels.max()) + 1
   fold_of = np.random.default_rng(config.seed).permutation(n) % folds
   probs = np.zeros((n, c), np.float32)
-  inp = config.input
+  inp, data = config.input, learner.data
+  given = learner.relabel(learner.train, labels)
   for k in range(folds):
     train_idx, held = np.flatnonzero(fold_of != k), np.flatnonzero(fold_of == k)
-    run = finetune.Run(data, data["train_ids"][train_idx], data["train_len"][train_idx],
-                       labels[train_idx], c)
-    _, state = finetune.fit(config, os.path.join(out, f"fold{k}"), run)
+    train = learner.subset(given, train_idx)
+    _, state = finetune.fit(config, os.path.join(out, f"fold{k}"), learner, train,
+                            num_classes=c)
     prob_fn = jax.jit(lambda s, b: jax.nn.softmax(s.apply_fn(
         {"params": s.params}, b["input_ids"], b["attention_mask"], train=False)))
     ids, lens = data["train_ids"][held], data["train_len"][held]
@@ -100,8 +102,8 @@ def main(argv):
         aum_lib.detection_scores(top_k(loss, k), noisy, loss), train_seconds=sum(seconds))
 
   t = time.perf_counter()
-  data = finetune.prepare(config)
-  probs = out_of_fold_probs(config, data, given, _FOLDS.value, out)
+  learner = text.TextClassifier(config)
+  probs = out_of_fold_probs(config, learner, given, _FOLDS.value, out)
   cl_seconds = time.perf_counter() - t
   issues = cleanlab.filter.find_label_issues(given, probs, n_jobs=1)
   quality = cleanlab.rank.get_label_quality_scores(given, probs)

@@ -31,7 +31,9 @@ import torch_models  # bench/, the folder of this script.
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
 from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
 from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
@@ -42,9 +44,9 @@ _LENGTH = flags.DEFINE_integer("length", 64, "Padded length of the overhead batc
 _OUT = flags.DEFINE_string("out", "", "Markdown file for the tables.")
 
 
-def step_overhead(config, data, num_classes):
+def step_overhead(config, learner, num_classes):
   """(examples/s without, with dynamics) of the jitted step."""
-  d, inp = data, config.input
+  d, inp = learner.data, config.input
   n = len(d["train_len"])
   rng = np.random.default_rng(0)
   idx = rng.choice(n, inp.batch_size, replace=False)
@@ -53,10 +55,11 @@ def step_overhead(config, data, num_classes):
                               inp.batch_size, _LENGTH.value)
   states, steps = [], []
   for shape in (None, (n, config.num_epochs, num_classes - 1)):
-    states.append(finetune.create_train_state(
+    states.append(text.create_train_state(
         config, d["enc_cfg"], d["enc_params"], d["head_params"], num_classes, 10_000,
         jax.random.key(0), dynamics_shape=shape))
-    steps.append(jax.jit(lambda s, b, r: finetune.train_step(s, b, r, steps_per_epoch=1000),
+    steps.append(jax.jit(lambda s, b, r: loop.train_step(s, b, r, learner,
+                                                         steps_per_epoch=1000),
                          donate_argnums=(0,)))
   key = jax.random.key(1)
   rates = [[], []]
@@ -73,12 +76,12 @@ def step_overhead(config, data, num_classes):
   return float(np.median(rates[0])), float(np.median(rates[1]))
 
 
-def ours_end_to_end(config, data, labels, num_classes):
+def ours_end_to_end(config, learner, labels, num_classes):
   workdir = tempfile.mkdtemp(prefix="aum_speed_")
-  run = finetune.Run(data, data["train_ids"], data["train_len"], labels, num_classes,
-                     track_dynamics=True)
+  train = learner.relabel(learner.train, labels)
   t = time.perf_counter()
-  result, state = finetune.fit(config, workdir, run)
+  result, state = finetune.fit(config, workdir, learner, train, num_classes=num_classes,
+                               dynamics=True)
   jax.block_until_ready(state.dynamics.margin_sum)
   seconds = time.perf_counter() - t
   shutil.rmtree(workdir, ignore_errors=True)
@@ -148,7 +151,8 @@ def main(argv):
   del argv
   config = _CONFIG.value
   config.checkpoint_every = 10**9  # Epoch-end checkpoints only.
-  data = finetune.prepare(config)
+  learner = text.TextClassifier(config)
+  data = learner.data
   c = len(data["train"].label_names)
   labels = data["train"].labels.astype(np.int32)
   # As in an AUM run: c + 1 classes, every (c+1)-th example a threshold sample.
@@ -162,14 +166,14 @@ def main(argv):
            f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
            f"({jax.default_backend()}), torch {torch.__version__}; "
            f"{datetime.date.today()}.", ""]
-  without, with_dyn = step_overhead(config, data, num_classes)
+  without, with_dyn = step_overhead(config, learner, num_classes)
   lines += ["| step (length %d) | examples/s |" % _LENGTH.value, "|---|---|",
             f"| without AUM / data-map bookkeeping | {without:.1f} |",
             f"| with it | {with_dyn:.1f} |",
             f"| cost of the bookkeeping | {100 * (without / with_dyn - 1):.1f} % of step time |",
             ""]
   print("\n".join(lines), flush=True)
-  rows = [("ours (JAX, length buckets)", *ours_end_to_end(config, data, labels, num_classes))]
+  rows = [("ours (JAX, length buckets)", *ours_end_to_end(config, learner, labels, num_classes))]
   print(rows[-1], flush=True)
   rows.append(("PyTorch + AUMCalculator, padded to max length",
                *torch_end_to_end(config, data, labels, num_classes, pad_to_max=True)))

@@ -3,10 +3,12 @@ r"""Golden outputs of the `:runlocal` jobs: did a refactoring change any number?
   python bench/golden.py run /tmp/golden_new          # the five smoke jobs
   python bench/golden.py save /tmp/golden_new         # write bench/golden_runlocal.json
   python bench/golden.py compare /tmp/golden_new      # list every difference
+  python bench/golden.py run /tmp/g re_semeval_cgcn   # some jobs only (compare: those)
 
 `save` digests the artifacts that carry results (metrics.json, metrics.jsonl
-as one hash per logged key, summary.json, results.json, examples.csv, answer files, dynamics and noise
-arrays, train row lists) into one JSON file kept in git. Numbers and label
+as one hash per logged key, summary.json, results.json, examples.csv, answer
+files, dynamics and noise arrays, train row lists) into one JSON file kept in
+git. Numbers and label
 names are stored as values, so a difference names the field and both values;
 text files and CSV columns are stored as sha256 (the CSV holds sentences from
 the data, which never enter the repo). Wall-clock fields (`*seconds`,
@@ -130,9 +132,10 @@ def compare(old, new):
   return [line[1:] for line in out]
 
 
-def run(out_dir):
+def run(out_dir, names=()):
   repo = HERE.parent
-  for name, config in JOBS.items():
+  for name in names or JOBS:
+    config = JOBS[name]
     workdir = pathlib.Path(out_dir) / name
     print(f"{name}: {config}", flush=True)
     subprocess.run([sys.executable, "-m", "noisy_meta.main", f"--config={config}",
@@ -141,17 +144,21 @@ def run(out_dir):
 
 
 def main(argv):
-  if len(argv) != 3 or argv[1] not in ("run", "save", "compare"):
-    sys.exit(__doc__)
+  if len(argv) < 3 or argv[1] not in ("run", "save", "compare") or any(
+      n not in JOBS for n in argv[3:]):
+    sys.exit(__doc__ + f"\nJobs: {', '.join(JOBS)}.")
   command, root = argv[1], argv[2]
   if command == "run":
-    run(root)
+    run(root, argv[3:])
     print(f"Golden candidates written under {root}")
   elif command == "save":
     GOLDEN.write_text(json.dumps(digest(root), indent=1, sort_keys=True) + "\n")
     print(f"Digest of {root} written to {GOLDEN}")
   else:
-    lines = compare(json.loads(GOLDEN.read_text()), digest(root))
+    jobs = {p.name for p in pathlib.Path(root).iterdir() if p.name in JOBS}
+    golden = {k: v for k, v in json.loads(GOLDEN.read_text()).items()
+              if k.split("/")[0] in jobs}
+    lines = compare(golden, digest(root))
     for line in lines:
       print(line)
     print(f"{len(lines)} difference(s) between {root} and {GOLDEN.name}")

@@ -21,7 +21,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from noisy_meta.trainers import relation  # pylint: disable=g-import-not-at-top,wrong-import-position
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from noisy_meta.learners import relation as relation_learner
+from noisy_meta.trainers import relation
+# pylint: enable=g-import-not-at-top,wrong-import-position
 
 
 def main():
@@ -39,7 +42,7 @@ def main():
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   config = module.get_config(arg or None)
-  p = relation.prepare(config)
+  p = relation_learner.prepare(config)
   with open(os.path.join(args.workdir, "results.json")) as f:
     grid = {(r["fraction"], r["run"]): r for r in json.load(f)["runs"]}
   rows_out = []
@@ -56,7 +59,9 @@ def main():
     with cfg.unlocked():
       cfg.seed = config.seed + run
       cfg.num_epochs = args.epochs
-    res = relation.fit(cfg, os.path.join(sub, f"baseline_e{args.epochs}"), p, train_idx=rows)
+    learner = relation_learner.RelationClassifier(cfg, p)
+    res = relation.fit(cfg, os.path.join(sub, f"baseline_e{args.epochs}"), learner,
+                       train_idx=rows)
     g = grid[key]
     rows_out.append((run, 100 * g["baseline"], 100 * res["test_f1"], 100 * g["mlrc"]))
     print(f"run {run}: baseline {rows_out[-1][1]:.2f}, baseline x{args.epochs} epochs "

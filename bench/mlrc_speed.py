@@ -64,7 +64,8 @@ sys.path.insert(0, os.path.dirname(BENCH))
 sys.path.insert(0, BENCH)
 from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
 from noisy_meta import mlrc  # pylint: disable=g-import-not-at-top
-from noisy_meta.trainers import relation  # pylint: disable=g-import-not-at-top
+from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
 from relation_speed import TorchPALSTM  # pylint: disable=g-import-not-at-top
 
 TORCH_KEYS = ("words", "pos", "ner", "subj_pos", "obj_pos", "label")
@@ -214,11 +215,12 @@ def main(argv=None):
   p = relation.prepare(config)
   labels = p["labels"]
   rows = mlrc.sample_fraction(p["enc"]["train"].labels, args.fraction, args.seed)
-  enc = relation.subset(p["enc"]["train"], rows)
+  enc = relation_batches.subset(p["enc"]["train"], rows)
   sampler = mlrc.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
                              names=labels, sampling=m.sampling)
   length = int(math.ceil(enc.lengths.max() / inp.length_bucket)) * inp.length_bucket
-  make = lambda idx, n: relation.make_batch(enc, idx, n, inp.length_bucket, length=length)
+  make = lambda idx, n: relation_batches.make_batch(enc, idx, n, inp.length_bucket,
+                                                    length=length)
   task_rows = [sampler.sample(it)[1] for it in range(args.iters)]
   tasks = [mlrc.task_batch(make, r) for r in task_rows]
   # Token slots PyTorch computes on (real rows x each batch's longest

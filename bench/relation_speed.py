@@ -11,6 +11,7 @@ ratio ours / PyTorch.
 """
 import argparse
 import datetime
+import functools
 import os
 import platform
 import sys
@@ -23,8 +24,10 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from configs import re_semeval  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
+from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_features as rf  # pylint: disable=g-import-not-at-top
-from noisy_meta.trainers import relation  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
 
 
 class TorchPALSTM(nn.Module):
@@ -87,11 +90,12 @@ def main():
   config = re_semeval.get_config("model=pa_lstm")
   vocabs = rf.Vocabs(rf.Vocab(["w"] * vocab), rf.Vocab(["p"] * num_pos),
                      rf.Vocab(["n"] * num_ner), [str(i) for i in range(classes)])
+  learner = relation.RelationClassifier(config, dict(vocabs=vocabs, glove=glove))
   state = relation.create_train_state(config, vocabs, glove, classes, jax.random.key(0))
-  step = jax.jit(relation.train_step, donate_argnums=(0,))
+  step = jax.jit(functools.partial(loop.train_step, learner=learner), donate_argnums=(0,))
   key = jax.random.key(1)
-  batches = [relation.make_batch(enc, idx, args.batch, 16)
-             for idx in relation.epoch_order(n, args.batch, 0, 0)]
+  batches = [relation_batches.make_batch(enc, idx, args.batch, 16)
+             for idx in relation_batches.epoch_order(n, args.batch, 0, 0)]
 
   torch.manual_seed(0)
   tm = TorchPALSTM(glove, num_pos, num_ner, classes)

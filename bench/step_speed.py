@@ -9,6 +9,7 @@ Prints examples/s and the ratio ours / PyTorch per sequence length.
 """
 import argparse
 import datetime
+import functools
 import os
 import platform
 import sys
@@ -21,8 +22,9 @@ import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from configs import finetune_cola  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
 from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
-from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
 
 def main():
@@ -34,8 +36,9 @@ def main():
   args = p.parse_args()
   config = finetune_cola.get_config()
   folder, cfg, enc, head = hf_import.load(config.model.path)
-  state = finetune.create_train_state(config, cfg, enc, head, 2, 10_000, jax.random.key(0))
-  step = jax.jit(finetune.train_step, donate_argnums=(0,))
+  learner = text.TextClassifier(config, dict(enc_cfg=cfg, enc_params=enc, head_params=head))
+  state = text.create_train_state(config, cfg, enc, head, 2, 10_000, jax.random.key(0))
+  step = jax.jit(functools.partial(loop.train_step, learner=learner), donate_argnums=(0,))
   key = jax.random.key(1)
 
   tmodel = transformers.AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)

@@ -146,13 +146,22 @@ def finetune_config(task, arg, **task_defaults):
 
 def aum_config(task, arg, **task_defaults):
   """The AUM pipeline of seed 000: two AUM runs, percentile sweep, cleaning."""
-  defaults = dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3,
-                  noise=0.0, seeds=3, lr=5e-5, batch_size=32)
+  relation = task in ("semeval", "tacred")
+  defaults = (dict(runlocal=False, seed=0, model="pa_lstm", train_size=0, epochs=0,
+                   noise=0.0, seeds=3, lr=0.0, batch_size=50) if relation else
+              dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3,
+                   noise=0.0, seeds=3, lr=5e-5, batch_size=32))
   defaults.update(task_defaults)
   a = parse_arg(arg, **defaults)
-  base = ",".join(f"{k}={a[k]}" for k in ("seed", "model", "train_size", "epochs",
-                                          "lr", "batch_size"))
-  c = finetune_config(task, base + (",runlocal" if a.runlocal else ""))
+  keys = ("seed", "model", "epochs", "lr", "batch_size") + (() if relation else ("train_size",))
+  base = ",".join(f"{k}={a[k]}" for k in keys) + (",runlocal" if a.runlocal else "")
+  if relation:  # PA-LSTM / C-GCN (issue 19 measures them); train_size: first N.
+    c = relation_config(task, base)
+    c.learner = "relation"
+    if a.train_size:
+      c.train_size = a.train_size
+  else:
+    c = finetune_config(task, base)
   c.trainer = "aum"
 
   c.noise = ml_collections.ConfigDict()
@@ -185,7 +194,10 @@ def aum_config(task, arg, **task_defaults):
   c.neighbors.k = 10  # Nearest neighbours in the encoder's embedding space.
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
-    c.input.train_size = min(a.train_size, 128) if a.train_size else 128
+    if relation:  # 19 classes: 800 // 20 // 19 = 2 threshold samples per class.
+      c.train_size = min(a.train_size, 800) if a.train_size else 800
+    else:
+      c.input.train_size = min(a.train_size, 128) if a.train_size else 128
     c.num_epochs = 2  # Two margin measurements per example.
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)
@@ -274,14 +286,28 @@ def relation_config(dataset, arg):
   return c
 
 
+TEXT_TASKS = ("cola", "sst2", "tsv")
+
+
 def mlrc_config(dataset, arg):
-  """MLRC (seed 004) vs the supervised learner over fractions x runs."""
-  a = parse_arg(arg, runlocal=False, seed=0, model="pa_lstm", fraction=0.0,
+  """MLRC (Obamuyide and Vlachos 2019) vs the supervised learner over
+  fractions x runs: a relation dataset (semeval, tacred) with PA-LSTM or
+  C-GCN, or a text task (cola, sst2, tsv) with the text classifier, where a
+  meta-task is one class."""
+  a = parse_arg(arg, runlocal=False, seed=0, model="", fraction=0.0,
                 fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                 inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                 stratified=False, epochs=0,
                 task_axis="vmap")
-  c = relation_config(dataset, f"model={a.model},seed={a.seed},epochs={a.epochs}")
+  if dataset in TEXT_TASKS:
+    c = finetune_config(dataset, f"model={a.model or 'minilm'},seed={a.seed},"
+                        f"epochs={a.epochs or 3}" + (",runlocal" if a.runlocal else ""))
+    c.learner = "text"
+    c.train_size = 0  # Subsets: input.train_size.
+  else:
+    c = relation_config(dataset, f"model={a.model or 'pa_lstm'},seed={a.seed},"
+                        f"epochs={a.epochs}")
+    c.learner = "relation"
   c.trainer = "mlrc"
   c.runlocal = a.runlocal
   c.mlrc = ml_collections.ConfigDict()
@@ -308,8 +334,10 @@ def mlrc_config(dataset, arg):
   c.meta.tasks = a.tasks  # B: relations per meta-iteration.
   c.meta.inner_steps = a.inner_steps  # S: inner optimiser steps per task.
   c.meta.inner_batch = a.inner_batch  # K: instances of the relation per step.
-  c.meta.inner_optim = c.optim.name  # sgd | adagrad (the learner's).
-  c.meta.inner_lr = a.inner_lr  # 0: the learner's lr.
+  # sgd | adagrad: the relation learners' own; the text classifier's AdamW
+  # has no inner-loop form here: SGD at 1e-3 (not tuned).
+  c.meta.inner_optim = "sgd" if c.learner == "text" else c.optim.name
+  c.meta.inner_lr = a.inner_lr or (1e-3 if c.learner == "text" else 0.0)  # 0: the learner's lr.
   c.meta.inner_grad_clip = c.optim.grad_clip
   c.meta.meta_lr = a.meta_lr  # eps.
   c.meta.anneal = True
@@ -324,13 +352,14 @@ def mlrc_config(dataset, arg):
   c.meta.checkpoint_every = 200
 
   if a.runlocal:
-    c.train_size = 300
-    c.num_epochs = a.epochs or 2
+    if c.learner == "relation":
+      c.train_size = 300
+      c.num_epochs = a.epochs or 2
     c.mlrc.fractions = (a.fraction,) if a.fraction else (0.2, 0.5)
     c.mlrc.runs = 2
     c.mlrc.runs_by_fraction = ()
     c.meta.iterations = 4
-    c.meta.tasks = min(a.tasks, 4)
+    c.meta.tasks = min(a.tasks, 2 if dataset in ("cola", "sst2") else 4)
     c.meta.log_every = 2
     c.meta.checkpoint_every = 2
   return c

@@ -10,7 +10,8 @@ import pytest
 from configs import aum_cola
 from noisy_meta import aum_lib
 from noisy_meta.trainers import aum
-from noisy_meta.trainers import finetune
+from noisy_meta.core import loop
+from noisy_meta.learners import text
 from noisy_meta.models import hf_import
 
 
@@ -18,8 +19,8 @@ def test_step_records_margins_of_its_own_forward_pass(tiny_bert_dir):
   config = aum_cola.get_config("runlocal")
   config.model.path = tiny_bert_dir
   _, cfg, enc, head = hf_import.load(tiny_bert_dir)
-  state = finetune.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
-                                      dynamics_shape=(20, 2, 2))
+  state = text.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
+                                  dynamics_shape=(20, 2, 2))
   rng = np.random.default_rng(0)
   batch = dict(input_ids=rng.integers(100, 2000, (4, 8)).astype(np.int32),
                attention_mask=np.ones((4, 8), np.int32),
@@ -31,7 +32,8 @@ def test_step_records_margins_of_its_own_forward_pass(tiny_bert_dir):
                           batch["attention_mask"], train=True,
                           rngs={"dropout": jax.random.fold_in(key, 0)})
   want = jax.vmap(aum_lib.margin)(logits, batch["label"])
-  new, _ = finetune.train_step(state, batch, key, steps_per_epoch=5)
+  learner = text.TextClassifier(config, text.pretrained(tiny_bert_dir))
+  new, _ = loop.train_step(state, batch, key, learner, steps_per_epoch=5)
   dyn = new.dynamics
   np.testing.assert_allclose(np.asarray(dyn.margin_EN)[0, [3, 7, 11]], want[:3], atol=1e-5)
   np.testing.assert_allclose(np.asarray(dyn.margin_sum)[[3, 7, 11]], want[:3], atol=1e-5)
@@ -43,16 +45,17 @@ def test_step_records_margins_of_its_own_forward_pass(tiny_bert_dir):
 def test_eval_margins_come_from_a_deterministic_pass(tiny_bert_dir):
   config = aum_cola.get_config("runlocal")
   _, cfg, enc, head = hf_import.load(tiny_bert_dir)
-  state = finetune.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
-                                      dynamics_shape=(20, 2, 2))
+  state = text.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
+                                  dynamics_shape=(20, 2, 2))
   batch = dict(input_ids=np.arange(100, 116, dtype=np.int32).reshape(2, 8),
                attention_mask=np.ones((2, 8), np.int32), label=np.array([0, 2], np.int32),
                _id=np.array([4, 9], np.int32), _mask=np.array([True, True]))
   logits = state.apply_fn({"params": state.params}, batch["input_ids"],
                           batch["attention_mask"], train=False)
   want = jax.vmap(aum_lib.margin)(logits, batch["label"])
-  new, _ = finetune.train_step(state, batch, jax.random.key(1), steps_per_epoch=5,
-                               eval_margins=True)
+  learner = text.TextClassifier(config, text.pretrained(tiny_bert_dir))
+  new, _ = loop.train_step(state, batch, jax.random.key(1), learner, steps_per_epoch=5,
+                           eval_margins=True)
   np.testing.assert_allclose(np.asarray(new.dynamics.margin_sum)[[4, 9]], want, atol=1e-5)
 
 def test_clean_labels():

@@ -12,6 +12,8 @@ import pytest
 
 from configs import finetune_cola
 from noisy_meta.models import hf_import
+from noisy_meta.core import loop
+from noisy_meta.learners import text
 from noisy_meta.trainers import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -137,9 +139,9 @@ def test_schedule_matches_optax_warmup_then_linear_decay():
     want = optax.join_schedules(
         [optax.linear_schedule(0.0, optim.lr, max(warmup, 1)),
          optax.linear_schedule(optim.lr, 0.0, max(num_steps - warmup, 1))], [warmup])
-    sched = finetune.make_schedule(optim, num_steps)
+    sched = text.make_schedule(optim, num_steps)
     for step in range(num_steps + 1):
-      np.testing.assert_allclose(finetune.learning_rate(sched, step), want(step),
+      np.testing.assert_allclose(text.learning_rate(sched, step), want(step),
                                  rtol=2e-5, atol=1e-12)  # float32 arithmetic.
 
 
@@ -152,8 +154,8 @@ def test_runs_of_any_length_share_one_compiled_step(tiny_bert_dir):
                _id=np.arange(2, dtype=np.int32), _mask=np.ones(2, bool))
   texts = []
   for num_steps in (10, 999):
-    state = finetune.create_train_state(config, cfg, enc, head, 2, num_steps,
-                                        jax.random.key(0))
-    texts.append(jax.jit(finetune.train_step).lower(state, batch, jax.random.key(1))
-                 .as_text())
+    state = text.create_train_state(config, cfg, enc, head, 2, num_steps, jax.random.key(0))
+    learner = text.TextClassifier(config, text.pretrained(tiny_bert_dir))
+    step = jax.jit(lambda s, b, r: loop.train_step(s, b, r, learner))
+    texts.append(step.lower(state, batch, jax.random.key(1)).as_text())
   assert texts[0] == texts[1]

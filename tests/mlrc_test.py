@@ -9,6 +9,7 @@ import pytest
 
 from noisy_meta import errors
 from noisy_meta import mlrc
+from noisy_meta.reports import mlrc as mlrc_report
 
 D, C = 4, 3
 
@@ -324,7 +325,8 @@ def test_mlrc_report_collapsed_runs_and_single_run(tmp_path):
   results = [_result(0.01, 0, 0.0300, 0.0445, True, True),  # Two one-label classifiers.
              _result(0.01, 1, 0.0500, 0.2500, True, False),
              _result(0.1, 0, 0.5500, 0.6000)]
-  summary = mlrc_trainer.write_report(config, str(tmp_path), results)
+  summary = mlrc_report.write_report(config, str(tmp_path), results,
+                                     sum(mlrc_trainer.runs_per_fraction(config)))
   s1, s10 = summary[0.01], summary[0.1]
   assert s1["both_collapsed"] == 1 and s1["delta_runs"] == 1
   assert s1["delta"] == pytest.approx(20.0)  # Run 1 only: +1.45 of run 0 is no gain.
@@ -350,8 +352,8 @@ def test_mlrc_report_all_collapsed_has_no_delta(tmp_path):
   from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
   config = mlrc_semeval.get_config("fraction=0.01,runs=1")
-  summary = mlrc_trainer.write_report(config, str(tmp_path),
-                                      [_result(0.01, 0, 0.03, 0.0445, True, True)])
+  summary = mlrc_report.write_report(config, str(tmp_path),
+                                     [_result(0.01, 0, 0.03, 0.0445, True, True)], 1)
   assert summary[0.01]["delta"] is None
   report = open(tmp_path / "report.md").read()
   assert "—: both classifiers collapsed in every run" in report
@@ -359,11 +361,10 @@ def test_mlrc_report_all_collapsed_has_no_delta(tmp_path):
 
 
 def test_meta_loss_reads_first_and_last_logged_rows(tmp_path):
-  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
-  assert mlrc_trainer.meta_loss(str(tmp_path)) is None
+  assert mlrc_report.meta_loss(str(tmp_path)) is None
   rows = [{"step": 5, "meta/loss": 3.0, "meta/inner_loss_first": 3.2},
           {"step": 10, "meta/loss": 2.0, "meta/inner_loss_first": 2.5}]
   (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-  got = mlrc_trainer.meta_loss(str(tmp_path))
+  got = mlrc_report.meta_loss(str(tmp_path))
   assert got == {"first": 3.0, "last": 2.0, "at_theta_first": 3.2, "at_theta_last": 2.5,
                  "logged": 2}

@@ -23,7 +23,7 @@ from configs import aum_cola
 from noisy_meta import mlrc
 from noisy_meta import parallel
 from noisy_meta.trainers import aum
-from noisy_meta.trainers import finetune
+from noisy_meta.learners import text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 D, C = 4, 3
@@ -105,14 +105,14 @@ def _tiny_aum_config(data_dir, tiny_bert_dir, cache):
 def test_aum_run_on_eight_devices_equals_one(tmp_path, data_dir, tiny_bert_dir):
   """Per-example AUM / data-map accumulators and dev metrics, batch split 8 ways."""
   config = _tiny_aum_config(data_dir, tiny_bert_dir, str(tmp_path / "cache"))
-  data = finetune.prepare(config)
-  labels = data["train"].labels.astype(np.int32)
+  learner = text.TextClassifier(config)
+  labels = learner.train.labels.astype(np.int32)
   thr = np.arange(0, 64, 5)  # Any fixed set of threshold samples.
   res = {}
   for n in (1, 8):
     with config.unlocked():
       config.num_devices = n
-    res[n] = aum.aum_run(config, str(tmp_path / f"w{n}"), data, labels, 2, thr, "run")
+    res[n] = aum.aum_run(config, str(tmp_path / f"w{n}"), learner, labels, 2, thr, "run")
   assert res[8]["count"].tolist() == res[1]["count"].tolist() == [2] * 64
   for key in ("aum", "margin_EN", "prob_EN", "confidence", "variability"):
     np.testing.assert_allclose(res[8][key], res[1][key], rtol=1e-4, atol=2e-4, err_msg=key)

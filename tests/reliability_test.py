@@ -27,6 +27,7 @@ from noisy_meta import atomic
 from noisy_meta import checkpoint
 from noisy_meta import errors
 from noisy_meta import guards
+from noisy_meta import writers
 from noisy_meta.trainers import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -145,9 +146,9 @@ def test_nan_check_names_the_first_bad_step_between_log_steps():
   pending = [{"loss": np.float32(1.0)}, {"loss": np.float32(np.inf)},
              {"loss": np.float32(np.nan)}]
   with pytest.raises(FloatingPointError, match=r"Loss is inf at step 8\."):
-    finetune.writers.check_finite(pending, 9)
-  finetune.writers.check_finite(pending[:1], 7)
-  finetune.writers.check_finite([], 7)
+    writers.check_finite(pending, 9)
+  writers.check_finite(pending[:1], 7)
+  writers.check_finite([], 7)
 
 
 def test_inject_nan_is_the_identity_when_off():
@@ -170,7 +171,7 @@ def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):
 def test_metric_log_cut_by_a_kill_is_repaired_on_resume(tmp_path):
   (tmp_path / "metrics.jsonl").write_text('{"step": 2, "x": 1}\n{"step": 4, "x": 2}\n'
                                           '{"step": 6, "x')
-  w = finetune.writers.MetricWriter(str(tmp_path), resume_step=4)
+  w = writers.MetricWriter(str(tmp_path), resume_step=4)
   w.close()
   assert (tmp_path / "metrics.jsonl").read_text() == '{"step": 2, "x": 1}\n{"step": 4, "x": 2}\n'
 

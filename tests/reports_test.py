@@ -14,8 +14,8 @@ import pytest
 
 from configs import aum_cola
 from noisy_meta import metrics
-from noisy_meta import reports
 from noisy_meta import writers
+from noisy_meta.reports import aum as aum_report
 
 
 # ------------------------------------------------------------------ collapse
@@ -110,8 +110,8 @@ def _aum_inputs(seeds=(0,), noise=True, collapsed=True):
            "correctness": rng.uniform(size=n)}
   train = _Train([f"sentence {i} | with a bar" for i in range(n)],
                  [f"train.tsv:{i + 1}" for i in range(n)], ("unacceptable", "acceptable"))
-  summary = reports.summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds,
-                              results, neighbours, aum_runs=aum_runs)
+  summary = aum_report.summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds,
+                                 results, neighbours, aum_runs=aum_runs)
   return config, train, original, given, noisy, used, thr_1, thr_2, flags, stats, \
       neighbours, summary
 
@@ -119,8 +119,8 @@ def _aum_inputs(seeds=(0,), noise=True, collapsed=True):
 def _write(tmp_path, inputs):
   config, train, original, given, noisy, used, thr_1, thr_2, flags, stats, nb, summary = inputs
   judged_in = np.where(np.arange(len(given)) < 6, 2, 1)
-  reports.write_all(str(tmp_path), config, train, original, given, noisy, used, judged_in,
-                    thr_1, thr_2, flags, stats, nb, summary)
+  aum_report.write_all(str(tmp_path), config, train, original, given, noisy, used, judged_in,
+                       thr_1, thr_2, flags, stats, nb, summary)
   return (tmp_path / "report.md").read_text(), json.loads(
       (tmp_path / "summary.json").read_text(),
       parse_constant=lambda c: pytest.fail(f"bare {c}")), summary

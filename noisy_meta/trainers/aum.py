@@ -25,9 +25,10 @@ from noisy_meta import atomic
 from noisy_meta import aum_lib
 from noisy_meta import errors
 from noisy_meta import guards
+from noisy_meta import learners
 from noisy_meta import noise as noise_lib
 from noisy_meta import progress
-from noisy_meta import reports
+from noisy_meta.reports import aum as aum_report
 from noisy_meta.trainers import finetune
 
 
@@ -46,7 +47,7 @@ def _load_result(path):
     return json.load(f)
 
 
-def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
+def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   """Trains one AUM run; returns its saved dynamics (dict of numpy arrays)."""
   path = os.path.join(workdir, name)
   out = os.path.join(path, "dynamics.npz")
@@ -55,9 +56,9 @@ def aum_run(config, workdir, data, labels, num_real, threshold_idx, name):
       return dict(z)
   labels = labels.copy()
   labels[threshold_idx] = num_real  # The fake class.
-  run = finetune.Run(data, data["train_ids"], data["train_len"], labels,
-                     num_real + 1, track_dynamics=True)
-  _, state = finetune.fit(config, path, run)
+  train = learner.relabel(learner.train, labels)
+  _, state = finetune.fit(config, path, learner, train, num_classes=num_real + 1,
+                          dynamics=True)
   dyn = jax.device_get(state.dynamics)
   result = dict(aum=aum_lib.aum(dyn), count=np.asarray(dyn.count),
                 margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
@@ -85,16 +86,15 @@ def clean_labels(method, given, flags, other, num_classes):
   return keep, labels
 
 
-def retrain(config, workdir, data, keep, labels, num_classes, seed, name):
+def retrain(config, workdir, learner, keep, labels, seed, name):
   path = os.path.join(workdir, "clean", name)
   if _done(path):
     return _load_result(path)
   if not keep.any():
     logging.warning("%s: every example is flagged; nothing left to train on.", name)
     return None
-  run = finetune.Run(data, data["train_ids"][keep], data["train_len"][keep],
-                     labels[keep], num_classes, seed=seed)
-  result = finetune.fit(config, path, run)[0]
+  train = learner.subset(learner.relabel(learner.train, labels), np.flatnonzero(keep))
+  result = finetune.fit(config, path, learner, train, seed=seed)[0]
   _drop_checkpoints(config, path)
   return result
 
@@ -125,10 +125,9 @@ def train_and_evaluate(config, workdir):
     raise errors.InputError(f"aum.margins={config.aum.margins!r}: use 'train' or 'eval'.")
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)  # Before anything in the workdir is touched.
-  data = finetune.prepare(config)
-  train = data["train"]
-  guards.check_data(workdir, config, train=guards.fingerprint(train),
-                    dev=guards.fingerprint(data["dev"]))
+  learner = learners.get(config.get("learner", "text"))(config)
+  train = learner.train_examples()
+  guards.check_data(workdir, config, **learner.source_fingerprints())
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
   if config.noise.rate > 0:
@@ -152,9 +151,9 @@ def train_and_evaluate(config, workdir):
         f"{len(given)} training examples in {c} classes give no threshold samples for two "
         f"disjoint AUM runs (mode {mode!r}, N//({divisor})); use a larger training set.")
   tick = _stage_progress(config, workdir)
-  run_1 = aum_run(config, workdir, data, given, c, thr_1, "aum_run1")
+  run_1 = aum_run(config, workdir, learner, given, c, thr_1, "aum_run1")
   tick("aum_run1")
-  run_2 = aum_run(config, workdir, data, given, c, thr_2, "aum_run2")
+  run_2 = aum_run(config, workdir, learner, given, c, thr_2, "aum_run2")
   tick("aum_run2")
 
   flags, thresholds = {}, {}
@@ -170,7 +169,7 @@ def train_and_evaluate(config, workdir):
   everything = np.ones(len(given), bool)
   results = {"none": {}}
   for seed in config.clean.seeds:
-    results["none"][seed] = retrain(config, workdir, data, everything, given, c, seed,
+    results["none"][seed] = retrain(config, workdir, learner, everything, given, seed,
                                     f"none_s{seed}")
     tick(f"clean/none_s{seed}")
   for method in config.clean.methods:
@@ -178,17 +177,18 @@ def train_and_evaluate(config, workdir):
     for p in config.clean.percentiles:
       keep, labels = clean_labels(method, given, flags[p], other, c)
       for seed in config.clean.seeds:
-        results[method][(p, seed)] = retrain(config, workdir, data, keep, labels, c,
-                                             seed, f"{method}_p{p}_s{seed}")
+        results[method][(p, seed)] = retrain(config, workdir, learner, keep, labels, seed,
+                                             f"{method}_p{p}_s{seed}")
         tick(f"clean/{method}_p{p}_s{seed}")
 
-  neighbours = reports.neighbour_agreement(config, data, given, k=config.neighbors.k)
-  summary = reports.summarize(config, given, noisy, used, thr_1, thr_2, flags,
-                              thresholds, results, neighbours,
-                              aum_runs=[_load_result(os.path.join(workdir, n))
-                                        if _done(os.path.join(workdir, n)) else None
-                                        for n in ("aum_run1", "aum_run2")])
+  neighbours = aum_report.neighbour_agreement(learner.embed(learner.train), given,
+                                              k=config.neighbors.k)
+  summary = aum_report.summarize(config, given, noisy, used, thr_1, thr_2, flags,
+                                 thresholds, results, neighbours,
+                                 aum_runs=[_load_result(os.path.join(workdir, n))
+                                           if _done(os.path.join(workdir, n)) else None
+                                           for n in ("aum_run1", "aum_run2")])
   if lead:
-    reports.write_all(workdir, config, train, original, given, noisy, used, judged_in,
-                      thr_1, thr_2, flags, stats, neighbours, summary)
+    aum_report.write_all(workdir, config, train, original, given, noisy, used, judged_in,
+                         thr_1, thr_2, flags, stats, neighbours, summary)
   return summary

@@ -3,54 +3,36 @@
 Tables and figures follow seed 000: Table 1 (percentile sweep, sieving),
 Tables 2-3 (lowest-AUM examples), Table 5 (noise / sieving / flipping),
 Fig. 1 (data map coloured by the AUM flag), Fig. 2 (percentile vs dev
-accuracy), Fig. 3 (AUM histogram, noisy vs clean).
+accuracy), Fig. 3 (AUM histogram, noisy vs clean). `write_all` writes them
+all; each table and figure is also a function of its own, and `read_workdir`
+reads a finished workdir back into their arguments (the colab uses both).
 """
 import csv
 import os
 
 from absl import logging
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from noisy_meta import atomic
 from noisy_meta import aum_lib
 from noisy_meta import writers
-from noisy_meta.data import pipeline
-from noisy_meta.models import transformer
+from noisy_meta.reports import common
 
 
-def embed(config, data, batch_size=128):
-  """Mean-pooled hidden states of the pretrained encoder [N, D], L2-normalised."""
-  model = transformer.Encoder(data["enc_cfg"])
-  params = {"params": data["enc_params"]}
-
-  @jax.jit
-  def pooled(batch):
-    h = model.apply(params, batch["input_ids"], batch["attention_mask"])
-    m = batch["attention_mask"][..., None].astype(h.dtype)
-    v = (h * m).sum(1) / jnp.maximum(m.sum(1), 1.0)
-    return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
-
-  ids, lengths = data["train_ids"], data["train_len"]
-  out = np.zeros((len(lengths), data["enc_cfg"].hidden_size), np.float32)
-  dummy = np.zeros(len(lengths), np.int32)
-  for idx, length in pipeline.epoch_batches(lengths, batch_size, 0, 0,
-                                            config.input.buckets, shuffle=False):
-    batch = pipeline.make_batch(ids, lengths, dummy, idx, batch_size, length)
-    out[idx] = np.asarray(pooled(batch))[:len(idx)]
-  return out
+def _task(config):
+  """The task's name: a text task's `input.task`, a relation dataset's `input.dataset`."""
+  return config.input.get("task", config.input.get("dataset"))
 
 
-def neighbour_agreement(config, data, labels, k):
-  """For every example: share of its k nearest neighbours (cosine, in the
+def neighbour_agreement(emb, labels, k):
+  """For every example: share of its k nearest neighbours (cosine over the
+  rows of `emb` [N, D], L2-normalised: the learner's `embed`, e.g. the
   pretrained encoder's space) carrying the majority label among them, and
   whether its own label is that majority label."""
   n = len(labels)
   if k > n - 1:  # A tiny training file: every other example is a neighbour.
     logging.warning("neighbors.k=%d but %d training examples: using k=%d.", k, n, n - 1)
     k = n - 1
-  emb = embed(config, data)
   majority_share = np.zeros(n, np.float32)
   agrees = np.zeros(n, bool)
   num_classes = int(labels.max()) + 1
@@ -63,12 +45,6 @@ def neighbour_agreement(config, data, labels, k):
     majority_share[s:s + 1024] = counts.max(1) / k
     agrees[s:s + 1024] = majority == labels[s:s + 1024]
   return {"majority_share": majority_share, "agrees": agrees}
-
-
-NAMES = {"mcc": "MCC", "accuracy": "accuracy"}
-# The first line under a report's title when the job was a :runlocal smoke run.
-SMOKE_RUN = ("**Smoke run (`:runlocal`)**: tiny data and one or two epochs, to check that "
-             "the job runs end to end; its numbers are not results.")
 
 
 def _stats(devs, results=()):
@@ -103,9 +79,9 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
   `results`: {"none": {seed: metrics}, method: {(p, seed): metrics or None}};
   `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags).
   """
-  metric = "mcc" if config.input.task == "cola" else "accuracy"
+  metric = "mcc" if _task(config) == "cola" else "accuracy"
   seeds = list(config.clean.seeds)
-  out = {"task": config.input.task, "noise_rate": config.noise.rate,
+  out = {"task": _task(config), "noise_rate": config.noise.rate,
          "noisy": int(noisy.sum()) if noisy is not None else None,
          "examples": int(len(given)), "threshold_samples": [len(thr_1), len(thr_2)],
          "metric": metric, "seeds": seeds, "percentiles": {}, "dev": {}, "runs": {}}
@@ -192,6 +168,36 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
   write_report(workdir, config, train, given, used, flags, summary, figures, skipped)
 
 
+def read_workdir(workdir):
+  """A finished AUM workdir read back into the arguments of the tables and figures.
+
+  Returns a dict: config (config.json as a ConfigDict), summary (summary.json)
+  and, from examples.csv, texts, label_names, given (class indices), noisy
+  (None without injected noise), used (AUM), flags {percentile: mask}, stats
+  (confidence, variability, correctness) and neighbours.
+  """
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  config = ml_collections.ConfigDict(common.read_json(workdir, "config.json"))
+  summary = common.read_json(workdir, "summary.json")
+  with open(os.path.join(workdir, "examples.csv"), newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+  col = lambda name, dtype=float: np.array([dtype(r[name]) for r in rows])
+  names = {}
+  for r in rows:
+    names[int(r["label"])] = r["label_name"]
+    if r["original_label"]:
+      names[int(r["original_label"])] = r["original_label_name"]
+  noisy = col("noisy", int).astype(bool) if rows and rows[0]["noisy"] else None
+  return {"config": config, "summary": summary, "texts": [r["text"] for r in rows],
+          "label_names": [names.get(c, str(c)) for c in range(max(names, default=-1) + 1)],
+          "given": col("label", int), "noisy": noisy, "used": col("aum"),
+          "flags": {int(p): col(f"flagged_p{p}", int).astype(bool)
+                    for p in config.aum.percentiles},
+          "stats": {k: col(k) for k in ("confidence", "variability", "correctness")},
+          "neighbours": {"majority_share": col("neighbour_majority_share"),
+                         "agrees": col("neighbour_agrees", int).astype(bool)}}
+
+
 def fmt_stat(stat, metric, scale=100):
   """'mean ± std (n=k)', 'value (n=1)', or None when nothing ran; collapse noted."""
   if stat is None or not stat["n"]:
@@ -214,88 +220,123 @@ def _why_not_run(config, p, method):
   return "not run: every example flagged" if method != "none" else "not run"
 
 
+def _metrics(summary):
+  """The task's metric first, then the other one."""
+  m = summary["metric"]
+  return [m] + [x for x in ("accuracy", "mcc") if x != m]
+
+
+def _base_cell(base, metric):
+  return fmt_stat(base, metric) or base.get("note", "not run")
+
+
+def table1_lines(config, summary):
+  """Table 1: thresholds, flags and dev scores at every percentile."""
+  metrics = _metrics(summary)
+  base = summary["dev"]["none"]
+  methods = list(config.clean.methods)
+  names = common.NAMES
+  lines = ["## Table 1: percentile sweep", "",
+           "| percentile | thresholds (run 1, run 2) | flagged | "
+           + " | ".join(f"{x} {names[k]}" for k in metrics for x in ["unfiltered"] + methods)
+           + " |", "|---" * (3 + len(metrics) * (1 + len(methods))) + "|"]
+  for p, row in summary["percentiles"].items():
+    cells = [p, f"{row['threshold'][0]:.3f}, {row['threshold'][1]:.3f}",
+             f"{row['flagged']} ({100 * row['flagged_share']:.1f} %)"]
+    for k in metrics:
+      cells.append(_base_cell(base, k))
+      cells += [fmt_stat(row.get(x), k) or _why_not_run(config, int(p), x)
+                for x in methods]
+    lines.append("| " + " | ".join(cells) + " |")
+  return lines + ["", "Unfiltered: " + ", ".join(
+      f"{names[k]} {_base_cell(base, k)}" for k in metrics) + ".", ""]
+
+
+def lowest_aum_lines(texts, label_names, given, used, top=15):
+  """Tables 2-3: the `top` examples of lowest AUM, with their given label."""
+  lines = ["## Tables 2-3: lowest-AUM examples", "", "| id | text | label | AUM |",
+           "|---|---|---|---|"]
+  for i in np.argsort(used)[:top]:
+    text = texts[i].replace("|", "\\|")
+    lines.append(f"| {i} | {text} | {label_names[given[i]]} | {used[i]:.3f} |")
+  return lines
+
+
+def table5_lines(config, summary):
+  """Table 5: detection of the injected noise and the cleaned retrains' scores."""
+  m = summary["metric"]
+  base = summary["dev"]["none"]
+  methods = list(config.clean.methods)
+  lines = ["## Table 5: synthetic noise, detection and cleaning", ""]
+  if summary["noise_rate"] <= 0:
+    return lines + ["—: no noise injected (noise rate 0), so there is nothing to detect; "
+                    "`noise=P` in the config argument injects uniform flips."]
+  lines += ["| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
+            f"rule | recall, neighbour rule | unfiltered {common.NAMES[m]} | "
+            + " | ".join(f"{x} {common.NAMES[m]}" for x in methods) + " |",
+            "|---" * (9 + len(methods)) + "|"]
+  num = lambda v: "undefined" if v is None or not np.isfinite(v) else f"{v:.3f}"
+  for p, row in summary["percentiles"].items():
+    d, r = row["detection"], row["detection_with_neighbours"]
+    scores = [fmt_stat(row.get(x), m) or _why_not_run(config, int(p), x)
+              for x in methods]
+    lines.append(f"| {p} | {num(d['precision'])} | {num(d['recall'])} | {num(d['f1'])} | "
+                 f"{num(d['auroc'])} | {num(d['auprc'])} | {num(r['precision'])} | "
+                 f"{num(r['recall'])} | {_base_cell(base, m)} | " + " | ".join(scores) + " |")
+  return lines
+
+
+def neighbour_lines(summary):
+  """How often a flagged / unflagged example's label is its neighbours' majority."""
+  nb = summary["neighbours"]
+  share = lambda v: "n/a (no such example)" if v is None else f"{v:.3f}"
+  return ["## Neighbours (beyond the paper)", "",
+          f"Share of examples whose label is the majority among their {nb['k']} nearest "
+          f"neighbours: flagged at the highest percentile {share(nb['flagged_agree_share'])}, "
+          f"unflagged {share(nb['unflagged_agree_share'])}. The neighbour rule keeps a flag "
+          "only when the example's label disagrees with its neighbours' majority."]
+
+
 def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=()):
   """report.md with the paper's tables, rebuilt from this run's numbers.
 
   `skipped`: (figure, why) pairs of figures not drawn.
   """
+  del flags  # The tables read the flags' counts from the summary.
   m = summary["metric"]
-  metrics = [m] + [x for x in ("accuracy", "mcc") if x != m]
-  base = summary["dev"]["none"]
-  methods = list(config.clean.methods)
+  metrics = _metrics(summary)
   noise = ("no noise injected" if summary["noise_rate"] <= 0 else
            f"noise rate {summary['noise_rate']} ({summary.get('noisy')} labels flipped)")
-  lines = [f"# AUM report: {config.input.task}", "",
+  lines = [f"# AUM report: {_task(config)}", "",
            f"{summary['examples']} training examples; {noise}; threshold samples per run "
            f"{summary['threshold_samples']}; retrain seeds {list(config.clean.seeds)}. "
-           f"Dev {NAMES[m]} (the task's metric) and {NAMES[metrics[1]]} ×100, mean ± sample "
-           "std over seeds with n the number of seeds (one seed: its value, n=1).", ""]
-  if config.get("runlocal"):
-    lines += [SMOKE_RUN, ""]
+           f"Dev {common.NAMES[m]} (the task's metric) and {common.NAMES[metrics[1]]} ×100, "
+           "mean ± sample std over seeds with n the number of seeds (one seed: its value, "
+           "n=1).", ""]
+  lines += common.smoke_lines(config)
   collapsed = summary.get("collapsed_runs", [])
   if collapsed:
     lines += [f"**Collapsed classifiers: {len(collapsed)} of {summary['finished_runs']} runs** "
               "predict one class on dev, or score what always predicting the majority class "
               "scores; their scores (MCC 0.00 for one class) say nothing about cleaning. "
               "Cells marked `collapsed` come from them; each is listed under Runs.", ""]
-  lines += ["## Table 1: percentile sweep", "",
-            "| percentile | thresholds (run 1, run 2) | flagged | "
-            + " | ".join(f"{x} {NAMES[k]}" for k in metrics for x in ["unfiltered"] + methods)
-            + " |", "|---" * (3 + len(metrics) * (1 + len(methods))) + "|"]
-  for p, row in summary["percentiles"].items():
-    cells = [p, f"{row['threshold'][0]:.3f}, {row['threshold'][1]:.3f}",
-             f"{row['flagged']} ({100 * row['flagged_share']:.1f} %)"]
-    for k in metrics:
-      cells.append(fmt_stat(base, k) or base.get("note", "not run"))
-      cells += [fmt_stat(row.get(x), k) or _why_not_run(config, int(p), x)
-                for x in methods]
-    lines.append("| " + " | ".join(cells) + " |")
-  lines += ["", "Unfiltered: " + ", ".join(
-      f"{NAMES[k]} {fmt_stat(base, k) or base.get('note', 'not run')}" for k in metrics) + ".", ""]
-  lines += _runs_table(summary, m)
-  order = np.argsort(used)
-  lines += ["## Tables 2-3: lowest-AUM examples", "", "| id | text | label | AUM |",
-            "|---|---|---|---|"]
-  for i in order[:15]:
-    text = train.texts[i].replace("|", "\\|")
-    lines.append(f"| {i} | {text} | {train.label_names[given[i]]} | {used[i]:.3f} |")
-  lines += ["", "## Table 5: synthetic noise, detection and cleaning", ""]
-  if summary["noise_rate"] > 0:
-    lines += ["| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
-              f"rule | recall, neighbour rule | unfiltered {NAMES[m]} | "
-              + " | ".join(f"{x} {NAMES[m]}" for x in methods) + " |",
-              "|---" * (9 + len(methods)) + "|"]
-    num = lambda v: "undefined" if v is None or not np.isfinite(v) else f"{v:.3f}"
-    for p, row in summary["percentiles"].items():
-      d, r = row["detection"], row["detection_with_neighbours"]
-      scores = [fmt_stat(row.get(x), m) or _why_not_run(config, int(p), x)
-                for x in methods]
-      lines.append(f"| {p} | {num(d['precision'])} | {num(d['recall'])} | {num(d['f1'])} | "
-                   f"{num(d['auroc'])} | {num(d['auprc'])} | {num(r['precision'])} | "
-                   f"{num(r['recall'])} | {fmt_stat(base, m) or base.get('note', 'not run')} | "
-                   + " | ".join(scores) + " |")
-  else:
-    lines.append("—: no noise injected (noise rate 0), so there is nothing to detect; "
-                 "`noise=P` in the config argument injects uniform flips.")
-  nb = summary["neighbours"]
-  share = lambda v: "n/a (no such example)" if v is None else f"{v:.3f}"
-  lines += ["", "## Neighbours (beyond the paper)", "",
-            f"Share of examples whose label is the majority among their {nb['k']} nearest "
-            f"neighbours: flagged at the highest percentile {share(nb['flagged_agree_share'])}, "
-            f"unflagged {share(nb['unflagged_agree_share'])}. The neighbour rule keeps a flag "
-            "only when the example's label disagrees with its neighbours' majority.", "",
-            "## Figures", ""]
+  lines += table1_lines(config, summary)
+  lines += runs_lines(summary, m)
+  lines += lowest_aum_lines(train.texts, train.label_names, given, used)
+  lines += [""] + table5_lines(config, summary)
+  lines += [""] + neighbour_lines(summary) + ["", "## Figures", ""]
   lines += [f"![{f}]({f})" for f in figures]
   lines += [f"- `{f}` not drawn: {why}." for f, why in skipped]
   atomic.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
 
 
-def _runs_table(summary, metric):
+def runs_lines(summary, metric):
   """Every training run with its dev scores and collapse flag."""
   runs = summary.get("runs", {})
   if not runs:
     return []
-  lines = ["## Runs", "", f"| run | dev {NAMES[metric]} ×100 | dev accuracy ×100 | collapsed |",
+  lines = ["## Runs", "",
+           f"| run | dev {common.NAMES[metric]} ×100 | dev accuracy ×100 | collapsed |",
            "|---|---:|---:|---|"]
   for name, r in runs.items():
     if not r.get("finished"):
@@ -317,6 +358,18 @@ def _collapse_note(summary, names):
   return f"collapsed (one class predicted on dev): {', '.join(bad)}" if bad else ""
 
 
+def _aum_note(summary):
+  """'\\n' and the AUM runs' collapse note for a figure title, or ''."""
+  note = _collapse_note(summary, ["aum_run1", "aum_run2"])
+  return f"\n{note}" if note else ""
+
+
+def retrained(summary):
+  """Whether any retrain (clean/*) finished: Fig. 2 has something to draw."""
+  return any(r.get("finished") for n, r in summary.get("runs", {}).items()
+             if n.startswith("clean/"))
+
+
 def plot_all(workdir, config, used, noisy, flags, stats, summary):
   """The figures as PNGs; returns (file names, [(name, why not drawn)])."""
   import matplotlib  # pylint: disable=g-import-not-at-top
@@ -331,11 +384,25 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
       plt.close(fig)
     return name
 
-  task, metric = config.input.task, summary["metric"]
   names, skipped = [], []
   p = max(config.aum.percentiles)
-  aum_note = _collapse_note(summary, ["aum_run1", "aum_run2"])
-  warn = lambda note: f"\n{note}" if note else ""
+  names.append(save(data_map_figure(plt, config, stats, flags, summary, p),
+                    "fig1_data_map.png"))
+  if not retrained(summary):
+    skipped.append(("fig2_percentile_vs_accuracy.png",
+                    "no retrains in this run (seeds=0)" if not config.clean.seeds
+                    else "no retrain finished"))
+  else:
+    names.append(save(percentile_figure(plt, config, summary, summary["metric"]),
+                      "fig2_percentile_vs_accuracy.png"))
+  names.append(save(histogram_figure(plt, config, used, noisy, flags, summary, p),
+                    "fig3_aum_histogram.png"))
+  return names, skipped
+
+
+def data_map_figure(plt, config, stats, flags, summary, p):
+  """Fig. 1: confidence vs variability, examples flagged at percentile `p` in red."""
+  aum_note = _aum_note(summary)
   fig, ax = plt.subplots(figsize=(5, 4.5))
   f = flags[p]
   ax.scatter(stats["variability"][~f], stats["confidence"][~f], s=3, alpha=0.4, label="kept")
@@ -343,21 +410,15 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
              label=f"flagged (AUM < p{p} threshold)")
   ax.set_xlabel("variability")
   ax.set_ylabel("confidence")
-  ax.set_title(f"Data map, {task}" + warn(aum_note), fontsize=9 if aum_note else None,
-               color="C3" if aum_note else "k")
+  ax.set_title(f"Data map, {_task(config)}" + aum_note,
+               fontsize=9 if aum_note else None, color="C3" if aum_note else "k")
   ax.legend(markerscale=4)
-  names.append(save(fig, "fig1_data_map.png"))
+  return fig
 
-  retrained = any(r.get("finished") for n, r in summary.get("runs", {}).items()
-                  if n.startswith("clean/"))
-  if not retrained:
-    skipped.append(("fig2_percentile_vs_accuracy.png",
-                    "no retrains in this run (seeds=0)" if not config.clean.seeds
-                    else "no retrain finished"))
-  else:
-    names.append(save(_percentile_figure(plt, config, summary, metric),
-                      "fig2_percentile_vs_accuracy.png"))
 
+def histogram_figure(plt, config, used, noisy, flags, summary, p):
+  """Fig. 3: AUM of noisy vs clean examples (or flagged vs kept), p's thresholds."""
+  aum_note = _aum_note(summary)
   fig, ax = plt.subplots(figsize=(5, 3.5))
   if noisy is not None:
     groups = ((~noisy, "unaltered"), (noisy, "synthetic noise"))
@@ -371,14 +432,13 @@ def plot_all(workdir, config, used, noisy, flags, stats, summary):
     ax.axvline(t, color="k", ls=ls, lw=1, label=f"p{p} threshold, run {run}: {t:.3f}")
   ax.set_xlabel("AUM (judging run)")
   ax.set_ylabel("examples")
-  ax.set_title(f"AUM histogram, {task}: flagged = AUM below the p{p} threshold"
-               + warn(aum_note), fontsize=9, color="C3" if aum_note else "k")
+  ax.set_title(f"AUM histogram, {_task(config)}: flagged = AUM below the p{p} threshold"
+               + aum_note, fontsize=9, color="C3" if aum_note else "k")
   ax.legend(fontsize=7)
-  names.append(save(fig, "fig3_aum_histogram.png"))
-  return names, skipped
+  return fig
 
 
-def _percentile_figure(plt, config, summary, metric):
+def percentile_figure(plt, config, summary, metric):
   """Fig. 2: threshold percentile vs the task's dev metric, collapsed runs marked."""
   fig, ax = plt.subplots(figsize=(5.5, 3.8))
   base = summary["dev"]["none"]
@@ -412,11 +472,11 @@ def _percentile_figure(plt, config, summary, metric):
   ax.set_xlim(0, 100)
   ax.set_xticks(pcs)
   ax.set_xlabel("threshold percentile")
-  ax.set_ylabel(f"dev {NAMES[metric]} (×100)")
+  ax.set_ylabel(f"dev {common.NAMES[metric]} (×100)")
   bars = "mean ± sample std over seeds" if any(
       s["n"] > 1 for row in summary["percentiles"].values()
       for s in [row.get(m) for m in config.clean.methods] if s) else "one seed: no error bar"
-  title = f"Cleaning by AUM, {config.input.task}: dev {NAMES[metric]}, {bars}"
+  title = f"Cleaning by AUM, {_task(config)}: dev {common.NAMES[metric]}, {bars}"
   k = len(summary.get("collapsed_runs", []))
   if k:
     title += f"\n{k} of {summary['finished_runs']} runs collapsed"

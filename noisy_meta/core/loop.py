@@ -1,0 +1,245 @@
+"""The training loop. Every supervised run of every method goes through `fit`.
+
+A learner (noisy_meta/learners/) says what a model family needs: its state,
+its loss and logits, its batches, its learning rate, its dev score and its
+recipe at the end of an epoch. This module owns the rest, once:
+
+  check the workdir (config, data) -> make the mesh -> split the seed ->
+  init or restore -> for each epoch: the learner's batches (a pure function
+  of seed and epoch, so a resumed run recomputes them), the jitted step
+  (NaN injection for tests), mean metrics and a progress line with ETA every
+  `log_every` steps, checkpoints, the non-finite guard -> dev evaluation and
+  the learner's recipe (best-dev selection, learning-rate decay) -> save.
+
+`Session` holds the pieces a loop needs around its steps (checkpoint and
+resume, the metrics writer, progress, the divergence guard, finite checks);
+`fit` uses it, and so does MLRC's meta-training loop (trainers/mlrc.py).
+
+`train_step` is the one jitted supervised step for every learner. With
+per-example dynamics in the state it records, inside the step, each
+example's margin, gold-label probability, correctness and best other class
+(AUM, Pleiss et al. 2020; data maps, Swayamdipta et al. 2020).
+"""
+import contextlib
+import dataclasses
+import functools
+import math
+import os
+from typing import Any, Optional
+
+from absl import logging
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from noisy_meta import checkpoint
+from noisy_meta import errors
+from noisy_meta import guards
+from noisy_meta import parallel
+from noisy_meta import progress
+from noisy_meta import writers
+
+
+class Session:
+  """Checkpoints, metrics, progress and the guards of one training loop.
+
+  Made before anything in `workdir` is touched: the workdir's config is
+  checked first (a reused workdir with another config is refused).
+  """
+
+  def __init__(self, config, workdir, total, unit="steps"):
+    self.config, self.workdir, self.total, self.unit = config, workdir, total, unit
+    self.lead = parallel.is_lead()
+    os.makedirs(workdir, exist_ok=True)
+    guards.check_config(workdir, config)
+    self.ckpt = self.writer = self.progress = None
+    self.pending, self.start = [], 0
+
+  def restore(self, state):
+    """The newest checkpoint in the workdir, or `state`; starts the clocks."""
+    self.ckpt = checkpoint.Checkpointer(self.workdir)
+    state = self.ckpt.restore_or(state)
+    self.start = int(state.step)
+    self.writer = writers.MetricWriter(self.workdir, enabled=self.lead,
+                                       resume_step=self.start)
+    self.progress = progress.Progress(self.total, self.start, unit=self.unit)
+    return state
+
+  def compile(self, step_fn, mesh):
+    """jit with the state donated, outputs replicated, NaN injection (tests)."""
+    return jax.jit(guards.inject_nan(step_fn, self.config.debug.nan_at_step),
+                   donate_argnums=(0,), out_shardings=parallel.replicated(mesh))
+
+  def guard(self):
+    """A non-finite loss stops the run, keeping the last good checkpoint."""
+    return guards.stop_on_divergence(self.workdir, self.ckpt)
+
+  def record(self, metrics):
+    self.pending.append(metrics)
+
+  def flush(self, step):
+    """Mean of the metrics since the last flush (raises if a loss is not
+    finite) and the progress line; returns (means, line, rate)."""
+    means, self.pending = writers.mean_metrics(self.pending, step), []
+    line, rate = self.progress.line(step)
+    return means, line, rate
+
+  def write(self, step, scalars, prefix):
+    self.writer.write(step, scalars, prefix=prefix)
+
+  def save(self, step, state):
+    writers.check_finite(self.pending, step)  # Never save a non-finite state.
+    self.ckpt.save(step, state)
+
+  def close(self):
+    self.ckpt.close()
+    self.writer.close()
+
+
+def classification_loss(logits_BxC, label_B, mask_B):
+  """Mean cross-entropy over the real (unpadded) examples."""
+  ce_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, label_B)
+  w_B = mask_B.astype(jnp.float32)
+  return (ce_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
+
+
+def train_step(state, batch, rng, learner, steps_per_epoch=1, eval_margins=False):
+  """One update of any learner; returns the new state and scalar metrics.
+
+  The learner's optimiser gives the direction, its `learning_rate(state)`
+  the step size (data in the state, not constants in the program: runs of
+  different lengths or schedules compile to the same step). With dynamics
+  in the state (AUM runs), this step's training-mode logits are recorded for
+  every example of the batch: no second forward pass. `eval_margins`
+  records those of an extra deterministic pass with the same pre-update
+  parameters instead.
+  """
+  rng = jax.random.fold_in(rng, state.step)
+  loss_fn = lambda params: learner.loss(state, params, batch, rng)
+  (loss, logits_BxC), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  if getattr(state, "dynamics", None) is not None:
+    seen = learner.logits(state, state.params, batch) if eval_margins else logits_BxC
+    state = state.replace(dynamics=state.dynamics.update(
+        seen, batch["label"], batch["_id"], batch["_mask"], state.step // steps_per_epoch))
+  updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
+  lr = learner.learning_rate(state)
+  updates = jax.tree_util.tree_map(lambda u: -lr * u, updates)
+  state = state.replace(step=state.step + 1, opt_state=opt_state,
+                        params=optax.apply_updates(state.params, updates))
+  w_B = batch["_mask"].astype(jnp.float32)
+  correct = ((logits_BxC.argmax(-1) == batch["label"]) * w_B).sum()
+  return state, {"loss": loss, "accuracy": correct / jnp.maximum(w_B.sum(), 1.0),
+                 "grad_norm": optax.tree.norm(grads)}
+
+
+def predict_step(state, params, batch, learner):
+  """Predicted classes [B] of `params` (deterministic forward pass)."""
+  return learner.logits(state, params, batch).argmax(-1)
+
+
+def predict(pred_fn, state, params, learner, split, mesh):
+  """Predictions for every row of `split`, in row order."""
+  preds = np.zeros(learner.size(split), np.int32)
+  size = parallel.padded_size(learner.eval_batch_size, mesh)
+  for idx, length in learner.eval_batches(split):
+    batch = learner.make_batch(split, idx, size, length)
+    preds[idx] = np.asarray(pred_fn(state, params, parallel.shard(batch, mesh)))[:len(idx)]
+  return preds
+
+
+@dataclasses.dataclass
+class Fitted:
+  """What `fit` hands back: the final state and how the run went."""
+  state: Any
+  steps: int
+  seconds: float
+  dev_history: list  # One dict per epoch (logged ones from before a resume too).
+  dev_preds: Optional[np.ndarray]  # Of the final state.
+  predict: Any  # The jitted (state, params, batch) -> classes, for test scoring.
+  mesh: Any
+
+
+def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
+        init_params=None, num_classes=None):
+  """Trains `learner` on its split `train` in `workdir`, resuming; evaluates
+  on dev after every epoch. Returns `Fitted`.
+
+  fingerprints: {split: digest} checked against the workdir's (guards).
+  dynamics: record per-example training dynamics (AUM, data maps).
+  init_params: start from these parameters (MLRC's fine-tuning); batches
+    and dropout still follow `seed`.
+  num_classes: output classes (default: the learner's), e.g. an AUM run's
+    extra fake class.
+  """
+  num_classes = num_classes or learner.num_classes
+  n = learner.size(train)
+  if n == 0:
+    raise errors.InputError(f"{workdir}: no training examples.")
+  steps_per_epoch = math.ceil(n / learner.batch_size)
+  num_epochs = config.num_epochs
+  num_steps = steps_per_epoch * num_epochs
+  session = Session(config, workdir, num_steps)
+  guards.check_data(workdir, config, **fingerprints)
+  learner.describe(workdir, n, num_classes, num_steps)
+
+  mesh = parallel.make_mesh(config.get("num_devices", 0))
+  init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
+  dyn_shape = (n, num_epochs, learner.num_classes) if dynamics else None
+  state = learner.init_state(init_rng, num_classes, num_steps, mesh, dynamics_shape=dyn_shape,
+                             init_params=init_params)
+  dropout_rng = parallel.replicate(dropout_rng, mesh)
+  state = session.restore(state)
+  start = step = session.start
+  eval_margins = config.get("aum", {}).get("margins", "train") == "eval"
+  step_fn = session.compile(functools.partial(
+      train_step, learner=learner, steps_per_epoch=steps_per_epoch,
+      eval_margins=eval_margins), mesh)
+  pred_fn = jax.jit(functools.partial(predict_step, learner=learner),
+                    out_shardings=parallel.replicated(mesh))
+  batch_size = parallel.padded_size(learner.batch_size, mesh)
+  checkpoint_every = config.get("checkpoint_every", 0)
+
+  def evaluate(state):
+    preds = predict(pred_fn, state, state.params, learner, learner.dev, mesh)
+    return learner.dev_metrics(preds, num_classes), preds
+
+  dev_history, dev_preds = [], None
+  with session.guard():
+    for epoch in range(start // steps_per_epoch, num_epochs):
+      batches = learner.epoch_batches(train, seed, epoch)
+      for idx, length in batches[step - epoch * steps_per_epoch:]:
+        batch = learner.make_batch(train, idx, batch_size, length)
+        state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
+        session.record(m)
+        step += 1
+        if step % config.log_every == 0 or step == num_steps:
+          m, line, rate = session.flush(step)
+          lr = float(learner.learning_rate(state, step - 1))
+          logging.info("epoch %d | %s | loss %.4f acc %.3f lr %.3g", epoch + 1, line,
+                       m["loss"], m["accuracy"], lr)
+          m.update(steps_per_sec=rate, examples_per_sec=rate * learner.batch_size, lr=lr)
+          session.write(step, m, prefix="train/")
+        if checkpoint_every and step % checkpoint_every == 0:
+          session.save(step, state)
+      writers.check_finite(session.pending, step)  # Never evaluate a non-finite state.
+      dev, dev_preds = evaluate(state)
+      state, dev, note = learner.end_epoch(state, dev, epoch)
+      state = parallel.replicate(state, mesh)  # Host-made scalars too.
+      dev["epoch"] = epoch + 1
+      dev_history.append(dev)
+      logging.info("epoch %d dev: %s%s", epoch + 1, learner.dev_line(dev), note)
+      session.write(step, dev, prefix="dev/")
+      session.save(step, state)
+
+  if dev_preds is None:  # Resumed a finished run: evaluate the final state.
+    dev, dev_preds = evaluate(state)
+    if not writers.logged(workdir, "dev/", start):
+      dev_history.append(dict(dev, epoch=num_epochs))
+  # The epochs evaluated before an interruption, from the log.
+  by_epoch = {h["epoch"]: h for h in writers.logged(workdir, "dev/", start) if "epoch" in h}
+  by_epoch.update({h["epoch"]: h for h in dev_history})
+  session.close()
+  return Fitted(state=state, steps=step, seconds=session.progress.elapsed(),
+                dev_history=[by_epoch[e] for e in sorted(by_epoch)], dev_preds=dev_preds,
+                predict=pred_fn, mesh=mesh)

@@ -1,0 +1,39 @@
+"""Learners: model families the loop (noisy_meta/core/loop.py) and every method
+(supervised, AUM, MLRC) can train. Each is one module with one class:
+
+  text.TextClassifier          a pretrained Transformer encoder + head
+  relation.RelationClassifier  PA-LSTM or C-GCN over GloVe (config.model.name)
+
+A learner is built from a config (and, optionally, data already prepared by
+its module's `prepare`) and offers:
+
+  data     train, dev (and test) splits; size(split); subset(split, idx);
+           relabel(split, labels); fingerprints(train) for workdir guards;
+           epoch_batches(split, seed, epoch) -> [(indices, padded length)]
+           (a pure function of seed and epoch); eval_batches(split);
+           make_batch(split, idx, batch_size, length) -> a dict with the
+           model's inputs, `label`, `_id` (row, -1 for padding), `_mask`.
+  model    init_state(rng, num_classes, num_steps, mesh, dynamics_shape,
+           init_params) -> a flax TrainState (with a `dynamics` field);
+           loss(state, params, batch, rng) -> (loss, logits_BxC), dropout on;
+           logits(state, params, batch) -> logits_BxC, deterministic;
+           learning_rate(state, step=None), traceable.
+  recipe   batch_size, eval_batch_size, num_classes, label_names;
+           dev_metrics(preds, num_classes); dev_line(dev);
+           end_epoch(state, dev, epoch) -> (state, dev to log, note), where
+           best-dev selection and learning-rate decay live; describe(...).
+"""
+import importlib
+
+_LEARNERS = {
+    "text": ("noisy_meta.learners.text", "TextClassifier"),
+    "relation": ("noisy_meta.learners.relation", "RelationClassifier"),
+}
+
+
+def get(name):
+  """The learner class called `name` (config.learner)."""
+  if name not in _LEARNERS:
+    raise ValueError(f"Unknown learner {name!r}; known: {sorted(_LEARNERS)}.")
+  module, cls = _LEARNERS[name]
+  return getattr(importlib.import_module(module), cls)
