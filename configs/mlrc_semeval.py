@@ -1,4 +1,4 @@
-r"""MLRC (seed 004) vs the supervised learner on SemEval-2010 Task 8.
+r"""MLRC (Obamuyide and Vlachos 2019) vs the supervised learner on SemEval-2010 Task 8.
 
   python -m noisy_meta.main --config=configs/mlrc_semeval.py:model=pa_lstm,fraction=0.01 \
       --workdir=runs/mlrc_pa_1pct

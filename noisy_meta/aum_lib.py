@@ -95,7 +95,7 @@ def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=Non
   """Indices of threshold samples (to be relabelled to the fake class c).
 
   mode "equal": N/(c+1) samples drawn equally from each original class
-  (seed 000 §3.1); "random": N//(c+1) drawn uniformly from all examples,
+  (Talukdar et al. §3.1); "random": N//(c+1) drawn uniformly from all examples,
   whatever their class (what the AUM authors' code does). `exclude` marks
   examples that must not be chosen (the first run's threshold samples, so
   that a second run's set is disjoint). `divisor="c"` asks for N//c

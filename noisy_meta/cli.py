@@ -177,9 +177,9 @@ def parse_flags(argv):
 
 def lock(workdir):
   """The workdir lock on process 0 (other hosts share its workdir)."""
-  import jax  # pylint: disable=g-import-not-at-top
-  from noisy_meta import guards  # pylint: disable=g-import-not-at-top
-  if jax.process_index() == 0:
+  from noisy_meta.core import guards  # pylint: disable=g-import-not-at-top
+  from noisy_meta.core import parallel  # pylint: disable=g-import-not-at-top
+  if parallel.is_lead():
     return guards.workdir_lock(workdir)
   return contextlib.nullcontext()
 

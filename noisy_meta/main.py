@@ -42,7 +42,7 @@ def main(argv):
   try:
     logging.get_absl_handler().addFilter(_quiet_libraries)
     import jax  # pylint: disable=g-import-not-at-top
-    from noisy_meta import errors  # pylint: disable=g-import-not-at-top
+    from noisy_meta.core import errors  # pylint: disable=g-import-not-at-top
     from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
     from noisy_meta import validate  # pylint: disable=g-import-not-at-top
     from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top

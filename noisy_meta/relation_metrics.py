@@ -23,8 +23,8 @@ TACRED: `tacred_micro` follows the TACRED `score.py`: micro P/R/F1 over all
 relations but `no_relation`.
 """
 
-from noisy_meta import atomic
-from noisy_meta import errors
+from noisy_meta.core import atomic
+from noisy_meta.core import errors
 
 # In the order of the task description (TRAINING_README.txt, "RELATIONS").
 SEMEVAL_RELATIONS = (

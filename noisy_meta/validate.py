@@ -8,7 +8,7 @@ config has it. Errors name the field as typed on the command line, e.g.
 import difflib
 import numbers
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta import trainers
 
 # Fields that must be integers >= 1.

@@ -20,8 +20,8 @@ from configs import finetune_tsv
 from configs import mlrc_semeval
 from configs import re_semeval
 from noisy_meta import cli
-from noisy_meta import errors
-from noisy_meta import guards
+from noisy_meta.core import errors
+from noisy_meta.core import guards
 from noisy_meta import validate
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

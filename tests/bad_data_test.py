@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from configs import aum_tsv
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.data import pipeline
 from noisy_meta.data import relation_features
 from noisy_meta.data import tasks

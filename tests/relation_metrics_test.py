@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta import relation_metrics as rm
 
 CE12, CE21 = "Cause-Effect(e1,e2)", "Cause-Effect(e2,e1)"

@@ -11,7 +11,7 @@ import pytest
 
 from configs import re_semeval
 from configs import re_tacred
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.data import relation_features as rf
 from noisy_meta.models import relation as models
 from noisy_meta.trainers import relation

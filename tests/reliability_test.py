@@ -23,11 +23,11 @@ import pytest
 
 from configs import finetune_tsv
 from configs import finetune_cola
-from noisy_meta import atomic
-from noisy_meta import checkpoint
-from noisy_meta import errors
-from noisy_meta import guards
-from noisy_meta import writers
+from noisy_meta.core import atomic
+from noisy_meta.core import checkpoint
+from noisy_meta.core import errors
+from noisy_meta.core import guards
+from noisy_meta.core import writers
 from noisy_meta.trainers import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -33,12 +33,12 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from noisy_meta import checkpoint
-from noisy_meta import errors
-from noisy_meta import guards
-from noisy_meta import parallel
-from noisy_meta import progress
-from noisy_meta import writers
+from noisy_meta.core import checkpoint
+from noisy_meta.core import errors
+from noisy_meta.core import guards
+from noisy_meta.core import parallel
+from noisy_meta.core import progress
+from noisy_meta.core import writers
 
 
 class Session:

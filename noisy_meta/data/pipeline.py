@@ -11,8 +11,8 @@ import os
 
 import numpy as np
 
-from noisy_meta import atomic
-from noisy_meta import errors
+from noisy_meta.core import atomic
+from noisy_meta.core import errors
 
 
 def cache_dir(configured=""):

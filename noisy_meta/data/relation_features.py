@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 
 PAD, UNK = "<PAD>", "<UNK>"  # Ids 0 and 1 in every vocabulary.
 

@@ -56,9 +56,9 @@ import re
 from absl import logging
 import numpy as np
 
-from noisy_meta import atomic
-from noisy_meta import errors
-from noisy_meta import progress
+from noisy_meta.core import atomic
+from noisy_meta.core import errors
+from noisy_meta.core import progress
 from noisy_meta import relation_metrics
 from noisy_meta.data import pipeline
 from noisy_meta.data import text_files

@@ -4,7 +4,7 @@ import os
 from absl import logging
 import numpy as np
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.data import text_files
 
 

@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 
 
 @dataclasses.dataclass

@@ -18,10 +18,10 @@ import numpy as np
 import optax
 
 from noisy_meta import aum_lib
-from noisy_meta import errors
-from noisy_meta import guards
+from noisy_meta.core import errors
+from noisy_meta.core import guards
 from noisy_meta import metrics as metrics_lib
-from noisy_meta import parallel
+from noisy_meta.core import parallel
 from noisy_meta import relation_metrics
 from noisy_meta.data import relation_batches
 from noisy_meta.data import relation_features as rf

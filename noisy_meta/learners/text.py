@@ -15,10 +15,10 @@ import numpy as np
 import optax
 
 from noisy_meta import aum_lib
-from noisy_meta import errors
-from noisy_meta import guards
+from noisy_meta.core import errors
+from noisy_meta.core import guards
 from noisy_meta import metrics as metrics_lib
-from noisy_meta import parallel
+from noisy_meta.core import parallel
 from noisy_meta.core import loop
 from noisy_meta.data import pipeline
 from noisy_meta.data import tasks

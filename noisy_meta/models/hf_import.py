@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 from noisy_meta.models import transformer
 
 _PREFIXES = ("bert.", "distilbert.", "model.")

@@ -1,6 +1,6 @@
 """AUM artifacts: per-example CSV, summary.json, report.md and PNG figures.
 
-Tables and figures follow seed 000: Table 1 (percentile sweep, sieving),
+Tables and figures follow Talukdar et al.: Table 1 (percentile sweep, sieving),
 Tables 2-3 (lowest-AUM examples), Table 5 (noise / sieving / flipping),
 Fig. 1 (data map coloured by the AUM flag), Fig. 2 (percentile vs dev
 accuracy), Fig. 3 (AUM histogram, noisy vs clean). `write_all` writes them
@@ -13,9 +13,9 @@ import os
 from absl import logging
 import numpy as np
 
-from noisy_meta import atomic
+from noisy_meta.core import atomic
 from noisy_meta import aum_lib
-from noisy_meta import writers
+from noisy_meta.core import writers
 from noisy_meta.reports import common
 
 

@@ -10,8 +10,8 @@ import os
 
 import numpy as np
 
-from noisy_meta import atomic
-from noisy_meta import writers
+from noisy_meta.core import atomic
+from noisy_meta.core import writers
 from noisy_meta.reports import common
 
 # Seed 004, Table 1 and Section 5 (SemEval, 1 % of the training set).

@@ -1,4 +1,5 @@
-"""The AUM pipeline of seed 000: find mislabelled examples, then clean and retrain.
+"""The AUM pipeline of Talukdar et al. ("Training dynamic based data filtering
+may not work for NLP datasets"): find mislabelled examples, clean, retrain.
 
 1. Optional synthetic noise: uniform flips on train (mask saved).
 2. Two AUM runs with disjoint threshold-sample sets (relabelled to a fake
@@ -21,13 +22,14 @@ from absl import logging
 import jax
 import numpy as np
 
-from noisy_meta import atomic
+from noisy_meta.core import atomic
 from noisy_meta import aum_lib
-from noisy_meta import errors
-from noisy_meta import guards
+from noisy_meta.core import errors
+from noisy_meta.core import parallel
+from noisy_meta.core import guards
 from noisy_meta import learners
 from noisy_meta import noise as noise_lib
-from noisy_meta import progress
+from noisy_meta.core import progress
 from noisy_meta.reports import aum as aum_report
 from noisy_meta.trainers import finetune
 
@@ -38,7 +40,7 @@ def _done(path):
 
 def _drop_checkpoints(config, path):
   """A finished stage is read from metrics.json / dynamics.npz, not ckpt/."""
-  if not config.clean.keep_checkpoints and jax.process_index() == 0:
+  if not config.clean.keep_checkpoints and parallel.is_lead():
     shutil.rmtree(os.path.join(path, "ckpt"), ignore_errors=True)
 
 
@@ -64,7 +66,7 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
                 margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
                 correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
                 threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
-  if jax.process_index() == 0:
+  if parallel.is_lead():
     with atomic.path(out, suffix=".npz") as tmp:
       np.savez(tmp, **result)
   _drop_checkpoints(config, path)
@@ -120,7 +122,7 @@ def _stage_progress(config, workdir):
 
 def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
-  lead = jax.process_index() == 0
+  lead = parallel.is_lead()
   if config.aum.margins not in ("train", "eval"):
     raise errors.InputError(f"aum.margins={config.aum.margins!r}: use 'train' or 'eval'.")
   os.makedirs(workdir, exist_ok=True)

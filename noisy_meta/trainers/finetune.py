@@ -11,8 +11,8 @@ import os
 from absl import logging
 
 from noisy_meta import metrics as metrics_lib
-from noisy_meta import parallel
-from noisy_meta import writers
+from noisy_meta.core import parallel
+from noisy_meta.core import writers
 from noisy_meta.core import loop
 from noisy_meta.learners import text
 

@@ -1,8 +1,8 @@
-"""MLRC experiments (seed 004): baseline vs meta-learning with limited supervision.
+"""MLRC experiments (Obamuyide and Vlachos 2019): baseline vs meta-learning with limited supervision.
 
 For every fraction in `config.mlrc.fractions` and run r < `config.mlrc.runs`
 (seed = config.seed + r), `train_and_evaluate` keeps that fraction of the
-SemEval/TACRED training split (`mlrc.sample_fraction`, rows saved in
+SemEval/TACRED training split (`meta_learning.sample_fraction`, rows saved in
 `frac<f>/run<r>/train_rows.txt`), then on exactly those rows trains
 
   baseline/  the supervised learner (`trainers.relation.fit`), and
@@ -27,13 +27,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from noisy_meta import errors
-from noisy_meta import guards
+from noisy_meta.core import errors
+from noisy_meta.core import guards
 from noisy_meta import learners
-from noisy_meta import mlrc
-from noisy_meta import parallel
-from noisy_meta import progress
-from noisy_meta import writers
+from noisy_meta import meta_learning
+from noisy_meta.core import parallel
+from noisy_meta.core import progress
+from noisy_meta.core import writers
 from noisy_meta.core import loop
 from noisy_meta.reports import mlrc as mlrc_report
 from noisy_meta.trainers import finetune
@@ -56,7 +56,7 @@ def meta_train(config, workdir, learner, rows):
   train = learner.subset(learner.train, rows)
   labels = learner.label_names
   extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
-  sampler = mlrc.TaskSampler(train.labels, m.tasks, m.inner_steps + extra, m.inner_batch,
+  sampler = meta_learning.TaskSampler(train.labels, m.tasks, m.inner_steps + extra, m.inner_batch,
                              seed=config.seed, num_classes=len(labels), names=labels,
                              sampling=m.sampling)
   if sampler.missing:
@@ -72,17 +72,17 @@ def meta_train(config, workdir, learner, rows):
   mesh = parallel.make_mesh(config.get("num_devices", 0), divides=m.tasks)
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
   ts = learner.init_state(init_rng, learner.num_classes, 0, mesh)
-  state = parallel.replicate(mlrc.MetaState(
+  state = parallel.replicate(meta_learning.MetaState(
       step=jnp.int32(0), params=ts.params, constants=getattr(ts, "constants", None),
       apply_fn=ts.apply_fn), mesh)
   state = session.restore(state)
 
   def loss_fn(params, constants, batch, rng):
-    like = mlrc.MetaState(step=None, params=None, constants=constants, apply_fn=ts.apply_fn)
+    like = meta_learning.MetaState(step=None, params=None, constants=constants, apply_fn=ts.apply_fn)
     return learner.loss(like, params, batch, rng)
 
-  tx = mlrc.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
-  step_fn = session.compile(mlrc.make_meta_step(
+  tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
+  step_fn = session.compile(meta_learning.make_meta_step(
       loss_fn, tx, m.algorithm, m.meta_lr, m.iterations if m.anneal else 0, m.task_axis,
       mesh=mesh), mesh)
   # Not the fine-tuning's dropout stream.
@@ -91,7 +91,7 @@ def meta_train(config, workdir, learner, rows):
   def tasks_of(it):
     _, rows = sampler.sample(it)
     length = longest if m.fixed_length else learner.padded_length(train, rows[rows >= 0])
-    return parallel.shard(mlrc.task_batch(
+    return parallel.shard(meta_learning.task_batch(
         lambda idx, k: learner.make_batch(train, idx, k, length), rows), mesh)
 
   with session.guard():
@@ -143,7 +143,7 @@ def run_one(config, workdir, learner, fraction, run):
   with cfg.unlocked():
     cfg.seed = config.seed + run
   train_labels = learner.train.labels
-  rows = mlrc.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
+  rows = meta_learning.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
   os.makedirs(workdir, exist_ok=True)
   ids = learner.example_ids(learner.train)
   if parallel.is_lead():
@@ -182,24 +182,24 @@ def _delete_ckpt(workdir):
 
 
 def runs_per_fraction(config):
-  """Runs at each of config.mlrc.fractions (mlrc.runs_by_fraction or mlrc.runs)."""
+  """Runs at each of config.mlrc.fractions (meta_learning.runs_by_fraction or meta_learning.runs)."""
   by = tuple(config.mlrc.get("runs_by_fraction", ()))
   if by and len(by) != len(config.mlrc.fractions):
-    raise errors.InputError(f"mlrc.runs_by_fraction={by} does not match "
-                            f"mlrc.fractions={tuple(config.mlrc.fractions)}.")
+    raise errors.InputError(f"meta_learning.runs_by_fraction={by} does not match "
+                            f"meta_learning.fractions={tuple(config.mlrc.fractions)}.")
   return by or (config.mlrc.runs,) * len(config.mlrc.fractions)
 
 
 def train_and_evaluate(config, workdir):
   """The grid of fractions x runs; writes report.md, results.json and the plot."""
   for f in config.mlrc.fractions:
-    mlrc.check_fraction(f)
+    meta_learning.check_fraction(f)
   runs = runs_per_fraction(config)
   if min(runs) < 1:
-    raise errors.InputError(f"mlrc.runs={config.mlrc.runs} (by fraction: "
+    raise errors.InputError(f"meta_learning.runs={config.mlrc.runs} (by fraction: "
                             f"{config.mlrc.get('runs_by_fraction', ())}): need at least "
                             "one run per fraction.")
-  lead = jax.process_index() == 0
+  lead = parallel.is_lead()
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)
   learner = learners.get(config.get("learner", "relation"))(config)

@@ -16,9 +16,9 @@ import os
 from absl import logging
 
 from noisy_meta import metrics as metrics_lib
-from noisy_meta import parallel
+from noisy_meta.core import parallel
 from noisy_meta import relation_metrics
-from noisy_meta import writers
+from noisy_meta.core import writers
 from noisy_meta.core import loop
 from noisy_meta.learners import relation as relation_learner
 from noisy_meta.reports import relation as relation_report

@@ -1,6 +1,8 @@
 """MLRC (Obamuyide & Vlachos 2019): Reptile meta-learning over relations.
 
-Algorithm 1 of seed 004: each meta-iteration samples B relations; for each,
+Algorithm 1 of Obamuyide and Vlachos 2019 ("Model-agnostic meta-learning for
+relation classification with limited supervision"): each meta-iteration
+samples B relations; for each,
 S batches of K of its training instances; S inner optimiser steps from the
 meta-parameters theta give theta'_i; then theta <- theta + eps * mean_i
 (theta'_i - theta). (The paper prints `theta - eps ...`, a sign slip: with
@@ -32,8 +34,8 @@ import numpy as np
 from jax.sharding import PartitionSpec as P
 import optax
 
-from noisy_meta import errors
-from noisy_meta import parallel
+from noisy_meta.core import errors
+from noisy_meta.core import parallel
 
 ALGORITHMS = ("reptile", "fomaml", "maml")
 

@@ -5,7 +5,7 @@ import os
 import jax
 import numpy as np
 
-from noisy_meta import atomic
+from noisy_meta.core import atomic
 
 
 def _plain(v):

@@ -5,7 +5,7 @@ from absl import logging
 import jax
 import orbax.checkpoint as ocp
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 
 
 def _name(key):

@@ -14,8 +14,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from noisy_meta import errors
-from noisy_meta import writers
+from noisy_meta.core import errors
+from noisy_meta.core import parallel
+from noisy_meta.core import writers
 
 # Config fields that may change when a workdir is resumed: where things are
 # cached, how many devices, logging and checkpoint cadence, test switches.
@@ -65,7 +66,7 @@ def check_config(workdir, config):
   path = os.path.join(workdir, "config.json")
   # As write_json stores it (tuples become lists).
   new = json.loads(json.dumps(config.to_dict(), default=list))
-  lead = jax.process_index() == 0
+  lead = parallel.is_lead()
   if os.path.exists(path):
     old = _read_workdir_json(path, "config")
     old_f, new_f = _flat(old), _flat(new)
@@ -188,7 +189,7 @@ def check_data(workdir, config, **splits):
   if changed:
     logging.warning("%s: data changed (%s); resuming with the new data.", path,
                     "; ".join(changed))
-  if jax.process_index() == 0 and any(stored.get(k) != v for k, v in splits.items()):
+  if parallel.is_lead() and any(stored.get(k) != v for k, v in splits.items()):
     writers.write_json(path, dict(stored, **splits))
 
 

@@ -23,7 +23,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 import numpy as np
 
-from noisy_meta import errors
+from noisy_meta.core import errors
 
 AXIS = "data"
 
