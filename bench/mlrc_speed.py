@@ -21,7 +21,7 @@ tasks, alternately, compilation excluded:
            torch.set_num_threads equal to XLA:CPU's thread count.
 
 Tasks come from the real SemEval training split: the `--fraction` subset of
-meta_learning.sample_fraction, meta_learning.TaskSampler, and meta_learning.task_batch with one sentence
+meta_tasks.sample_fraction, meta_tasks.TaskSampler, and meta_tasks.task_batch with one sentence
 length for the run, as meta_train builds them. Batches are built before
 timing (the same arrays for all three); their host-side cost is reported in
 the breakdown, with one task's jitted inner loop (meta_learning.adapt) alone and the
@@ -64,6 +64,7 @@ sys.path.insert(0, os.path.dirname(BENCH))
 sys.path.insert(0, BENCH)
 from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
 from noisy_meta import meta_learning  # pylint: disable=g-import-not-at-top
+from noisy_meta.data import meta_tasks  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
 from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
 from relation_speed import TorchPALSTM  # pylint: disable=g-import-not-at-top
@@ -75,7 +76,7 @@ def parse_args(argv=None):
   """The command line."""
   p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   p.add_argument("--fraction", type=float, default=0.01,
-                 help="Training subset (meta_learning.sample_fraction of the real labels).")
+                 help="Training subset (meta_tasks.sample_fraction of the real labels).")
   p.add_argument("--tasks", type=int, default=8, help="B: relations per meta-iteration.")
   p.add_argument("--inner_steps", type=int, default=3, help="S: inner SGD steps per task.")
   p.add_argument("--inner_batch", type=int, default=10, help="K: examples per inner step.")
@@ -211,18 +212,18 @@ def main(argv=None):
   m, inp = config.meta, config.input
   b, s, k = m.tasks, m.inner_steps, m.inner_batch
 
-  # Data and tasks, as trainers/meta_learning.meta_train builds them.
+  # Data and tasks, as trainers/mlrc.meta_train builds them.
   p = relation.prepare(config)
   labels = p["labels"]
-  rows = meta_learning.sample_fraction(p["enc"]["train"].labels, args.fraction, args.seed)
+  rows = meta_tasks.sample_fraction(p["enc"]["train"].labels, args.fraction, args.seed)
   enc = relation_batches.subset(p["enc"]["train"], rows)
-  sampler = meta_learning.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
+  sampler = meta_tasks.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
                              names=labels, sampling=m.sampling)
   length = int(math.ceil(enc.lengths.max() / inp.length_bucket)) * inp.length_bucket
   make = lambda idx, n: relation_batches.make_batch(enc, idx, n, inp.length_bucket,
                                                     length=length)
   task_rows = [sampler.sample(it)[1] for it in range(args.iters)]
-  tasks = [meta_learning.task_batch(make, r) for r in task_rows]
+  tasks = [meta_tasks.task_batch(make, r) for r in task_rows]
   # Token slots PyTorch computes on (real rows x each batch's longest
   # sentence) as a share of JAX's fixed [B, S, K, length].
   real = sum(t["_mask"].sum(-1) * t["mask"].sum(-1).max(-1) for t in tasks).sum()
@@ -315,9 +316,9 @@ def main(argv=None):
     for t in device_tasks:
       jax.block_until_ready(adapt_b(st["v"].params, st["v"].constants, t, keys))
 
-  def run_host():  # Host-side task arrays (sampling, then meta_learning.task_batch).
+  def run_host():  # Host-side task arrays (sampling, then meta_tasks.task_batch).
     for it in range(args.iters):
-      meta_learning.task_batch(make, sampler.sample(it)[1])
+      meta_tasks.task_batch(make, sampler.sample(it)[1])
 
   def run_sample():
     for it in range(args.iters):
@@ -384,7 +385,7 @@ def main(argv=None):
       f"| looped minus B single-task calls (dispatch, slicing, sums, update; "
       f"a difference of two noisy times) | "
       f"{1e3 * (med['looped'] - med['adapt1']):.0f} |",
-      f"| host: TaskSampler.sample + meta_learning.task_batch (not in the times above) | "
+      f"| host: TaskSampler.sample + meta_tasks.task_batch (not in the times above) | "
       f"{1e3 * med['host']:.1f} |",
       f"| of which TaskSampler.sample | {1e3 * med['sample']:.1f} |"]
   if has_torch:

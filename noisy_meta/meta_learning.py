@@ -17,12 +17,10 @@ MAML (`fomaml`: the gradient of a held-out batch of the task at theta'_i) and
 full MAML (`maml`: differentiated through the scan) are options; both use
 S + 1 batches per task, the last one as the query.
 
-Pieces: `sample_fraction` (the limited-supervision subset), `TaskSampler`
-(relations and rows of each meta-iteration, a pure function of seed and
-iteration, so a resumed run draws the same tasks), `task_batch` (stacked
-arrays [B, S, K, L]), `make_meta_step` (vmapped) and `make_looped_meta_step`
-(the same tasks looped in Python: the reference it is tested against and
-benchmarked with).
+Pieces: `make_meta_step` (vmapped) and `make_looped_meta_step` (the same
+tasks looped in Python: the reference it is tested against and benchmarked
+with). The data side (the limited-supervision subset, the meta-task sampler,
+stacked task batches) is noisy_meta/data/meta_tasks.py.
 """
 import functools
 from typing import Any, Callable
@@ -38,93 +36,6 @@ from noisy_meta.core import errors
 from noisy_meta.core import parallel
 
 ALGORITHMS = ("reptile", "fomaml", "maml")
-
-
-def check_fraction(fraction):
-  if not isinstance(fraction, (int, float)) or not 0.0 < float(fraction) <= 1.0:
-    raise errors.InputError(
-        f"fraction={fraction!r}: use a value in (0, 1] (0.01 keeps 1% of the training "
-        f"set, 1 keeps all of it).")
-
-
-def sample_fraction(labels, fraction, seed, stratified=False):
-  """Sorted rows keeping `fraction` of the training set.
-
-  Uniform (default): round(fraction * N) rows, at least one, drawn without
-  replacement. Stratified: round(fraction * N_r) rows of every label r, at
-  least one each. A pure function of (labels, fraction, seed, stratified):
-  the baseline and MLRC of one run train on exactly these rows.
-  """
-  check_fraction(fraction)
-  labels = np.asarray(labels)
-  rng = np.random.default_rng([int(seed), 1009])
-  if not stratified:
-    k = max(1, int(round(fraction * len(labels))))
-    return np.sort(rng.choice(len(labels), k, replace=False))
-  parts = []
-  for r in np.unique(labels):
-    rows = np.flatnonzero(labels == r)
-    parts.append(rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False))
-  return np.sort(np.concatenate(parts))
-
-
-class TaskSampler:
-  """The relations and rows of each meta-iteration.
-
-  labels: label id of each available training row (the subset). Relations
-  with no row are never drawn (`missing` lists them): a fraction that leaves
-  a relation without examples gives it no task; it is still scored. B
-  relations are drawn without replacement, uniformly (`sampling="uniform"`)
-  or in proportion to their counts ("proportional"); for each, `steps`
-  batches of `batch` rows: without replacement within a batch, all rows
-  (then padded) when the relation has fewer.
-  """
-
-  def __init__(self, labels, num_tasks, steps, batch, seed, num_classes, names=None,
-               sampling="uniform"):
-    labels = np.asarray(labels)
-    self.present = np.unique(labels)
-    names = names or [str(i) for i in range(num_classes)]
-    self.missing = [names[i] for i in range(num_classes) if i not in set(self.present)]
-    if num_tasks > len(self.present):
-      raise errors.InputError(
-          f"meta.tasks={num_tasks} relations per meta-iteration, but only "
-          f"{len(self.present)} relations have training examples in this subset "
-          f"(none for: {', '.join(self.missing) or '-'}); lower meta.tasks to at most "
-          f"{len(self.present)}.")
-    if num_tasks < 1 or steps < 1 or batch < 1:
-      raise errors.InputError(f"meta.tasks, inner_steps and inner_batch must be >= 1 "
-                              f"(got {num_tasks}, {steps}, {batch}).")
-    if sampling not in ("uniform", "proportional"):
-      raise errors.InputError(f"meta.sampling={sampling!r}: use uniform or proportional.")
-    self.rows = {int(r): np.flatnonzero(labels == r) for r in self.present}
-    counts = np.array([len(self.rows[int(r)]) for r in self.present], np.float64)
-    self.p = None if sampling == "uniform" else counts / counts.sum()
-    self.num_tasks, self.steps, self.batch, self.seed = num_tasks, steps, batch, seed
-
-  def sample(self, iteration):
-    """(relations [B], rows [B, steps, batch] with -1 padding)."""
-    rng = np.random.default_rng([int(self.seed), int(iteration), 4099])
-    rels = rng.choice(self.present, self.num_tasks, replace=False, p=self.p)
-    rows = np.full((self.num_tasks, self.steps, self.batch), -1, np.int64)
-    for b, r in enumerate(rels):
-      pool = self.rows[int(r)]
-      for s in range(self.steps):
-        pick = (rng.choice(pool, self.batch, replace=False) if len(pool) > self.batch
-                else rng.permutation(pool))
-        rows[b, s, :len(pick)] = pick
-    return rels, rows
-
-
-def task_batch(make_batch, rows):
-  """Stacked model batches [B, S, K, ...] for `rows` [B, S, K] (-1: padding).
-
-  make_batch(idx, k): one padded batch of k rows (fixed length).
-  """
-  b, s, k = rows.shape
-  out = [[make_batch(r[r >= 0], k) for r in task] for task in rows]
-  return {key: np.stack([np.stack([x[key] for x in task]) for task in out])
-          for key in out[0][0]}
 
 
 @flax.struct.dataclass
@@ -205,7 +116,8 @@ def _apply(state, mean_update, algorithm, eps):
 
 
 def _metrics(mean_update, losses, eps):
-  return {"loss": losses.mean(), "inner_loss_first": losses[..., 0].mean(), "inner_loss_last": losses[..., -1].mean(),
+  return {"loss": losses.mean(), "inner_loss_first": losses[..., 0].mean(),
+          "inner_loss_last": losses[..., -1].mean(),
           "update_norm": optax.tree.norm(mean_update), "meta_lr": eps}
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from noisy_meta.core import errors
 from noisy_meta import meta_learning
+from noisy_meta.data import meta_tasks
 from noisy_meta.reports import mlrc as mlrc_report
 
 D, C = 4, 3
@@ -181,13 +182,13 @@ def test_meta_lr_anneals_linearly_to_zero():
 
 def test_sample_fraction_sizes_determinism_and_stratified():
   labels = np.array([0] * 50 + [1] * 30 + [2] * 15 + [3] * 5)
-  a = meta_learning.sample_fraction(labels, 0.1, seed=3)
+  a = meta_tasks.sample_fraction(labels, 0.1, seed=3)
   assert len(a) == 10 and len(set(a)) == 10 and np.all(np.diff(a) > 0)
-  np.testing.assert_array_equal(a, meta_learning.sample_fraction(labels, 0.1, seed=3))
-  assert not np.array_equal(a, meta_learning.sample_fraction(labels, 0.1, seed=4))
-  assert len(meta_learning.sample_fraction(labels, 1.0, seed=0)) == 100
-  assert len(meta_learning.sample_fraction(labels, 0.001, seed=0)) == 1  # At least one row.
-  s = meta_learning.sample_fraction(labels, 0.1, seed=3, stratified=True)
+  np.testing.assert_array_equal(a, meta_tasks.sample_fraction(labels, 0.1, seed=3))
+  assert not np.array_equal(a, meta_tasks.sample_fraction(labels, 0.1, seed=4))
+  assert len(meta_tasks.sample_fraction(labels, 1.0, seed=0)) == 100
+  assert len(meta_tasks.sample_fraction(labels, 0.001, seed=0)) == 1  # At least one row.
+  s = meta_tasks.sample_fraction(labels, 0.1, seed=3, stratified=True)
   counts = np.bincount(labels[s], minlength=4)
   np.testing.assert_array_equal(counts, [5, 3, 2, 1])  # round(0.1 n), at least 1.
 
@@ -195,12 +196,12 @@ def test_sample_fraction_sizes_determinism_and_stratified():
 @pytest.mark.parametrize("fraction", [0, 0.0, -0.1, 1.5, float("nan"), "0.1"])
 def test_fraction_outside_unit_interval_is_an_error(fraction):
   with pytest.raises(errors.InputError, match=r"fraction=.*\(0, 1\]"):
-    meta_learning.sample_fraction(np.zeros(10, int), fraction, seed=0)
+    meta_tasks.sample_fraction(np.zeros(10, int), fraction, seed=0)
 
 
 def test_task_sampler_rows_padding_and_determinism():
   labels = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2, 2, 2])
-  s = meta_learning.TaskSampler(labels, num_tasks=2, steps=3, batch=4, seed=0, num_classes=4,
+  s = meta_tasks.TaskSampler(labels, num_tasks=2, steps=3, batch=4, seed=0, num_classes=4,
                        names=["Other", "A", "B", "C"])
   assert s.missing == ["C"]  # No example of C: never a task.
   for it in range(20):
@@ -221,7 +222,7 @@ def test_more_tasks_than_relations_present_is_an_error():
   labels = np.array([0, 0, 1, 2])
   with pytest.raises(errors.InputError, match=r"meta.tasks=5 .* only 3 relations .*"
                                               r"none for: D.*at most 3"):
-    meta_learning.TaskSampler(labels, num_tasks=5, steps=1, batch=2, seed=0, num_classes=4,
+    meta_tasks.TaskSampler(labels, num_tasks=5, steps=1, batch=2, seed=0, num_classes=4,
                      names=["Other", "B", "C", "D"])
 
 
@@ -231,7 +232,7 @@ def test_task_batch_stacks_padded_batches():
     out[:len(idx), 0] = idx
     return {"x": out, "_mask": np.arange(k) < len(idx)}
   rows = np.array([[[3, 4, -1], [5, -1, -1]]])
-  t = meta_learning.task_batch(make, rows)
+  t = meta_tasks.task_batch(make, rows)
   assert t["x"].shape == (1, 2, 3, 2)
   np.testing.assert_array_equal(t["_mask"][0], [[1, 1, 0], [1, 0, 0]])
   np.testing.assert_array_equal(t["x"][0, :, :, 0], [[3, 4, 0], [5, 0, 0]])

@@ -1,5 +1,4 @@
 """Text-classification splits selected by `config.input` (local files or TFDS)."""
-import os
 
 from absl import logging
 import numpy as np
@@ -9,7 +8,7 @@ from noisy_meta.data import text_files
 
 
 def _glue_splits(inp):
-  configured = inp.data_dir or os.environ.get("NOISY_META_DATA_DIR", "")
+  configured = text_files.configured_data_dir(inp.data_dir)
   if inp.source in ("local", "auto") and configured:
     directory = text_files.data_dir(configured)  # Raises if it does not exist.
     if not text_files.has_local_glue(inp.task, directory):

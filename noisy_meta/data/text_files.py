@@ -34,9 +34,15 @@ class TextData:
                     self.label_names, [self.sources[i] for i in idx])
 
 
+def configured_data_dir(configured=""):
+  """The config value, else $NOISY_META_DATA_DIR, else "": the one place that
+  reads the variable."""
+  return configured or os.environ.get("NOISY_META_DATA_DIR", "")
+
+
 def data_dir(configured=""):
-  """The data directory: the config value, else $NOISY_META_DATA_DIR."""
-  path = configured or os.environ.get("NOISY_META_DATA_DIR", "")
+  """The data directory (`configured_data_dir`), which must exist."""
+  path = configured_data_dir(configured)
   if not path:
     raise errors.InputError(
         "No data directory: set config.input.data_dir or NOISY_META_DATA_DIR "

@@ -87,7 +87,7 @@ def load_examples(config):
     d["dev_ids"] = [e["id"] for e in d["dev"]]
     return d, list(relation_metrics.SEMEVAL_LABELS)
   if inp.dataset == "semeval":
-    data_dir = inp.data_dir or os.environ.get("NOISY_META_DATA_DIR", "")
+    data_dir = text_files.configured_data_dir(inp.data_dir)
     if not data_dir:
       raise errors.InputError("No data directory: set config.input.data_dir or "
                               "NOISY_META_DATA_DIR.")
@@ -112,7 +112,7 @@ def glove_path(config):
   inp = config.input
   if inp.glove:
     return inp.glove
-  folder = os.path.join(inp.data_dir or os.environ.get("NOISY_META_DATA_DIR", ""), "glove")
+  folder = os.path.join(text_files.configured_data_dir(inp.data_dir), "glove")
   files = sorted(f for f in os.listdir(folder) if f.startswith("glove")) if os.path.isdir(
       folder) else []
   if not files:

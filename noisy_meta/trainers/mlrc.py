@@ -1,8 +1,9 @@
-"""MLRC experiments (Obamuyide and Vlachos 2019): baseline vs meta-learning with limited supervision.
+"""MLRC experiments (Obamuyide and Vlachos 2019): baseline vs meta-learning
+with limited supervision.
 
 For every fraction in `config.mlrc.fractions` and run r < `config.mlrc.runs`
 (seed = config.seed + r), `train_and_evaluate` keeps that fraction of the
-SemEval/TACRED training split (`meta_learning.sample_fraction`, rows saved in
+SemEval/TACRED training split (`meta_tasks.sample_fraction`, rows saved in
 `frac<f>/run<r>/train_rows.txt`), then on exactly those rows trains
 
   baseline/  the supervised learner (`trainers.relation.fit`), and
@@ -31,6 +32,7 @@ from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta import learners
 from noisy_meta import meta_learning
+from noisy_meta.data import meta_tasks
 from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.core import writers
@@ -56,9 +58,9 @@ def meta_train(config, workdir, learner, rows):
   train = learner.subset(learner.train, rows)
   labels = learner.label_names
   extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
-  sampler = meta_learning.TaskSampler(train.labels, m.tasks, m.inner_steps + extra, m.inner_batch,
-                             seed=config.seed, num_classes=len(labels), names=labels,
-                             sampling=m.sampling)
+  sampler = meta_tasks.TaskSampler(train.labels, m.tasks, m.inner_steps + extra,
+                                   m.inner_batch, seed=config.seed, num_classes=len(labels),
+                                   names=labels, sampling=m.sampling)
   if sampler.missing:
     logging.warning("No training example (so no meta-task) for %d labels: %s.",
                     len(sampler.missing), ", ".join(sampler.missing))
@@ -78,10 +80,12 @@ def meta_train(config, workdir, learner, rows):
   state = session.restore(state)
 
   def loss_fn(params, constants, batch, rng):
-    like = meta_learning.MetaState(step=None, params=None, constants=constants, apply_fn=ts.apply_fn)
+    like = meta_learning.MetaState(step=None, params=None, constants=constants,
+                                   apply_fn=ts.apply_fn)
     return learner.loss(like, params, batch, rng)
 
-  tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr, m.inner_grad_clip)
+  tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr,
+                                     m.inner_grad_clip)
   step_fn = session.compile(meta_learning.make_meta_step(
       loss_fn, tx, m.algorithm, m.meta_lr, m.iterations if m.anneal else 0, m.task_axis,
       mesh=mesh), mesh)
@@ -91,7 +95,7 @@ def meta_train(config, workdir, learner, rows):
   def tasks_of(it):
     _, rows = sampler.sample(it)
     length = longest if m.fixed_length else learner.padded_length(train, rows[rows >= 0])
-    return parallel.shard(meta_learning.task_batch(
+    return parallel.shard(meta_tasks.task_batch(
         lambda idx, k: learner.make_batch(train, idx, k, length), rows), mesh)
 
   with session.guard():
@@ -143,7 +147,7 @@ def run_one(config, workdir, learner, fraction, run):
   with cfg.unlocked():
     cfg.seed = config.seed + run
   train_labels = learner.train.labels
-  rows = meta_learning.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
+  rows = meta_tasks.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
   os.makedirs(workdir, exist_ok=True)
   ids = learner.example_ids(learner.train)
   if parallel.is_lead():
@@ -182,21 +186,21 @@ def _delete_ckpt(workdir):
 
 
 def runs_per_fraction(config):
-  """Runs at each of config.mlrc.fractions (meta_learning.runs_by_fraction or meta_learning.runs)."""
+  """Runs at each of config.mlrc.fractions (mlrc.runs_by_fraction or mlrc.runs)."""
   by = tuple(config.mlrc.get("runs_by_fraction", ()))
   if by and len(by) != len(config.mlrc.fractions):
-    raise errors.InputError(f"meta_learning.runs_by_fraction={by} does not match "
-                            f"meta_learning.fractions={tuple(config.mlrc.fractions)}.")
+    raise errors.InputError(f"mlrc.runs_by_fraction={by} does not match "
+                            f"mlrc.fractions={tuple(config.mlrc.fractions)}.")
   return by or (config.mlrc.runs,) * len(config.mlrc.fractions)
 
 
 def train_and_evaluate(config, workdir):
   """The grid of fractions x runs; writes report.md, results.json and the plot."""
   for f in config.mlrc.fractions:
-    meta_learning.check_fraction(f)
+    meta_tasks.check_fraction(f)
   runs = runs_per_fraction(config)
   if min(runs) < 1:
-    raise errors.InputError(f"meta_learning.runs={config.mlrc.runs} (by fraction: "
+    raise errors.InputError(f"mlrc.runs={config.mlrc.runs} (by fraction: "
                             f"{config.mlrc.get('runs_by_fraction', ())}): need at least "
                             "one run per fraction.")
   lead = parallel.is_lead()
