@@ -76,12 +76,25 @@ def debug_config():
   return c
 
 
+# The arguments (`:key=value,...`) of each family and their defaults.
+FINETUNE_ARGS = dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3,
+                     lr=5e-5, batch_size=32)
+RELATION_ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0,
+                     batch_size=50, prune_k=1)
+
+
+def _args(defaults, a):
+  """`defaults` with the values `a` (parsed arguments) gives for those keys."""
+  return ml_collections.ConfigDict({k: a.get(k, v) for k, v in defaults.items()})
+
+
 def finetune_config(task, arg, **task_defaults):
   """A fine-tuning config for a text-classification task."""
-  defaults = dict(runlocal=False, seed=0, model="minilm", train_size=0,
-                  epochs=3, lr=5e-5, batch_size=32)
-  defaults.update(task_defaults)
-  a = parse_arg(arg, **defaults)
+  return _finetune(task, parse_arg(arg, **dict(FINETUNE_ARGS, **task_defaults)))
+
+
+def _finetune(task, a):
+  """The fine-tuning config of parsed arguments `a` (FINETUNE_ARGS' keys)."""
 
   c = ml_collections.ConfigDict()
   c.trainer = "finetune"
@@ -147,21 +160,17 @@ def finetune_config(task, arg, **task_defaults):
 def aum_config(task, arg, **task_defaults):
   """The AUM pipeline of Talukdar et al.: two AUM runs, percentile sweep, cleaning."""
   relation = task in ("semeval", "tacred")
-  defaults = (dict(runlocal=False, seed=0, model="pa_lstm", train_size=0, epochs=0,
-                   noise=0.0, seeds=3, lr=0.0, batch_size=50) if relation else
-              dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3,
-                   noise=0.0, seeds=3, lr=5e-5, batch_size=32))
+  defaults = dict(RELATION_ARGS if relation else FINETUNE_ARGS, train_size=0, noise=0.0,
+                  seeds=3)
   defaults.update(task_defaults)
   a = parse_arg(arg, **defaults)
-  keys = ("seed", "model", "epochs", "lr", "batch_size") + (() if relation else ("train_size",))
-  base = ",".join(f"{k}={a[k]}" for k in keys) + (",runlocal" if a.runlocal else "")
   if relation:  # PA-LSTM / C-GCN (issue 19 measures them); train_size: first N.
-    c = relation_config(task, base)
+    c = _relation(task, _args(RELATION_ARGS, a))
     c.learner = "relation"
     if a.train_size:
       c.train_size = a.train_size
   else:
-    c = finetune_config(task, base)
+    c = _finetune(task, _args(FINETUNE_ARGS, a))
   c.trainer = "aum"
 
   c.noise = ml_collections.ConfigDict()
@@ -227,8 +236,11 @@ RELATION_OPTIM = {
 
 def relation_config(dataset, arg):
   """Supervised PA-LSTM / C-GCN on SemEval-2010 Task 8 or TACRED."""
-  a = parse_arg(arg, runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0,
-                batch_size=50, prune_k=1)
+  return _relation(dataset, parse_arg(arg, **RELATION_ARGS))
+
+
+def _relation(dataset, a):
+  """The relation config of parsed arguments `a` (RELATION_ARGS' keys)."""
   if a.model not in RELATION_MODELS:
     raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}.")
   c = ml_collections.ConfigDict()
@@ -300,13 +312,13 @@ def mlrc_config(dataset, arg):
                 stratified=False, epochs=0,
                 task_axis="vmap")
   if dataset in TEXT_TASKS:
-    c = finetune_config(dataset, f"model={a.model or 'minilm'},seed={a.seed},"
-                        f"epochs={a.epochs or 3}" + (",runlocal" if a.runlocal else ""))
+    c = _finetune(dataset, _args(FINETUNE_ARGS, dict(
+        runlocal=a.runlocal, seed=a.seed, model=a.model or "minilm", epochs=a.epochs or 3)))
     c.learner = "text"
     c.train_size = 0  # Subsets: input.train_size.
   else:
-    c = relation_config(dataset, f"model={a.model or 'pa_lstm'},seed={a.seed},"
-                        f"epochs={a.epochs}")
+    c = _relation(dataset, _args(RELATION_ARGS, dict(seed=a.seed, model=a.model or "pa_lstm",
+                                                     epochs=a.epochs)))
     c.learner = "relation"
   c.trainer = "mlrc"
   c.runlocal = a.runlocal
