@@ -7,6 +7,11 @@ r"""MLRC (Obamuyide and Vlachos 2019) vs the supervised learner on SemEval-2010 
 """
 from configs import common
 
+# The paper's grid (its Figures 1-2): both learners, these shares of the
+# training set, 10 runs each. launch/sweep.py and launch/mlrc_paper.sh read it.
+PAPER_GRID = dict(models=("pa_lstm", "cgcn"),
+                  fractions=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0), runs=10)
+
 
 def get_config(arg=None):
   return common.mlrc_config("semeval", arg)

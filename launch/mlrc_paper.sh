@@ -10,8 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=${1:-runs/mlrc_paper}; shift $(( $# > 1 ? 1 : $# ))
-RUNS=${RUNS:-10}
-FRACTIONS=${FRACTIONS:-0.01+0.02+0.05+0.1+0.2+0.5+1}
+# Defaults: the paper's grid, from configs/mlrc_semeval.py (PAPER_GRID).
+GRID='from configs import mlrc_semeval as m; g = m.PAPER_GRID'
+RUNS=${RUNS:-$(python -c "$GRID; print(g['runs'])")}
+FRACTIONS=${FRACTIONS:-$(python -c "$GRID; print('+'.join(f'{f:g}' for f in g['fractions']))")}
 run() {
   python -m noisy_meta.main \
       --config="configs/mlrc_semeval.py:model=$1,fractions=$FRACTIONS,runs=$RUNS" \

@@ -1,16 +1,16 @@
 r"""The papers' grids as one `noisy_meta.main` job per grid point, one workdir each.
 
-  python launch/sweep.py --grid=aum --dry-run            # seed 000: 45 jobs
+  python launch/sweep.py --grid=aum --dry-run            # Talukdar et al.: 45 jobs
   python launch/sweep.py --grid=aum --noise=0.2 --seeds=0 --parallel=5 --launcher=gpu
   python launch/sweep.py --grid=mlrc --root=gs://bucket/mlrc --launcher=tpu --parallel=4
   python launch/sweep.py --grid=mlrc --pack=runs --dry-run -- --config.meta.log_every=100
 
-aum (seed 000): datasets x noise rates x percentiles x seeds. A job runs the
+aum (Talukdar et al.): datasets x noise rates x percentiles x seeds. A job runs the
 AUM pipeline of configs/aum_<dataset>.py with `noise=N` and one percentile
 (`aum.percentiles`, `clean.percentiles`) and one retraining seed
 (`clean.seeds`); its two AUM runs keep the config's seed, so every job of a
 noise rate flags the same examples and its numbers equal that point of one
-big run. mlrc (seed 004): models x fractions x runs. Run r is `seed=r,runs=1`,
+big run. mlrc (Obamuyide and Vlachos 2019): models x fractions x runs. Run r is `seed=r,runs=1`,
 the run r of a `runs=N` grid (the trainer gives run r the seed config.seed+r).
 `--pack=AXIS` keeps a whole axis inside every job (one workdir, one report,
 the AUM runs shared) instead of one job per value.
@@ -31,14 +31,22 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Defaults from the papers. 000: SST-2 Table 1 sweeps percentiles, Table 5
-# adds 20 % and 40 % uniform noise (mean +- std over seeds; we use 3).
-# 004: 10 runs per fraction, both learners; the fractions of its Figures 1-2
-# as read for launch/mlrc_paper.sh; 1000 meta-iterations (the config's).
-AUM_DEFAULTS = dict(datasets="sst2", noise="0,0.2,0.4", percentiles="1,10,50,90,99",
-                    seeds="0,1,2")
-MLRC_DEFAULTS = dict(models="pa_lstm,cgcn", fractions="0.01,0.02,0.05,0.1,0.2,0.5,1",
-                     runs=10)
+sys.path.insert(0, REPO)
+from configs import aum_sst2  # pylint: disable=g-import-not-at-top,wrong-import-position
+from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def _csv(values):
+  return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+# The papers' grids, defined once in their configs (PAPER_GRID): the AUM
+# paper's SST-2 percentiles x noise rates x seeds; MLRC's learners x
+# fractions x 10 runs (1000 meta-iterations: the config's).
+AUM_DEFAULTS = {k: _csv(v) for k, v in aum_sst2.PAPER_GRID.items()}
+MLRC_DEFAULTS = dict(models=_csv(mlrc_semeval.PAPER_GRID["models"]),
+                     fractions=_csv(mlrc_semeval.PAPER_GRID["fractions"]),
+                     runs=mlrc_semeval.PAPER_GRID["runs"])
 PACKABLE = {"aum": ("percentiles", "seeds"), "mlrc": ("fractions", "runs")}
 
 
@@ -201,14 +209,14 @@ def parse(argv):
   p.add_argument("--log-dir", help="Per-job logs when --parallel > 1 (default ROOT/logs).")
   p.add_argument("--tpu-prefix", default=os.environ.get("NAME") or
                  time.strftime("nm-sweep-%m%d-%H%M"), help="TPU VM names: PREFIX-000, ...")
-  a = p.add_argument_group("aum grid (seed 000)")
+  a = p.add_argument_group("aum grid (Talukdar et al.)")
   a.add_argument("--datasets", default=AUM_DEFAULTS["datasets"], help="cola, sst2.")
   a.add_argument("--noise", default=AUM_DEFAULTS["noise"], help="Uniform flip rates.")
   a.add_argument("--percentiles", default=AUM_DEFAULTS["percentiles"])
   a.add_argument("--seeds", default=AUM_DEFAULTS["seeds"], help="Retraining seeds.")
   a.add_argument("--train-size", type=int,
                  help="Training subset (config default: SST-2 10000; 0: all, as the paper).")
-  m = p.add_argument_group("mlrc grid (seed 004)")
+  m = p.add_argument_group("mlrc grid (Obamuyide and Vlachos 2019)")
   m.add_argument("--models", default=MLRC_DEFAULTS["models"], help="pa_lstm, cgcn.")
   m.add_argument("--fractions", default=MLRC_DEFAULTS["fractions"])
   m.add_argument("--runs", type=int, default=MLRC_DEFAULTS["runs"], help="Runs 0..N-1.")

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/env.sh
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
-python -m pytest -q tests "$@"
+python -m pytest -q --durations=20 tests "$@"

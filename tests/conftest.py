@@ -1,8 +1,10 @@
 """Test setup: 8 fake CPU devices, the shared data directory, small models."""
 import os
 
-# Before jax is imported anywhere: tests may shard over 8 simulated devices.
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+# Before jax is imported anywhere: one CPU device, except where
+# tests/parallel_test.py reruns itself with NOISY_META_TEST_DEVICES=8.
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count="
+                      + os.environ.get("NOISY_META_TEST_DEVICES", "1"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import pytest  # pylint: disable=g-import-not-at-top

@@ -1,8 +1,10 @@
 """One mesh ('data',): 8 simulated CPU devices and 2 processes vs one device.
 
-conftest.py gives the test process 8 CPU devices
-(--xla_force_host_platform_device_count=8); `num_devices=1` runs the same
-job on the first of them. Tolerances: the sharded runs sum gradients and
+The suite runs on one CPU device; `test_on_eight_simulated_devices` reruns
+this module in a pytest subprocess whose conftest.py asks XLA for 8
+(NOISY_META_TEST_DEVICES=8: --xla_force_host_platform_device_count=8), where
+the other tests run and `num_devices=1` runs the same job on the first
+device. Tolerances: the sharded runs sum gradients and
 task updates in another order (a reduction across devices), so float32
 results agree to ~1e-6 relative per step; a few training steps of a tiny
 model stay within the atol used here.
@@ -27,8 +29,24 @@ from noisy_meta.learners import text
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 D, C = 4, 3
+EIGHT = jax.device_count() == 8
+# In the one-device suite, only the test that reruns this module with 8.
+eight_only = pytest.mark.skipif(not EIGHT, reason="runs in the 8-device subprocess")
 
 
+@pytest.mark.skipif(EIGHT, reason="this is the 8-device run")
+def test_on_eight_simulated_devices():
+  """Every other test of this module, in pytest with 8 simulated CPU devices."""
+  env = dict(os.environ, NOISY_META_TEST_DEVICES="8")
+  env.pop("XLA_FLAGS", None)
+  proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                         os.path.abspath(__file__)], cwd=ROOT, env=env, capture_output=True,
+                        text=True, timeout=3000)
+  assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+  assert "failed" not in proc.stdout, proc.stdout[-3000:]
+
+
+@eight_only
 def test_eight_simulated_devices():
   assert jax.device_count() == 8, "conftest.py asks XLA for 8 CPU devices"
   assert parallel.make_mesh().size == 8
@@ -37,6 +55,7 @@ def test_eight_simulated_devices():
   assert parallel.padded_size(50, parallel.make_mesh()) == 56
 
 
+@eight_only
 def test_shard_puts_rows_on_their_devices():
   mesh = parallel.make_mesh()
   x = parallel.shard({"a": np.arange(32).reshape(16, 2)}, mesh)["a"]
@@ -57,6 +76,7 @@ def _noisy_loss(params, constants, batch, rng):
   return (ce * w).sum() / jnp.maximum(w.sum(), 1.0), logits
 
 
+@eight_only
 @pytest.mark.parametrize("algorithm", meta_learning.ALGORITHMS)
 @pytest.mark.parametrize("task_axis", meta_learning.TASK_AXES)
 def test_meta_step_on_eight_devices_equals_one(algorithm, task_axis):
@@ -102,6 +122,7 @@ def _tiny_aum_config(data_dir, tiny_bert_dir, cache):
   return config
 
 
+@eight_only
 def test_aum_run_on_eight_devices_equals_one(tmp_path, data_dir, tiny_bert_dir):
   """Per-example AUM / data-map accumulators and dev metrics, batch split 8 ways."""
   config = _tiny_aum_config(data_dir, tiny_bert_dir, str(tmp_path / "cache"))
@@ -164,6 +185,7 @@ def _aum_csv(workdir):
     return {r["id"]: r for r in csv.DictReader(f)}
 
 
+@eight_only
 def test_two_processes_runlocal_aum_job_matches_one(tmp_path, data_dir, tiny_bert_dir):
   """jax.distributed on localhost (gloo CPU collectives), one device each,
   vs the same job on one device in this process."""
