@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from noisy_meta.core import parallel  # pylint: disable=g-import-not-at-top
 from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text_classifier as text  # pylint: disable=g-import-not-at-top
 from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "An AUM config.")

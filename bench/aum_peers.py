@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
 from noisy_meta.core import writers  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text_classifier as text  # pylint: disable=g-import-not-at-top
 from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
 _AUM_WORKDIR = flags.DEFINE_string("aum_workdir", None, "A finished AUM workdir with noise.")

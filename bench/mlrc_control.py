@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from noisy_meta.learners import relation as relation_learner
+from noisy_meta.learners import relation_classifier as relation_learner
 from noisy_meta.trainers import relation
 # pylint: enable=g-import-not-at-top,wrong-import-position
 

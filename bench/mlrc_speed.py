@@ -66,7 +66,7 @@ from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
 from noisy_meta import meta_learning  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import meta_tasks  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
 from relation_speed import TorchPALSTM  # pylint: disable=g-import-not-at-top
 
 TORCH_KEYS = ("words", "pos", "ner", "subj_pos", "obj_pos", "label")

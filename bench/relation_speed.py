@@ -27,7 +27,7 @@ from configs import re_semeval  # pylint: disable=g-import-not-at-top
 from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_batches  # pylint: disable=g-import-not-at-top
 from noisy_meta.data import relation_features as rf  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
 
 
 class TorchPALSTM(nn.Module):

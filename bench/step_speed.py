@@ -23,7 +23,7 @@ import transformers
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from configs import finetune_cola  # pylint: disable=g-import-not-at-top
 from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import text  # pylint: disable=g-import-not-at-top
+from noisy_meta.learners import text_classifier as text  # pylint: disable=g-import-not-at-top
 from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
 
 

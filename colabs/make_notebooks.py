@@ -129,7 +129,7 @@ from IPython.display import Image, Markdown, display
 import matplotlib.pyplot as plt
 import ml_collections
 
-from noisy_meta.reports import common
+from noisy_meta.reports import report_common as common
 
 
 def show(lines, caption=""):
@@ -201,7 +201,7 @@ AUM_INTRO = r'''
 Runs (or reads) the AUM pipeline of `configs/aum_cola.py`: two AUM runs with
 threshold samples, the percentile sweep, and retrains on the unfiltered,
 sieved and flipped training sets. The tables and figures below are drawn by
-`noisy_meta.reports.aum` (the code that wrote the run's `report.md`) from the
+`noisy_meta.reports.aum_report` (the code that wrote the run's `report.md`) from the
 files in the workdir (`examples.csv`, `summary.json`), which are first checked
 against each other.
 
@@ -229,7 +229,7 @@ def aum_cells():
       extra_env=('FLAG_PERCENTILE = int(_env("FLAG_PERCENTILE", FLAG_PERCENTILE))\n'
                  'TOP_N = int(_env("TOP_N", TOP_N))\n'))
   load = HELPERS + r'''
-from noisy_meta.reports import aum as aum_report
+from noisy_meta.reports import aum_report as aum_report
 
 w = aum_report.read_workdir(WORKDIR)  # examples.csv, summary.json, config.json.
 summary = w["summary"]
@@ -312,7 +312,7 @@ MLRC_INTRO = r'''
 Runs (or reads) `configs/mlrc_semeval.py`: for every fraction of the training
 set and every run, the supervised learner (PA-LSTM by default) and MLRC
 (Reptile over relations, then the same fine-tuning) on the same sentences.
-The tables and the figure are drawn by `noisy_meta.reports.mlrc` (the code
+The tables and the figure are drawn by `noisy_meta.reports.mlrc_report` (the code
 that wrote the run's `report.md`) from `results.json`, after checking it
 against the per-run files (`frac*/run*/{baseline,mlrc}/metrics.json`).
 
@@ -335,7 +335,7 @@ def mlrc_cells():
   load = HELPERS + r'''
 import json
 
-from noisy_meta.reports import mlrc as mlrc_report
+from noisy_meta.reports import mlrc_report as mlrc_report
 
 results = common.read_json(WORKDIR, "results.json")
 runs = results["runs"]

@@ -11,7 +11,7 @@ from configs import aum_cola
 from noisy_meta import aum_lib
 from noisy_meta.trainers import aum
 from noisy_meta.core import loop
-from noisy_meta.learners import text
+from noisy_meta.learners import text_classifier as text
 from noisy_meta.models import hf_import
 
 

@@ -592,7 +592,7 @@ def test_load_tacred_mapping(tmp_path, tacred_dir):
 def test_retacred_labels_reach_the_trainer(tmp_path, tacred_dir):
   """The label set comes from the patched data, not a fixed TACRED list."""
   from configs import re_tacred  # pylint: disable=g-import-not-at-top
-  from noisy_meta.learners import relation  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
   data = _sample(tacred_dir)
   folder = _retacred_folder(
       tmp_path, data, dict(train=set(), dev=set(), test=set()),

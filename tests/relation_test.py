@@ -13,7 +13,7 @@ from configs import re_semeval
 from configs import re_tacred
 from noisy_meta.core import errors
 from noisy_meta.data import relation_features as rf
-from noisy_meta.models import relation as models
+from noisy_meta.models import relation_models as models
 from noisy_meta.trainers import relation
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

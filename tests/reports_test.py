@@ -15,7 +15,7 @@ import pytest
 from configs import aum_cola
 from noisy_meta import metrics
 from noisy_meta.core import writers
-from noisy_meta.reports import aum as aum_report
+from noisy_meta.reports import aum_report as aum_report
 
 
 # ------------------------------------------------------------------ collapse

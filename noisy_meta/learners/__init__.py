@@ -1,8 +1,8 @@
 """Learners: model families the loop (noisy_meta/core/loop.py) and every method
 (supervised, AUM, MLRC) can train. Each is one module with one class:
 
-  text.TextClassifier          a pretrained Transformer encoder + head
-  relation.RelationClassifier  PA-LSTM or C-GCN over GloVe (config.model.name)
+  text_classifier.TextClassifier          a pretrained Transformer encoder + head
+  relation_classifier.RelationClassifier  PA-LSTM or C-GCN over GloVe (config.model.name)
 
 A learner is built from a config (and, optionally, data already prepared by
 its module's `prepare`) and offers:
@@ -26,8 +26,8 @@ its module's `prepare`) and offers:
 import importlib
 
 _LEARNERS = {
-    "text": ("noisy_meta.learners.text", "TextClassifier"),
-    "relation": ("noisy_meta.learners.relation", "RelationClassifier"),
+    "text": ("noisy_meta.learners.text_classifier", "TextClassifier"),
+    "relation": ("noisy_meta.learners.relation_classifier", "RelationClassifier"),
 }
 
 

@@ -1,4 +1,4 @@
-"""Supervised fine-tuning of the text classifier (noisy_meta/learners/text.py).
+"""Supervised fine-tuning of the text classifier (noisy_meta/learners/text_classifier.py).
 
 `train_and_evaluate(config, workdir)` reads the data, tokenises it once
 (cached), loads the pretrained encoder and trains it through the one loop
@@ -14,7 +14,7 @@ from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import parallel
 from noisy_meta.core import writers
 from noisy_meta.core import loop
-from noisy_meta.learners import text
+from noisy_meta.learners import text_classifier as text
 
 
 def train_and_evaluate(config, workdir):

@@ -37,7 +37,7 @@ from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.core import writers
 from noisy_meta.core import loop
-from noisy_meta.reports import mlrc as mlrc_report
+from noisy_meta.reports import mlrc_report as mlrc_report
 from noisy_meta.trainers import finetune
 from noisy_meta.trainers import relation
 

@@ -2,7 +2,7 @@
 
 `train_and_evaluate(config, workdir)` reads SemEval-2010 Task 8 (converted
 to the TACRED schema with spaCy, cached) or TACRED, builds vocabularies from
-the training split and the fixed GloVe matrix (noisy_meta/learners/relation.py),
+the training split and the fixed GloVe matrix (noisy_meta/learners/relation_classifier.py),
 trains through the one loop (noisy_meta/core/loop.py) with the originals'
 recipe (SGD, gradient clipping, learning rate decayed when dev F1 stops
 improving), keeps the best-dev parameters, and scores them on test with the
@@ -20,8 +20,8 @@ from noisy_meta.core import parallel
 from noisy_meta import relation_metrics
 from noisy_meta.core import writers
 from noisy_meta.core import loop
-from noisy_meta.learners import relation as relation_learner
-from noisy_meta.reports import relation as relation_report
+from noisy_meta.learners import relation_classifier as relation_learner
+from noisy_meta.reports import relation_report as relation_report
 
 
 def train_and_evaluate(config, workdir):

@@ -27,7 +27,7 @@ from noisy_meta.data import relation_batches
 from noisy_meta.data import relation_features as rf
 from noisy_meta.data import relations
 from noisy_meta.data import text_files
-from noisy_meta.models import relation as relation_models
+from noisy_meta.models import relation_models
 
 
 class TrainState(train_state.TrainState):

@@ -16,7 +16,7 @@ import numpy as np
 from noisy_meta.core import atomic
 from noisy_meta import aum_lib
 from noisy_meta.core import writers
-from noisy_meta.reports import common
+from noisy_meta.reports import report_common as common
 
 
 def _task(config):

@@ -1,6 +1,6 @@
 """The supervised relation classifier's report.md: test F1 and per-relation scores."""
 from noisy_meta import relation_metrics
-from noisy_meta.reports import common
+from noisy_meta.reports import report_common as common
 
 
 def report_lines(config, result):

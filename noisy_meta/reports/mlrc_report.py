@@ -12,7 +12,7 @@ import numpy as np
 
 from noisy_meta.core import atomic
 from noisy_meta.core import writers
-from noisy_meta.reports import common
+from noisy_meta.reports import report_common as common
 
 # Seed 004, Table 1 and Section 5 (SemEval, 1 % of the training set).
 PAPER_1PCT = {"pa_lstm": (3.13, 21.05), "cgcn": (3.38, 17.14)}
