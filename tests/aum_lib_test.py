@@ -135,7 +135,7 @@ def test_detection_scores_hand_computed():
 
 
 def test_uniform_flips_rate_and_classes():
-  from noisy_meta import noise  # pylint: disable=g-import-not-at-top
+  from noisy_meta.data import noise  # pylint: disable=g-import-not-at-top
   labels = np.random.default_rng(0).integers(0, 3, 1000)
   noisy, mask = noise.uniform_flips(labels, 3, 0.2, seed=100)
   assert mask.sum() == 200 and (noisy[mask] != labels[mask]).all()

@@ -128,3 +128,11 @@ def test_tokenize_is_cached_and_exact(tmp_path, minilm_dir):
   assert lengths[1] == 16 and ids[1, 15] == tok.sep_token_id
   ids2, lengths2 = pipeline.tokenize(texts, tok, 16, str(tmp_path))
   assert (ids2 == ids).all() and (lengths2 == lengths).all()
+
+
+def test_one_bucket_length_for_both_batch_makers():
+  """Tuple buckets (text) and a multiple (relations): one function."""
+  assert [pipeline.bucket_length(n, (16, 32)) for n in (1, 16, 17, 32, 99)] == [16, 16, 32,
+                                                                                32, 32]
+  assert [pipeline.bucket_length(n, 16) for n in (1, 16, 17, 32, 33, 99)] == [16, 16, 32, 32,
+                                                                              48, 112]

@@ -81,7 +81,14 @@ def tokenize(texts, tokenizer, max_len, cache=None):
 
 
 def bucket_length(n, buckets):
-  """The smallest bucket length >= n (the largest bucket if none)."""
+  """The padded length of a batch whose longest row has n tokens.
+
+  buckets: the allowed lengths (a tuple; the smallest >= n, else the
+  largest: longer rows are cut) or one int, whose multiples are allowed
+  (n rounded up, at least one bucket). Every batch maker pads with this.
+  """
+  if isinstance(buckets, int):
+    return max(buckets, -(-n // buckets) * buckets)
   for b in sorted(buckets):
     if n <= b:
       return b

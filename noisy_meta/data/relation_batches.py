@@ -5,23 +5,18 @@ padded to `batch_size`, tokens to a bucketed length, `label`, `_id` (row in
 the split, -1 for padding) and `_mask` (real rows).
 """
 import dataclasses
-import math
 
 import numpy as np
 
+from noisy_meta.data import pipeline
 from noisy_meta.data import relation_features as rf
-
-
-def bucket_length(n, bucket):
-  """n tokens rounded up to a multiple of `bucket` (at least one bucket)."""
-  return max(bucket, int(math.ceil(n / bucket)) * bucket)
 
 
 def make_batch(enc, idx, batch_size, bucket, length=0):
   """Rows `idx` of `enc`, padded to `batch_size` rows and a multiple of
   `bucket` (or to `length` tokens when given)."""
   k = len(idx)
-  length = length or bucket_length(int(enc.lengths[idx].max()), bucket)
+  length = length or pipeline.bucket_length(int(enc.lengths[idx].max()), bucket)
   rows = np.zeros(batch_size, np.int64)
   rows[:k] = idx
 

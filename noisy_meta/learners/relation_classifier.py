@@ -23,6 +23,7 @@ from noisy_meta.core import guards
 from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import parallel
 from noisy_meta import relation_metrics
+from noisy_meta.data import pipeline
 from noisy_meta.data import relation_batches
 from noisy_meta.data import relation_features as rf
 from noisy_meta.data import relations
@@ -208,7 +209,7 @@ class RelationClassifier:
 
   def padded_length(self, split, rows):
     """A batch of rows `rows` padded to a multiple of `input.length_bucket`."""
-    return relation_batches.bucket_length(int(split.lengths[rows].max()),
+    return pipeline.bucket_length(int(split.lengths[rows].max()),
                                           self.config.input.length_bucket)
 
   def example_ids(self, split):
