@@ -9,10 +9,10 @@ import pytest
 
 from configs import aum_cola
 from noisy_meta import aum_lib
-from noisy_meta.trainers import aum
 from noisy_meta.core import loop
 from noisy_meta.learners import text_classifier as text
 from noisy_meta.models import hf_import
+from noisy_meta.trainers import aum
 
 
 def test_step_records_margins_of_its_own_forward_pass(tiny_bert_dir):

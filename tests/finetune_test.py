@@ -11,9 +11,9 @@ import optax
 import pytest
 
 from configs import finetune_cola
-from noisy_meta.models import hf_import
 from noisy_meta.core import loop
 from noisy_meta.learners import text_classifier as text
+from noisy_meta.models import hf_import
 from noisy_meta.trainers import finetune
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

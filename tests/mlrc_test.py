@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from noisy_meta.core import errors
-from noisy_meta import meta_learning
 from noisy_meta.data import meta_tasks
+from noisy_meta import meta_learning
 from noisy_meta.reports import mlrc_report as mlrc_report
 
 D, C = 4, 3

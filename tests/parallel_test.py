@@ -22,10 +22,10 @@ import numpy as np
 import pytest
 
 from configs import aum_cola
-from noisy_meta import meta_learning
 from noisy_meta.core import parallel
-from noisy_meta.trainers import aum
 from noisy_meta.learners import text_classifier as text
+from noisy_meta import meta_learning
+from noisy_meta.trainers import aum
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 D, C = 4, 3

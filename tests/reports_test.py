@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from configs import aum_cola
-from noisy_meta import metrics
 from noisy_meta.core import writers
+from noisy_meta import metrics
 from noisy_meta.reports import aum_report as aum_report
 
 

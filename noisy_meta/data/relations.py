@@ -59,9 +59,9 @@ import numpy as np
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
 from noisy_meta.core import progress
-from noisy_meta import relation_metrics
 from noisy_meta.data import pipeline
 from noisy_meta.data import text_files
+from noisy_meta import relation_metrics
 
 SEMEVAL_LABELS = relation_metrics.SEMEVAL_LABELS  # 19 labels, "Other" first.
 SEMEVAL_DIR = "semeval2010_task8"

@@ -20,15 +20,15 @@ import optax
 from noisy_meta import aum_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
-from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import parallel
-from noisy_meta import relation_metrics
 from noisy_meta.data import pipeline
 from noisy_meta.data import relation_batches
 from noisy_meta.data import relation_features as rf
 from noisy_meta.data import relations
 from noisy_meta.data import text_files
+from noisy_meta import metrics as metrics_lib
 from noisy_meta.models import relation_models
+from noisy_meta import relation_metrics
 
 
 class TrainState(train_state.TrainState):

@@ -17,11 +17,11 @@ import optax
 from noisy_meta import aum_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
-from noisy_meta import metrics as metrics_lib
-from noisy_meta.core import parallel
 from noisy_meta.core import loop
+from noisy_meta.core import parallel
 from noisy_meta.data import pipeline
 from noisy_meta.data import tasks
+from noisy_meta import metrics as metrics_lib
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
 

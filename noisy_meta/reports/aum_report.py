@@ -13,8 +13,8 @@ import os
 from absl import logging
 import numpy as np
 
-from noisy_meta.core import atomic
 from noisy_meta import aum_lib
+from noisy_meta.core import atomic
 from noisy_meta.core import writers
 from noisy_meta.reports import report_common as common
 

@@ -22,14 +22,14 @@ from absl import logging
 import jax
 import numpy as np
 
-from noisy_meta.core import atomic
 from noisy_meta import aum_lib
+from noisy_meta.core import atomic
 from noisy_meta.core import errors
-from noisy_meta.core import parallel
 from noisy_meta.core import guards
-from noisy_meta import learners
-from noisy_meta.data import noise as noise_lib
+from noisy_meta.core import parallel
 from noisy_meta.core import progress
+from noisy_meta.data import noise as noise_lib
+from noisy_meta import learners
 from noisy_meta.reports import aum_report as aum_report
 from noisy_meta.trainers import finetune
 

@@ -10,16 +10,17 @@ import os
 
 from absl import logging
 
-from noisy_meta import metrics as metrics_lib
+from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.core import writers
-from noisy_meta.core import loop
-from noisy_meta.learners import text_classifier as text
+from noisy_meta import learners
+from noisy_meta import metrics as metrics_lib
 
 
 def train_and_evaluate(config, workdir):
-  """Fine-tunes, evaluating each epoch; resumes from `workdir`."""
-  learner = text.TextClassifier(config)
+  """Trains `config.learner` (default: the text classifier), evaluating on dev
+  each epoch; resumes from `workdir`."""
+  learner = learners.get(config.get("learner", "text"))(config)
   return fit(config, workdir, learner, learner.train)[0]
 
 

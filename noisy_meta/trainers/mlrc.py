@@ -30,13 +30,13 @@ import numpy as np
 
 from noisy_meta.core import errors
 from noisy_meta.core import guards
-from noisy_meta import learners
-from noisy_meta import meta_learning
-from noisy_meta.data import meta_tasks
+from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.core import writers
-from noisy_meta.core import loop
+from noisy_meta.data import meta_tasks
+from noisy_meta import learners
+from noisy_meta import meta_learning
 from noisy_meta.reports import mlrc_report as mlrc_report
 from noisy_meta.trainers import finetune
 from noisy_meta.trainers import relation

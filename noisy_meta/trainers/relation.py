@@ -15,12 +15,12 @@ import os
 
 from absl import logging
 
-from noisy_meta import metrics as metrics_lib
-from noisy_meta.core import parallel
-from noisy_meta import relation_metrics
-from noisy_meta.core import writers
 from noisy_meta.core import loop
+from noisy_meta.core import parallel
+from noisy_meta.core import writers
 from noisy_meta.learners import relation_classifier as relation_learner
+from noisy_meta import metrics as metrics_lib
+from noisy_meta import relation_metrics
 from noisy_meta.reports import relation_report as relation_report
 
 
