@@ -306,18 +306,19 @@ def mlrc_config(dataset, arg):
   fractions x runs: a relation dataset (semeval, tacred) with PA-LSTM or
   C-GCN, or a text task (cola, sst2, tsv) with the text classifier, where a
   meta-task is one class."""
-  a = parse_arg(arg, runlocal=False, seed=0, model="", fraction=0.0,
+  a = parse_arg(arg, runlocal=False, seed=0,
+                model="minilm" if dataset in TEXT_TASKS else "pa_lstm", fraction=0.0,
                 fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                 inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                 stratified=False, epochs=0,
                 task_axis="vmap")
   if dataset in TEXT_TASKS:
     c = _finetune(dataset, _args(FINETUNE_ARGS, dict(
-        runlocal=a.runlocal, seed=a.seed, model=a.model or "minilm", epochs=a.epochs or 3)))
+        runlocal=a.runlocal, seed=a.seed, model=a.model, epochs=a.epochs or 3)))
     c.learner = "text"
     c.train_size = 0  # Subsets: input.train_size.
   else:
-    c = _relation(dataset, _args(RELATION_ARGS, dict(seed=a.seed, model=a.model or "pa_lstm",
+    c = _relation(dataset, _args(RELATION_ARGS, dict(seed=a.seed, model=a.model,
                                                      epochs=a.epochs)))
     c.learner = "relation"
   c.trainer = "mlrc"

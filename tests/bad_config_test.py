@@ -220,7 +220,7 @@ def test_help_lists_the_configs_and_their_arguments():
   for name in ("aum_cola.py", "finetune_tsv.py", "mlrc_semeval.py", "re_semeval.py"):
     assert f"  {name}" in r.stdout
   text = " ".join(r.stdout.split())  # Argument lists are wrapped.
-  assert "aum_cola.py AUM on CoLA (seed 000)" in text
+  assert "aum_cola.py AUM on CoLA (Talukdar et al.)" in text
   assert "arguments: runlocal, seed=0, model=minilm" in text
   assert "fraction=0.0, fractions=0.01+0.1, runs=5" in text
   assert "--workdir" in r.stdout
