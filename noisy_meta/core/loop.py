@@ -234,8 +234,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
 
   if dev_preds is None:  # Resumed a finished run: evaluate the final state.
     dev, dev_preds = evaluate(state)
-    if not writers.logged(workdir, "dev/", start):
-      dev_history.append(dict(dev, epoch=num_epochs))
+    dev_history.append(dict(dev, epoch=num_epochs))
   # The epochs evaluated before an interruption, from the log.
   by_epoch = {h["epoch"]: h for h in writers.logged(workdir, "dev/", start) if "epoch" in h}
   by_epoch.update({h["epoch"]: h for h in dev_history})
