@@ -39,7 +39,8 @@ def test_both_learners_offer_the_interface():
   for name in ("text", "relation"):
     cls = learners.get(name)
     assert [m for m in wanted if not callable(getattr(cls, m, None))] == [], name
-  with pytest.raises(ValueError, match="Unknown learner 'cnn'"):
+  from noisy_meta.core import errors  # pylint: disable=g-import-not-at-top
+  with pytest.raises(errors.InputError, match=r"config.learner='cnn': use one of"):
     learners.get("cnn")
 
 

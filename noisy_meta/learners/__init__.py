@@ -25,6 +25,8 @@ its module's `prepare`) and offers:
 """
 import importlib
 
+from noisy_meta.core import errors
+
 _LEARNERS = {
     "text": ("noisy_meta.learners.text_classifier", "TextClassifier"),
     "relation": ("noisy_meta.learners.relation_classifier", "RelationClassifier"),
@@ -33,7 +35,7 @@ _LEARNERS = {
 
 def get(name):
   """The learner class called `name` (config.learner)."""
-  if name not in _LEARNERS:
-    raise ValueError(f"Unknown learner {name!r}; known: {sorted(_LEARNERS)}.")
+  if name not in _LEARNERS:  # A config typo: one line from main, no traceback.
+    raise errors.InputError(f"config.learner={name!r}: use one of {sorted(_LEARNERS)}.")
   module, cls = _LEARNERS[name]
   return getattr(importlib.import_module(module), cls)
