@@ -43,9 +43,11 @@ def main(argv):
     logging.get_absl_handler().addFilter(_quiet_libraries)
     import jax  # pylint: disable=g-import-not-at-top
     from noisy_meta.core import errors  # pylint: disable=g-import-not-at-top
+    from noisy_meta.core import guards  # pylint: disable=g-import-not-at-top
     from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
     from noisy_meta import validate  # pylint: disable=g-import-not-at-top
     from noisy_meta.data import pipeline  # pylint: disable=g-import-not-at-top
+    guards.catch_ctrl_c()
     try:
       validate.check(config)  # Bad values fail here, before anything is trained.
       cli.announce(config)

@@ -158,6 +158,37 @@ def test_inject_nan_is_the_identity_when_off():
 
 # Atomic writes.
 
+def test_ctrl_c_waits_for_a_save_and_sticks_when_python_swallows_it():
+  """Ctrl-C inside `uninterrupted` (an orbax save) is raised after the block;
+  one swallowed elsewhere (JAX's garbage-collector callback swallows
+  exceptions) is raised again by `raise_if_interrupted`."""
+  import signal  # pylint: disable=g-import-not-at-top
+  before = signal.getsignal(signal.SIGINT)
+  try:
+    guards.catch_ctrl_c()
+    guards.raise_if_interrupted()  # Nothing pressed yet.
+    finished = []
+    with pytest.raises(KeyboardInterrupt):
+      with guards.uninterrupted():
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # The handler runs between bytecodes.
+          pass
+        finished.append(True)
+    assert finished
+    guards.catch_ctrl_c()
+    try:
+      os.kill(os.getpid(), signal.SIGINT)
+      for _ in range(1000):
+        pass
+    except KeyboardInterrupt:
+      pass  # Swallowed, as in a gc callback.
+    with pytest.raises(KeyboardInterrupt):
+      guards.raise_if_interrupted()
+  finally:
+    signal.signal(signal.SIGINT, before)
+    guards._CTRL_C.clear()  # pylint: disable=protected-access
+
+
 def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):
   p = tmp_path / "a.csv"
   atomic.write_text(str(p), "old\n")

@@ -7,6 +7,8 @@ import fcntl
 import hashlib
 import json
 import os
+import signal
+import threading
 import time
 
 from absl import logging
@@ -208,6 +210,55 @@ def inject_nan(step_fn, nan_at_step):
     state = state.replace(params=jax.tree_util.tree_map(poison, state.params))
     return state, dict(metrics, loss=poison(metrics["loss"]))
   return step
+
+
+_CTRL_C = []  # When Ctrl-C was pressed in this process (see catch_ctrl_c).
+
+
+def _on_ctrl_c(signum, frame):
+  del signum, frame
+  _CTRL_C.append(time.time())
+  raise KeyboardInterrupt
+
+
+def catch_ctrl_c():
+  """Makes Ctrl-C stick: KeyboardInterrupt as usual, and remembered, so the
+  loop raises it again at its next step (`raise_if_interrupted`) when Python
+  swallowed it: one raised inside a garbage-collector callback (JAX has one)
+  is printed as "Exception ignored" and the run would go on."""
+  del _CTRL_C[:]
+  if threading.current_thread() is threading.main_thread():
+    signal.signal(signal.SIGINT, _on_ctrl_c)
+
+
+def raise_if_interrupted():
+  if _CTRL_C:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def uninterrupted():
+  """Holds Ctrl-C back until the block is done, then raises it.
+
+  Orbax checkpoint saves must not be torn in the middle: a KeyboardInterrupt
+  inside one can be swallowed by its threads (the run goes on) or leave them
+  writing while the interpreter exits (a segfault). Off the main thread
+  (where signals cannot be handled) the block runs as it is.
+  """
+  if threading.current_thread() is not threading.main_thread():
+    yield
+    return
+  held = []
+  previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGINT, previous)
+  if held:
+    if callable(previous):  # The default handler raises KeyboardInterrupt.
+      previous(signal.SIGINT, None)
+    elif previous == signal.SIG_DFL:
+      raise KeyboardInterrupt
 
 
 @contextlib.contextmanager

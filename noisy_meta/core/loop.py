@@ -71,11 +71,19 @@ class Session:
     return jax.jit(guards.inject_nan(step_fn, self.config.debug.nan_at_step),
                    donate_argnums=(0,), out_shardings=parallel.replicated(mesh))
 
+  @contextlib.contextmanager
   def guard(self):
-    """A non-finite loss stops the run, keeping the last good checkpoint."""
-    return guards.stop_on_divergence(self.workdir, self.ckpt)
+    """A non-finite loss stops the run, keeping the last good checkpoint;
+    Ctrl-C waits for the saves in flight, so the checkpoint on disk is whole."""
+    try:
+      with guards.stop_on_divergence(self.workdir, self.ckpt):
+        yield
+    except KeyboardInterrupt:
+      self.close()
+      raise
 
   def record(self, metrics):
+    guards.raise_if_interrupted()  # A Ctrl-C Python swallowed stops here.
     self.pending.append(metrics)
 
   def flush(self, step):
@@ -90,11 +98,13 @@ class Session:
 
   def save(self, step, state):
     writers.check_finite(self.pending, step)  # Never save a non-finite state.
-    self.ckpt.save(step, state)
+    with guards.uninterrupted():
+      self.ckpt.save(step, state)
 
   def close(self):
-    self.ckpt.close()
-    self.writer.close()
+    with guards.uninterrupted():
+      self.ckpt.close()
+      self.writer.close()
 
 
 def classification_loss(logits_BxC, label_B, mask_B):
@@ -143,6 +153,7 @@ def predict(pred_fn, state, params, learner, split, mesh):
   preds = np.zeros(learner.size(split), np.int32)
   size = parallel.padded_size(learner.eval_batch_size, mesh)
   for idx, length in learner.eval_batches(split):
+    guards.raise_if_interrupted()
     batch = learner.make_batch(split, idx, size, length)
     preds[idx] = np.asarray(pred_fn(state, params, parallel.shard(batch, mesh)))[:len(idx)]
   return preds
