@@ -20,6 +20,9 @@ cases = {
  "re_tacred": ["", "model=cgcn"],
  "mlrc_semeval": ["", "runlocal", "model=cgcn,fractions=0.01+0.1+1,runs=5+2+1", "fraction=0.05,algorithm=maml,tasks=4", "runlocal,fraction=0.2"],
  "mlrc_text": ["", "runlocal", "runlocal,fraction=0.5"],
+ # The family modules run as config files themselves.
+ "finetune": ["task=cola", "task=sst2,runlocal"], "relation": ["dataset=tacred,model=cgcn"],
+ "aum": ["runlocal"], "mlrc": ["runlocal"],
 }
 out = {}
 for name, args in cases.items():

@@ -4,8 +4,8 @@ r"""AUM on CoLA (Talukdar et al.): find, then sieve or flip, mislabelled sentenc
   python -m noisy_meta.main --config=configs/aum_cola.py:runlocal --workdir=/tmp/aum_cola
   python -m noisy_meta.main --config=configs/aum_cola.py:noise=0.2,seeds=3 --workdir=runs/aum_cola_n20
 """
-from configs import common
+from configs import aum
 
 
 def get_config(arg=None):
-  return common.aum_config("cola", arg)
+  return aum.get_config(arg, task="cola")

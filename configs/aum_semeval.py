@@ -10,8 +10,8 @@ sweep, sieve / flip retrains. Retrains report dev accuracy of the last
 epoch; the neighbour rule uses mean GloVe vectors. Whether AUM finds
 mislabelled relation examples is measured in issue 19, not here.
 """
-from configs import common
+from configs import aum
 
 
 def get_config(arg=None):
-  return common.aum_config("semeval", arg)
+  return aum.get_config(arg, task="semeval")

@@ -3,7 +3,7 @@ r"""AUM on SST-2 (Talukdar et al.), on a seeded train subset sized for the machi
   python -m noisy_meta.main --config=configs/aum_sst2.py:train_size=10000,noise=0.2 --workdir=runs/aum_sst2_n20
   python -m noisy_meta.main --config=configs/aum_sst2.py:runlocal --workdir=/tmp/aum_sst2
 """
-from configs import common
+from configs import aum
 
 # Talukdar et al.'s grid: SST-2, Table 1's percentiles, Table 5's uniform
 # noise rates, mean +- std over 3 retraining seeds. launch/sweep.py reads it.
@@ -12,4 +12,4 @@ PAPER_GRID = dict(datasets=("sst2",), noise=(0.0, 0.2, 0.4),
 
 
 def get_config(arg=None):
-  return common.aum_config("sst2", arg, train_size=10000)
+  return aum.get_config(arg, task="sst2", train_size=10000)

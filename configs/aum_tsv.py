@@ -13,11 +13,11 @@ a seeded subset. `:runlocal` (two epochs, one retrain seed) draws 256 training
 and the first 128 dev rows (a smaller file is used whole). examples.csv names each row's
 file:line, so the flagged rows can be found in your file.
 """
-from configs import common
+from configs import aum
 
 
 def get_config(arg=None):
-  c = common.aum_config("tsv", arg)
+  c = aum.get_config(arg, task="tsv")
   # Your files; both are required. Read by noisy_meta/data/text_files.py.
   c.input.train_file = ""
   c.input.dev_file = ""  # Its labels must be among the training labels.

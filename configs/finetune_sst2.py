@@ -5,8 +5,8 @@ r"""Fine-tune a pretrained encoder on GLUE SST-2 (accuracy).
 
 `train_size=N` trains on a seeded subset of N phrases (0: all 67,349).
 """
-from configs import common
+from configs import finetune
 
 
 def get_config(arg=None):
-  return common.finetune_config("sst2", arg)
+  return finetune.get_config(arg, task="sst2")

@@ -7,8 +7,8 @@ r"""Fine-tune on your own delimited text-classification files.
 Columns are header names, or 0-based indices with --config.input.has_header=False.
 Use --config.input.delimiter=, for CSV (quoted fields are handled).
 """
-from configs import common
+from configs import finetune
 
 
 def get_config(arg=None):
-  return common.finetune_config("tsv", arg)
+  return finetune.get_config(arg, task="tsv")

@@ -5,7 +5,7 @@ r"""MLRC (Obamuyide and Vlachos 2019) vs the supervised learner on SemEval-2010 
   python -m noisy_meta.main --config=configs/mlrc_semeval.py:model=cgcn,fractions=0.01+0.1+1,runs=5
   python -m noisy_meta.main --config=configs/mlrc_semeval.py:runlocal --workdir=/tmp/mlrc
 """
-from configs import common
+from configs import mlrc
 
 # The paper's grid (its Figures 1-2): both learners, these shares of the
 # training set, 10 runs each. launch/sweep.py and launch/mlrc_paper.sh read it.
@@ -14,4 +14,4 @@ PAPER_GRID = dict(models=("pa_lstm", "cgcn"),
 
 
 def get_config(arg=None):
-  return common.mlrc_config("semeval", arg)
+  return mlrc.get_config(arg, dataset="semeval")

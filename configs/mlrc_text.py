@@ -8,8 +8,8 @@ The supervised recipe is the fine-tuning one (configs/finetune_cola.py); a
 text task has no labelled test split, so scores are the final dev metric
 (MCC on CoLA). CoLA has two classes: meta.tasks is at most 2.
 """
-from configs import common
+from configs import mlrc
 
 
 def get_config(arg=None):
-  return common.mlrc_config("cola", arg)
+  return mlrc.get_config(arg, dataset="cola")

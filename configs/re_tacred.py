@@ -7,8 +7,8 @@ r"""Supervised relation classification on TACRED (LDC; bring your own copy).
   # Re-TACRED (40 relations, unlisted examples dropped; gstoica27/Re-TACRED):
   #   --config.input.label_patch=/path/to/Re-TACRED/Re-TACRED
 """
-from configs import common
+from configs import relation
 
 
 def get_config(arg=None):
-  return common.relation_config("tacred", arg)
+  return relation.get_config(arg, dataset="tacred")

@@ -1,0 +1,86 @@
+r"""Fine-tune a pretrained encoder on a text-classification task (cola | sst2 | tsv).
+
+  python -m noisy_meta.main --config=configs/finetune.py:task=sst2,runlocal --workdir=/tmp/sst2
+
+The family of configs/finetune_{cola,sst2,tsv}.py, which are the entry
+points; configs/aum.py and configs/mlrc.py build on `build`.
+"""
+import ml_collections
+
+from configs import common
+
+# The `:key=value,...` arguments and their defaults.
+ARGS = dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3, lr=5e-5,
+            batch_size=32)
+
+
+def get_config(arg=None, task=None, **task_defaults):
+  """The fine-tuning config of `task`; as a config file, `task=` is an argument."""
+  defaults = dict(ARGS, **task_defaults)
+  if task is None:  # Run as configs/finetune.py itself: the task is an argument too.
+    a = common.parse_arg(arg, task="cola", **defaults)
+    return build(a.task, a)
+  return build(task, common.parse_arg(arg, **defaults))
+
+
+def build(task, a):
+  """The fine-tuning config of parsed arguments `a` (ARGS' keys; others are ignored)."""
+  c = ml_collections.ConfigDict()
+  c.trainer = "finetune"
+  # A smoke run (:runlocal): tiny data, a check that the job runs end to end;
+  # the log, report and closing line say so. Its numbers are not results.
+  c.runlocal = a.runlocal
+  c.seed = a.seed
+  c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
+  # Resume a workdir whose config.json differs from this config (the old one
+  # is kept as config.prev<N>.json); False: such a workdir is an error.
+  c.overwrite_config = False
+  c.debug = common.debug_config()
+
+  c.input = ml_collections.ConfigDict()
+  c.input.task = task  # cola | sst2 | tsv
+  c.input.source = "auto"  # auto | local | tfds (auto: local files if present).
+  c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR.
+  c.input.cache_dir = ""  # Empty: $NOISY_META_CACHE or ~/.cache/noisy_meta.
+  c.input.train_size = a.train_size  # 0: all; else a seeded subset of train.
+  c.input.subset_seed = 0  # Seed of that subset (fixed across training seeds).
+  c.input.max_len = 128  # Tokens, [CLS] and [SEP] included; longer is cut.
+  c.input.buckets = (16, 32, 64, 128)  # Padded lengths: one compile each.
+  c.input.batch_size = a.batch_size
+  c.input.eval_batch_size = 128
+  # Generic delimited files (task="tsv"): paths, columns and labels.
+  c.input.train_file = ""
+  c.input.dev_file = ""
+  c.input.text_column = "sentence"  # Name (with header) or 0-based index.
+  c.input.label_column = "label"
+  c.input.delimiter = "\t"
+  c.input.has_header = True
+  c.input.labels = ()  # Label strings in class order; empty: sorted train labels.
+
+  c.model = common.model_config(a.model)
+
+  c.optim = ml_collections.ConfigDict()
+  c.optim.lr = a.lr  # Peak learning rate of AdamW.
+  c.optim.weight_decay = 0.01  # Not applied to biases and LayerNorm.
+  c.optim.warmup_frac = 0.1  # Linear warmup over this share of steps, then linear decay to 0.
+  c.optim.grad_clip = 1.0  # Global-norm clipping.
+  c.optim.b1 = 0.9
+  c.optim.b2 = 0.999
+  c.optim.eps = 1e-8
+
+  c.num_epochs = a.epochs
+  c.log_every = 50  # Steps between progress lines and train metrics.
+  c.checkpoint_every = 200  # Steps between checkpoints (and one per epoch end).
+  c.eval_every_epoch = True
+
+  if a.runlocal:  # An explicit smaller train_size=N is kept.
+    c.input.train_size = min(a.train_size, 256) if a.train_size else 256
+    c.input.dev_size = 128
+    c.num_epochs = 1
+    c.log_every = 2
+    c.checkpoint_every = 4
+    c.input.batch_size = 16
+    c.input.eval_batch_size = 64
+  else:
+    c.input.dev_size = 0  # 0: all of dev.
+  return c

@@ -1,0 +1,96 @@
+r"""MLRC (Obamuyide and Vlachos 2019) vs the supervised learner over fractions x runs.
+
+  python -m noisy_meta.main --config=configs/mlrc.py:runlocal --workdir=/tmp/mlrc
+
+The family of configs/mlrc_semeval.py and configs/mlrc_text.py, which are
+the entry points (run as a config file itself, it is SemEval's): a relation
+dataset (semeval, tacred) with PA-LSTM or C-GCN (configs/relation.py), or a
+text task (cola, sst2, tsv) with the text classifier (configs/finetune.py),
+where a meta-task is one class.
+"""
+import ml_collections
+
+from configs import common
+from configs import finetune
+from configs import relation
+
+TEXT_TASKS = ("cola", "sst2", "tsv")
+
+
+def get_config(arg=None, dataset="semeval"):
+  """The MLRC config of `dataset` (a relation dataset or a text task)."""
+  text = dataset in TEXT_TASKS
+  a = common.parse_arg(arg, runlocal=False, seed=0,
+                       model="minilm" if text else "pa_lstm", fraction=0.0,
+                       fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
+                       inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
+                       stratified=False, epochs=0,
+                       task_axis="vmap")
+
+  # The learner: the supervised config, its other arguments at their defaults.
+  if text:  # Its own :runlocal shrink applies.
+    c = finetune.build(dataset, ml_collections.ConfigDict(dict(
+        finetune.ARGS, runlocal=a.runlocal, seed=a.seed, model=a.model,
+        epochs=a.epochs or 3)))
+    c.learner = "text"
+    c.train_size = 0  # Subsets: input.train_size.
+  else:  # Shrunk for :runlocal below.
+    c = relation.build(dataset, ml_collections.ConfigDict(dict(
+        relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs)))
+    c.learner = "relation"
+  c.trainer = "mlrc"
+  c.runlocal = a.runlocal
+
+  c.mlrc = ml_collections.ConfigDict()
+  # fraction=F runs that one fraction; else the '+'-separated grid.
+  c.mlrc.fractions = ((a.fraction,) if a.fraction else
+                      tuple(float(f) for f in a.fractions.split("+") if f))
+  # runs=N: N runs at every fraction; runs=5+2+1: per fraction, in order.
+  # Run r uses seed + r: its subset, init and batches.
+  runs = [int(r) for r in str(a.runs).split("+") if r]
+  if len(runs) not in (1, len(c.mlrc.fractions)):
+    raise ValueError(f"runs={a.runs!r}: give one count or one per fraction "
+                     f"({len(c.mlrc.fractions)}: {c.mlrc.fractions}).")
+  c.mlrc.runs = max(runs)
+  c.mlrc.runs_by_fraction = tuple(runs) if len(runs) > 1 else ()
+  c.mlrc.stratified = a.stratified  # Per-relation sampling (at least one each).
+  c.mlrc.delete_checkpoints = True  # Finished sub-runs keep metrics.json only.
+
+  # Algorithm 1. The paper gives only the iterations (1000 on SemEval, 150 on
+  # TACRED) and the learners' own hyperparameters; B, S, K and eps are ours
+  # (README, "MLRC"): eps 1 annealed linearly to 0 as in Nichol et al. 2018.
+  c.meta = ml_collections.ConfigDict()
+  c.meta.algorithm = a.algorithm  # reptile | fomaml | maml.
+  c.meta.iterations = a.iterations
+  c.meta.tasks = a.tasks  # B: relations per meta-iteration.
+  c.meta.inner_steps = a.inner_steps  # S: inner optimiser steps per task.
+  c.meta.inner_batch = a.inner_batch  # K: instances of the relation per step.
+  # sgd | adagrad: the relation learners' own; the text classifier's AdamW
+  # has no inner-loop form here: SGD at 1e-3 (not tuned).
+  c.meta.inner_optim = "sgd" if text else c.optim.name
+  c.meta.inner_lr = a.inner_lr or (1e-3 if text else 0.0)  # 0: the learner's lr.
+  c.meta.inner_grad_clip = c.optim.grad_clip
+  c.meta.meta_lr = a.meta_lr  # eps.
+  c.meta.anneal = True
+  c.meta.sampling = "uniform"  # p(R): uniform | proportional over present relations.
+  # True: every meta-iteration padded to the subset's longest sentence (one
+  # compile); False: to its own longest (one compile per length bucket).
+  c.meta.fixed_length = False
+  # vmap: the B tasks batched in one program (GPU/TPU); map: lax.map, one task
+  # after another in the same jitted step (faster on XLA:CPU, same update).
+  c.meta.task_axis = a.task_axis
+  c.meta.log_every = 50
+  c.meta.checkpoint_every = 200
+
+  if a.runlocal:
+    if not text:
+      c.train_size = 300
+      c.num_epochs = a.epochs or 2
+    c.mlrc.fractions = (a.fraction,) if a.fraction else (0.2, 0.5)
+    c.mlrc.runs = 2
+    c.mlrc.runs_by_fraction = ()
+    c.meta.iterations = 4
+    c.meta.tasks = min(a.tasks, 2 if dataset in ("cola", "sst2") else 4)
+    c.meta.log_every = 2
+    c.meta.checkpoint_every = 2
+  return c

@@ -1,0 +1,102 @@
+r"""Supervised relation classification with PA-LSTM or C-GCN (semeval | tacred).
+
+  python -m noisy_meta.main --config=configs/relation.py:dataset=semeval,model=cgcn,runlocal \
+      --workdir=/tmp/re
+
+The family of configs/re_{semeval,tacred}.py, which are the entry points;
+configs/aum.py and configs/mlrc.py build on `build`.
+"""
+import ml_collections
+
+from configs import common
+
+# The `:key=value,...` arguments and their defaults. epochs=0 and lr=0.0:
+# the model's own (RELATION_OPTIM).
+ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0, batch_size=50,
+            prune_k=1)
+
+# Published hyperparameters of the two learners. PA-LSTM: train.py defaults
+# of yuhaozhang/tacred-relation (Zhang et al. 2017). C-GCN: train.py
+# defaults and train_cgcn.sh of qipeng/gcn-over-pruned-trees (Zhang, Qi and
+# Manning 2018), which sets prune_k 1, lr 0.3 and pooling_l2 0.003.
+RELATION_MODELS = {
+    "pa_lstm": dict(hidden=200, layers=2, attn_dim=200, pe_dim=30, dropout=0.5,
+                    word_dropout=0.04, pos_dim=30, ner_dim=30),
+    "cgcn": dict(hidden=200, gcn_layers=2, rnn_hidden=200, mlp_layers=2,
+                 input_dropout=0.5, gcn_dropout=0.5, rnn_dropout=0.5,
+                 word_dropout=0.04, pos_dim=30, ner_dim=30),
+}
+RELATION_OPTIM = {
+    # lr decays by lr_decay when dev F1 does not improve, after decay_epoch.
+    "pa_lstm": dict(name="sgd", lr=1.0, lr_decay=0.9, decay_epoch=10, grad_clip=5.0,
+                    epochs=30),
+    "cgcn": dict(name="sgd", lr=0.3, lr_decay=0.9, decay_epoch=5, grad_clip=5.0,
+                 epochs=100),
+}
+
+
+def get_config(arg=None, dataset=None):
+  """The relation config of `dataset`; as a config file, `dataset=` is an argument."""
+  if dataset is None:  # Run as configs/relation.py itself: the dataset is an argument too.
+    a = common.parse_arg(arg, dataset="semeval", **ARGS)
+    return build(a.dataset, a)
+  return build(dataset, common.parse_arg(arg, **ARGS))
+
+
+def build(dataset, a):
+  """The relation config of parsed arguments `a` (ARGS' keys; others are ignored)."""
+  if a.model not in RELATION_MODELS:
+    raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}.")
+  c = ml_collections.ConfigDict()
+  c.trainer = "relation"
+  c.runlocal = a.runlocal  # A smoke run, as in configs/finetune.py.
+  c.seed = a.seed
+  c.num_devices = 0  # Mesh ('data',) over this many devices; 0: all (every host).
+  c.overwrite_config = False  # As in configs/finetune.py.
+  c.debug = common.debug_config()
+
+  c.input = ml_collections.ConfigDict()
+  c.input.dataset = dataset  # semeval | tacred
+  c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR (semeval2010_task8/ inside).
+  c.input.cache_dir = ""  # spaCy conversions; empty: $NOISY_META_CACHE.
+  # SemEval already converted (relations.write_tacred_json of train, dev and
+  # test): train.json, dev.json, test.json here; then spaCy is not needed.
+  c.input.converted_dir = ""
+  c.input.tacred_dir = ""  # TACRED: folder with train.json, dev.json, test.json (LDC).
+  # TACRED label patch, a file or a folder: TACRED-Revisited (tacrev's patch/
+  # folder or one *_patch.json: relabels), Re-TACRED (the folder of
+  # {train,dev,test}_id2label.json: relabels and drops unlisted examples) or
+  # one JSON object id -> label for all splits (relabels). Format: auto (from
+  # the file names and JSON shape) | tacrev | retacred | mapping.
+  c.input.label_patch = ""
+  c.input.label_patch_format = "auto"
+  c.input.dev_size = 500  # SemEval: seeded split of the 8000 training sentences.
+  c.input.split_seed = 0
+  c.input.glove = ""  # GloVe text file; empty: <data_dir>/glove/glove.6B.50d.*.txt.
+  c.input.lower = False  # Lower-case words (the originals keep case).
+  # Replace subject/object words by SUBJ-<type>/OBJ-<type> (the originals on
+  # TACRED). SemEval's nominals have no types (nearly all "O"), so masking
+  # would hide the words that decide the relation: off there.
+  c.input.entity_mask = dataset == "tacred"
+  c.input.prune_k = a.prune_k  # C-GCN: distance from the dependency path; -1 keeps all.
+  c.input.batch_size = a.batch_size  # 50 in both originals.
+  c.input.eval_batch_size = 200
+  c.input.length_bucket = 16  # Batches are padded to a multiple of this.
+
+  c.model = ml_collections.ConfigDict(dict(name=a.model, **RELATION_MODELS[a.model]))
+  c.model.pooling_l2 = 0.003 if a.model == "cgcn" else 0.0
+
+  o = dict(RELATION_OPTIM[a.model])
+  c.num_epochs = a.epochs or o.pop("epochs")
+  o.pop("epochs", None)
+  c.optim = ml_collections.ConfigDict(o)
+  if a.lr:
+    c.optim.lr = a.lr
+  c.log_every = 50
+  c.train_size = 0  # 0: all; else the first N of the (shuffled) training split.
+
+  if a.runlocal:
+    c.train_size = 300
+    c.num_epochs = 2
+    c.log_every = 2
+  return c
