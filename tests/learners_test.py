@@ -63,6 +63,7 @@ def test_mlrc_runs_on_the_text_classifier(data_dir, tiny_bert_dir, tmp_path):
   assert all(np.isfinite(r["meta/loss"]) for r in meta_log)
   report = open(tmp_path / "report.md").read()
   assert report.startswith("# MLRC vs supervised") and "Final dev MCC" in report
+  assert "F1" not in report and "Per relation" not in report  # Scored by dev MCC.
 
 
 def test_aum_runs_on_pa_lstm(data_dir, tmp_path):

@@ -198,30 +198,40 @@ def per_relation_lines(results, fraction):
   return lines
 
 
+def score_label(config):
+  """What the runs are scored by: "test F1" (relation data, the official
+  scorer) or a text task's final dev metric ("dev MCC", "dev accuracy")."""
+  if config.get("learner", "relation") == "relation":
+    return "test F1"
+  return "dev MCC" if config.input.get("task") == "cola" else "dev accuracy"
+
+
 def write_report(config, workdir, results, total):
   """report.md, results.json and the figure of `results` (of `total` runs); returns
   the summary."""
   summary = summarize(results)
   model = config.model.name
   dataset = config.input.get("dataset", config.input.get("task"))
-  score = ("Official test score" if config.get("learner", "relation") == "relation" else
-           f"Final dev {'MCC' if dataset == 'cola' else 'accuracy'} (a text task has no "
-           "labelled test split: the numbers below called test are this dev score)")
+  label = score_label(config)
+  relation = label == "test F1"
+  score = ("Official test score" if relation else
+           f"Final {label} (a text task has no labelled test split)")
   lines = [f"# MLRC vs supervised {model} on {dataset}", "",
            f"{score} (x100), mean ± sample std over runs (n runs; one run: its "
            f"value, n=1); seeds {config.seed}..{config.seed + config.mlrc.runs - 1}; meta: "
            f"{config.meta.algorithm}, {config.meta.iterations} iterations, "
            f"B={config.meta.tasks}, S={config.meta.inner_steps}, K={config.meta.inner_batch}, "
            f"inner lr {config.meta.inner_lr or config.optim.lr}, eps {config.meta.meta_lr}"
-           f"{' annealed to 0' if config.meta.anneal else ''}. A meta-task is one directed "
-           "label present in the subset (SemEval: 19 labels, Other included).", "",
+           f"{' annealed to 0' if config.meta.anneal else ''}. A meta-task is one "
+           + ("directed label present in the subset (SemEval: 19 labels, Other included)."
+              if relation else "class present in the subset."), "",
            _grid_state(total, results), ""]
   lines += common.smoke_lines(config)
   collapsed = _collapsed(results)
   if collapsed:
     lines += [f"**Collapsed classifiers: {len(collapsed)} of {2 * len(results)}** predict one "
-              "label on test, or score what always predicting the majority label scores. "
-              "Their F1 measures which label they chose, not what they learned; an MLRC - "
+              f"label, or score what always predicting the majority label scores. "
+              f"Their {label} measures which label they chose, not what they learned; an MLRC - "
               "baseline difference between two collapsed classifiers is not a gain and is "
               "left out of the mean difference.", ""]
   lines += fraction_lines(summary)
@@ -231,12 +241,13 @@ def write_report(config, workdir, results, total):
     lines += ["", f"Paper at 1 %{at} (10 runs): baseline {paper[0]}, MLRC {paper[1]}."]
   if results:
     lines += [""] + per_run_lines(results)
-  if summary:
+  if summary and per_relation_rows(results, min(summary)):
     lines += [""] + per_relation_lines(results, min(summary))
-  names = plot(workdir, summary, model, results, dataset) if summary else []
+  names = plot(workdir, summary, model, results, dataset, label) if summary else []
   if names:
     lines += ["", "## Figure", "",
-              f"Test F1 against the share of the {_training_set_size(summary)} training "
+              f"{label[0].upper() + label[1:]} against the share of the "
+              f"{_training_set_size(summary)} training "
               "sentences used. Points: mean over runs; bars: min to max over the runs (never "
               "below 0, unlike mean ± std); n beside each point; dots: single runs; red "
               "crosses: collapsed runs"
@@ -250,12 +261,13 @@ def write_report(config, workdir, results, total):
   return summary
 
 
-def plot(workdir, summary, model, results=(), dataset="semeval"):
-  """f1_vs_fraction.png (`figure`); returns its file name in a list."""
+def plot(workdir, summary, model, results=(), dataset="semeval", label="test F1"):
+  """f1_vs_fraction.png (`figure`; the name is kept for every score); returns
+  its file name in a list."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig = figure(plt, summary, model, results, dataset)
+  fig = figure(plt, summary, model, results, dataset, label)
   name = "f1_vs_fraction.png"
   try:
     with atomic.path(os.path.join(workdir, name), suffix=".png") as tmp:
@@ -265,8 +277,9 @@ def plot(workdir, summary, model, results=(), dataset="semeval"):
   return [name]
 
 
-def figure(plt, summary, model, results=(), dataset="semeval"):
-  """F1 vs % of the training set, baseline and MLRC (Figures 1-2).
+def figure(plt, summary, model, results=(), dataset="semeval", label="test F1"):
+  """`label` (test F1, or a text task's dev score) vs % of the training set,
+  baseline and MLRC (Figures 1-2).
 
   Mean over runs with min-max bars and n per point, single runs as dots,
   collapsed runs as red crosses, the paper's numbers at 1 % only.
@@ -307,8 +320,8 @@ def figure(plt, summary, model, results=(), dataset="semeval"):
   ax.margins(y=0.12)
   ax.set_ylim(bottom=0)
   ax.set_xlabel(f"training sentences used (% of {dataset}'s {total} training sentences)")
-  ax.set_ylabel("test F1 (%)")
-  ax.set_title(f"{dataset}: {model} vs MLRC, test F1 by share of training data", fontsize=10)
+  ax.set_ylabel(f"{label} ({'x100' if 'MCC' in label else '%'})")
+  ax.set_title(f"{dataset}: {model} vs MLRC, {label} by share of training data", fontsize=10)
   ax.legend(fontsize=7)
   ax.grid(alpha=0.3)
   fig.tight_layout()
