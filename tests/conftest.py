@@ -6,6 +6,15 @@ import os
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count="
                       + os.environ.get("NOISY_META_TEST_DEVICES", "1"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Compiled programs persist across tests and the jobs they start (every AUM
+# retrain and every test of a tiny model compiles the same shapes): on this
+# 2-core machine compilation is most of the suite's time. The same folder as
+# the jobs' (main.py), every program cached however quick its compile.
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
+    os.environ.get("NOISY_META_CACHE")
+    or os.path.join(os.path.expanduser("~"), ".cache", "noisy_meta"), "jax"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
 import pytest  # pylint: disable=g-import-not-at-top
 

@@ -253,6 +253,7 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
   config = mlrc_semeval.get_config("runlocal,fraction=0.2")
   config.mlrc.runs = 1
+  config.model.hidden = config.model.attn_dim = 32  # Small and quick.
   config.input.data_dir = data_dir
   out = mlrc_trainer.train_and_evaluate(config, str(tmp_path))
   run = out["runs"][0]

@@ -399,7 +399,7 @@ def _mlrc_args(*extra):
   """The MLRC job at one fraction, one run: baseline, 4 meta-iterations
   (a checkpoint every 2), fine-tuning."""
   return ["--config=configs/mlrc_semeval.py:runlocal,fraction=0.2", "--config.mlrc.runs=1",
-          *extra]
+          "--config.model.hidden=32", "--config.model.attn_dim=32", *extra]
 
 
 def test_mlrc_job_killed_in_meta_training_resumes_to_the_same_results(tmp_path, data_dir):
@@ -441,6 +441,7 @@ def test_nan_in_relation_and_meta_steps_stops_and_keeps_checkpoints(tmp_path, da
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
   config = mlrc_semeval.get_config("runlocal,fraction=0.2")
   config.mlrc.runs = 1
+  config.model.hidden = config.model.attn_dim = 32  # Small and quick.
   config.num_epochs = 1  # The baseline: 2 steps (60 sentences, batches of 50).
   config.num_devices = 1  # Not the test process's 8 simulated devices: faster here.
   config.input.data_dir = data_dir
