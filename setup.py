@@ -29,7 +29,9 @@ setuptools.setup(
     ],
     extras_require={
         # aum: the AUM authors' reference package, to check our AUM values.
-        "test": ["pytest", "chex", "aum", "nbclient", "nbformat", "ipykernel"],
+        # pytest-xdist: scripts/test.sh runs the suite on every core (up to 4).
+        "test": ["pytest", "pytest-xdist", "chex", "aum", "nbclient", "nbformat",
+                 "ipykernel"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
         # cleanlab: confident learning, a peer in bench/aum_peers.py.

@@ -5,4 +5,9 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . scripts/env.sh
 export HF_HUB_OFFLINE=${HF_HUB_OFFLINE:-1}
-python -m pytest -q --durations=20 tests "$@"
+# One pytest worker per core, at most 4 (NOISY_META_TEST_WORKERS overrides;
+# 0: no workers, the suite in this process). Tests share nothing but the
+# caches, whose files are written atomically.
+cores=$(nproc 2>/dev/null || echo 1)
+workers=${NOISY_META_TEST_WORKERS:-$(( cores < 4 ? cores : 4 ))}
+python -m pytest -q --durations=20 -n "$workers" --dist worksteal tests "$@"

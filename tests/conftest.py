@@ -15,6 +15,9 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", os.path.join(
     or os.path.join(os.path.expanduser("~"), ".cache", "noisy_meta"), "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
+# A size limit turns on JAX's file lock around cache reads and writes: the
+# pytest workers (scripts/test.sh) and their jobs share the folder.
+os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 << 30))
 
 import pytest  # pylint: disable=g-import-not-at-top
 

@@ -192,7 +192,7 @@ def test_two_processes_runlocal_aum_job_matches_one(tmp_path, data_dir, tiny_ber
   vs the same job on one device in this process."""
   config = _tiny_aum_config(data_dir, tiny_bert_dir, str(tmp_path / "cache"))
   with config.unlocked():
-    config.clean.methods = ()  # The AUM runs and one unfiltered retrain.
+    config.clean.methods = config.clean.seeds = ()  # The two AUM runs only.
     config.num_devices = 1
   one = str(tmp_path / "one")
   aum.train_and_evaluate(config, one)
@@ -201,7 +201,7 @@ def test_two_processes_runlocal_aum_job_matches_one(tmp_path, data_dir, tiny_ber
           f"--config.input.cache_dir={tmp_path / 'cache'}", "--config.input.train_size=64",
           "--config.input.dev_size=32", "--config.input.batch_size=16",
           "--config.input.eval_batch_size=32", "--config.input.buckets=(32, 64)",
-          "--config.optim.lr=0.001", "--config.clean.methods=()"]
+          "--config.optim.lr=0.001", "--config.clean.methods=()", "--config.clean.seeds=()"]
   env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=1",
              JAX_PLATFORMS="cpu", NOISY_META_DISTRIBUTED="1",
              JAX_COORDINATOR_ADDRESS=f"localhost:{_free_port()}",

@@ -378,15 +378,11 @@ def test_aum_job_killed_mid_epoch_resumes_to_the_same_csv_deterministic_and_atom
   rc, out, _ = _main(b, args, tmp_path, name="b2")
   assert rc == 0, out[-3000:]
   assert "Resuming from checkpoint at step 8" in out
-  assert _read(b / "examples.csv") == _read(a / "examples.csv")
-  assert _read(b / "summary.json") == _read(a / "summary.json")
-  # Determinism: the same command again gives the same bytes; another seed
-  # gives other margins.
-  c = tmp_path / "c"
-  rc, out, _ = _main(c, args, tmp_path, name="c")
-  assert rc == 0, out[-3000:]
-  for name in ("examples.csv", "summary.json", "aum_run1/dynamics.npz", "noise.npz"):
-    assert _read(c / name) == _read(a / name), name
+  # Determinism: the killed and resumed job gives the uninterrupted one's
+  # bytes, margins included; another seed gives other margins.
+  for name in ("examples.csv", "summary.json", "aum_run1/dynamics.npz",
+               "aum_run2/dynamics.npz", "noise.npz"):
+    assert _read(b / name) == _read(a / name), name
   d = tmp_path / "d"
   rc, out, _ = _main(d, args + ["--config.seed=1"], tmp_path, name="d")
   assert rc == 0, out[-3000:]
