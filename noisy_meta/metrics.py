@@ -25,6 +25,11 @@ def matthews_corrcoef(labels, preds, num_classes=None):
   return float((c * s - p @ t) / den) if den > 0 else 0.0
 
 
+def headline(task):
+  """A text task's headline dev metric: "mcc" for CoLA (GLUE's), else "accuracy"."""
+  return "mcc" if task == "cola" else "accuracy"
+
+
 def classification_metrics(labels, preds, num_classes):
   labels, preds = np.asarray(labels), np.asarray(preds)
   return {"accuracy": float((labels == preds).mean()),

@@ -14,6 +14,7 @@ from absl import logging
 import numpy as np
 
 from noisy_meta import aum_lib
+from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import atomic
 from noisy_meta.core import writers
 from noisy_meta.reports import report_common as common
@@ -79,7 +80,7 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
   `results`: {"none": {seed: metrics}, method: {(p, seed): metrics or None}};
   `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags).
   """
-  metric = "mcc" if _task(config) == "cola" else "accuracy"
+  metric = metrics_lib.headline(_task(config))
   seeds = list(config.clean.seeds)
   out = {"task": _task(config), "noise_rate": config.noise.rate,
          "noisy": int(noisy.sum()) if noisy is not None else None,

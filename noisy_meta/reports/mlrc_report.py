@@ -10,6 +10,7 @@ import os
 
 import numpy as np
 
+from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import atomic
 from noisy_meta.core import writers
 from noisy_meta.reports import report_common as common
@@ -203,7 +204,8 @@ def score_label(config):
   scorer) or a text task's final dev metric ("dev MCC", "dev accuracy")."""
   if config.get("learner", "relation") == "relation":
     return "test F1"
-  return "dev MCC" if config.input.get("task") == "cola" else "dev accuracy"
+  return {"mcc": "dev MCC", "accuracy": "dev accuracy"}[
+      metrics_lib.headline(config.input.get("task"))]
 
 
 def write_report(config, workdir, results, total):
@@ -213,7 +215,7 @@ def write_report(config, workdir, results, total):
   model = config.model.name
   dataset = config.input.get("dataset", config.input.get("task"))
   label = score_label(config)
-  relation = label == "test F1"
+  relation = config.get("learner", "relation") == "relation"
   score = ("Official test score" if relation else
            f"Final {label} (a text task has no labelled test split)")
   lines = [f"# MLRC vs supervised {model} on {dataset}", "",

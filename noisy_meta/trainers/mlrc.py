@@ -36,6 +36,7 @@ from noisy_meta.core import progress
 from noisy_meta.core import writers
 from noisy_meta.data import meta_tasks
 from noisy_meta import learners
+from noisy_meta import metrics as metrics_lib
 from noisy_meta import meta_learning
 from noisy_meta.reports import mlrc_report as mlrc_report
 from noisy_meta.trainers import finetune
@@ -137,7 +138,7 @@ def _scores(learner, res):
   final dev metric (MCC for CoLA, else accuracy)."""
   if learner.name == "relation":
     return res["test_f1"], res["dev_best_f1"], "test"
-  metric = "mcc" if res.get("task") == "cola" else "accuracy"
+  metric = metrics_lib.headline(res.get("task"))
   return res["dev"][metric], res["dev"][metric], "dev"
 
 
