@@ -185,11 +185,20 @@ def lock(workdir):
 
 
 def interrupted(workdir):
-  """Ctrl-C: one line, exit 130; a second Ctrl-C while exiting is ignored."""
+  """Ctrl-C: one line, exit 130; a second Ctrl-C while exiting is ignored.
+
+  The loop has finished its checkpoint saves and the workdir lock is
+  released by now. The process ends with os._exit, not sys.exit: tearing
+  down the interpreter while the KeyboardInterrupt's frames still hold JAX
+  arrays and executables crashed it (a segfault after this line, when the
+  Ctrl-C came during the first compilations).
+  """
   signal.signal(signal.SIGINT, signal.SIG_IGN)
   print(f"interrupted; rerun the same command to resume (workdir {workdir}).",
         file=sys.stderr, flush=True)
-  sys.exit(130)
+  logging.flush()
+  sys.stdout.flush()
+  os._exit(130)  # pylint: disable=protected-access
 
 
 def done(config, workdir):

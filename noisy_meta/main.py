@@ -55,8 +55,8 @@ def main(argv):
       # retrains share shapes): the second compile of a shape is a cache read.
       jax.config.update("jax_compilation_cache_dir",
                         os.path.join(pipeline.cache_dir(), "jax"))
-      jax.config.update("jax_persistent_cache_min_compile_time_secs", float(
-          os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", 1.0)))
+      if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:  # JAX read it.
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
       if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
         _initialize_distributed(jax)
       os.makedirs(workdir, exist_ok=True)

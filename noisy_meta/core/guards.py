@@ -212,12 +212,12 @@ def inject_nan(step_fn, nan_at_step):
   return step
 
 
-_CTRL_C = []  # When Ctrl-C was pressed in this process (see catch_ctrl_c).
+_CTRL_C = []  # Non-empty once Ctrl-C was pressed in this process (catch_ctrl_c).
 
 
 def _on_ctrl_c(signum, frame):
   del signum, frame
-  _CTRL_C.append(time.time())
+  _CTRL_C.append(True)
   raise KeyboardInterrupt
 
 
@@ -254,11 +254,10 @@ def uninterrupted():
     yield
   finally:
     signal.signal(signal.SIGINT, previous)
-  if held:
-    if callable(previous):  # The default handler raises KeyboardInterrupt.
+  if held and previous != signal.SIG_IGN:
+    if callable(previous):  # catch_ctrl_c's or Python's: raises KeyboardInterrupt.
       previous(signal.SIGINT, None)
-    elif previous == signal.SIG_DFL:
-      raise KeyboardInterrupt
+    raise KeyboardInterrupt  # SIG_DFL, or a handler not set from Python.
 
 
 @contextlib.contextmanager
