@@ -22,7 +22,7 @@ tasks, alternately, compilation excluded:
 
 Tasks come from the real SemEval training split: the `--fraction` subset of
 meta_tasks.sample_fraction, meta_tasks.TaskSampler, and meta_tasks.task_batch with one sentence
-length for the run, as meta_train builds them. Batches are built before
+length per meta-iteration and rows trimmed, as meta_train builds them. Batches are built before
 timing (the same arrays for all three); their host-side cost is reported in
 the breakdown, with one task's jitted inner loop (meta_learning.adapt) alone and the
 B tasks vmapped without the outer update. Before timing, the vmapped and the
@@ -89,6 +89,10 @@ def parse_args(argv=None):
   p.add_argument("--threads", type=int, default=0,
                  help="Cores for both frameworks (pins the process; 0: all).")
   p.add_argument("--seed", type=int, default=0)
+  p.add_argument("--no_trim", action="store_true",
+                 help="Pad every task-step to K rows (meta.trim_rows=False).")
+  p.add_argument("--fixed_length", action="store_true",
+                 help="Pad every meta-iteration to the subset's longest sentence.")
   p.add_argument("--out", default="", help="Also write the markdown summary here.")
   return p.parse_args(argv)
 
@@ -219,15 +223,24 @@ def main(argv=None):
   enc = relation_batches.subset(p["enc"]["train"], rows)
   sampler = meta_tasks.TaskSampler(enc.labels, b, s, k, seed=args.seed, num_classes=len(labels),
                              names=labels, sampling=m.sampling)
-  length = int(math.ceil(enc.lengths.max() / inp.length_bucket)) * inp.length_bucket
-  make = lambda idx, n: relation_batches.make_batch(enc, idx, n, inp.length_bucket,
-                                                    length=length)
-  task_rows = [sampler.sample(it)[1] for it in range(args.iters)]
-  tasks = [meta_tasks.task_batch(make, r) for r in task_rows]
+  bucket = lambda n: int(math.ceil(n / inp.length_bucket)) * inp.length_bucket
+  longest = bucket(enc.lengths.max())
+
+  def build(it):  # One meta-iteration's arrays, as trainers/mlrc.py's tasks_of.
+    r = sampler.sample(it)[1]
+    if not args.no_trim:  # meta.trim_rows.
+      r = meta_tasks.trim_rows(r)
+    length = longest if args.fixed_length else bucket(enc.lengths[r[r >= 0]].max())
+    return meta_tasks.task_batch(lambda idx, n: relation_batches.make_batch(
+        enc, idx, n, inp.length_bucket, length=length), r)
+
+  tasks = [build(it) for it in range(args.iters)]
+  lengths = sorted({t["words"].shape[-1] for t in tasks})
+  ks = sorted({t["words"].shape[2] for t in tasks})
   # Token slots PyTorch computes on (real rows x each batch's longest
-  # sentence) as a share of JAX's fixed [B, S, K, length].
-  real = sum(t["_mask"].sum(-1) * t["mask"].sum(-1).max(-1) for t in tasks).sum()
-  real_share = real / (len(tasks) * b * s * k * length)
+  # sentence) as a share of the padded [B, S, K', length] arrays.
+  real = sum((t["_mask"].sum(-1) * t["mask"].sum(-1).max(-1)).sum() for t in tasks)
+  real_share = real / sum(t["words"].size for t in tasks)
   real_rows = float(np.mean([t["_mask"].mean() for t in tasks]))
 
   # JAX: the two meta steps and the breakdown's pieces.
@@ -256,7 +269,7 @@ def main(argv=None):
   # Numerical check (also compiles both steps): two meta-iterations each.
   t0 = time.perf_counter()
   sv, sl, sm = copy(state0), copy(state0), copy(state0)
-  n_check = min(2, len(tasks))
+  n_check = len(tasks)  # Every shape compiles here, before timing.
   for t in tasks[:n_check]:
     sv, mv = vstep(sv, t, rng)
     sl, ml = lstep(sl, t, rng)
@@ -318,7 +331,7 @@ def main(argv=None):
 
   def run_host():  # Host-side task arrays (sampling, then meta_tasks.task_batch).
     for it in range(args.iters):
-      meta_tasks.task_batch(make, sampler.sample(it)[1])
+      build(it)
 
   def run_sample():
     for it in range(args.iters):
@@ -349,8 +362,10 @@ def main(argv=None):
       f"{m.inner_lr or config.optim.lr}, clip {m.inner_grad_clip}, {emb} word embeddings)",
       "",
       f"SemEval train fraction {args.fraction:g}: {len(rows)} rows, "
-      f"{len(sampler.present)} relations with examples, sentences padded to {length}; "
-      f"{100 * real_rows:.0f} % of the K rows are real examples, and real rows x each "
+      f"{len(sampler.present)} relations with examples; rows per task-step K' "
+      f"{'/'.join(map(str, ks))} (of K {k}{'' if args.no_trim else ', trimmed'}), "
+      f"sentences padded to {'/'.join(map(str, lengths))}; "
+      f"{100 * real_rows:.0f} % of the K' rows are real examples, and real rows x each "
       f"batch's longest sentence fill {100 * real_share:.0f} % of the padded token slots"
       + (" (what the PyTorch loop computes on); " if has_torch else "; ") +
       f"{args.rounds} alternating rounds x {args.iters} meta-iterations (same tasks for "
@@ -385,7 +400,7 @@ def main(argv=None):
       f"| looped minus B single-task calls (dispatch, slicing, sums, update; "
       f"a difference of two noisy times) | "
       f"{1e3 * (med['looped'] - med['adapt1']):.0f} |",
-      f"| host: TaskSampler.sample + meta_tasks.task_batch (not in the times above) | "
+      f"| host: TaskSampler.sample, trim_rows, meta_tasks.task_batch (not in the times above) | "
       f"{1e3 * med['host']:.1f} |",
       f"| of which TaskSampler.sample | {1e3 * med['sample']:.1f} |"]
   if has_torch:

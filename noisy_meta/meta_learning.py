@@ -124,6 +124,14 @@ def _metrics(mean_update, losses, eps):
 TASK_AXES = ("vmap", "map")
 
 
+def resolve_task_axis(task_axis, backend=None):
+  """"auto" -> "map" on CPU (XLA:CPU's dots with a task batch dimension are
+  slow), "vmap" on accelerators; other values unchanged."""
+  if task_axis != "auto":
+    return task_axis
+  return "map" if (backend or jax.default_backend()) == "cpu" else "vmap"
+
+
 def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0,
                    task_axis="vmap", mesh=None):
   """meta_step(state, tasks, rng) -> (state, metrics), tasks [B, S(+1), K, ...].
@@ -144,6 +152,7 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
   """
   if algorithm not in ALGORITHMS:
     raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
+  task_axis = resolve_task_axis(task_axis)
   if task_axis not in TASK_AXES:
     raise errors.InputError(f"meta.task_axis={task_axis!r}: use one of {TASK_AXES}.")
 

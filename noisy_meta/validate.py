@@ -34,7 +34,7 @@ CHOICES = {
     "aum.threshold_divisor": ("c+1", "c"),
     "aum.margins": ("train", "eval"),
     "meta.algorithm": ("reptile", "fomaml", "maml"),
-    "meta.task_axis": ("vmap", "map"),
+    "meta.task_axis": ("auto", "vmap", "map"),
     "meta.inner_optim": ("sgd", "adagrad"),
     "meta.sampling": ("uniform", "proportional"),
 }

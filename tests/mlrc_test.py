@@ -238,6 +238,21 @@ def test_task_batch_stacks_padded_batches():
   np.testing.assert_array_equal(t["x"][0, :, :, 0], [[3, 4, 0], [5, 0, 0]])
 
 
+def test_trim_rows_keeps_every_real_row_in_few_shapes():
+  rows = np.full((2, 3, 10), -1)
+  rows[0, 0, :3] = [5, 6, 7]
+  rows[1, 2, :2] = [8, 9]
+  cut = meta_tasks.trim_rows(rows)
+  assert cut.shape == (2, 3, 4)  # 3 rows needed -> a power of two.
+  np.testing.assert_array_equal(np.sort(cut[cut >= 0]), [5, 6, 7, 8, 9])
+  rows[1, 1, :9] = np.arange(9)
+  assert meta_tasks.trim_rows(rows).shape == (2, 3, 10)  # Never more than K.
+  assert meta_tasks.trim_rows(np.full((1, 1, 10), -1)).shape == (1, 1, 1)
+  assert meta_learning.resolve_task_axis("auto", "cpu") == "map"
+  assert meta_learning.resolve_task_axis("auto", "gpu") == "vmap"
+  assert meta_learning.resolve_task_axis("vmap", "cpu") == "vmap"
+
+
 def test_unknown_algorithm_and_inner_optimizer():
   with pytest.raises(errors.InputError, match="meta.algorithm"):
     meta_learning.make_meta_step(_loss, None, "reptil")

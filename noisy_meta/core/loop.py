@@ -20,11 +20,13 @@ per-example dynamics in the state it records, inside the step, each
 example's margin, gold-label probability, correctness and best other class
 (AUM, Pleiss et al. 2020; data maps, Swayamdipta et al. 2020).
 """
+import concurrent.futures
 import contextlib
 import dataclasses
 import functools
 import math
 import os
+import time
 from typing import Any, Optional
 
 from absl import logging
@@ -159,6 +161,38 @@ def predict(pred_fn, state, params, learner, split, mesh):
   return preds
 
 
+def precompile(step_fn, pred_fn, state, rng, learner, train, seed, epochs, batch_size, mesh):
+  """Compiles the train step for every batch shape of `epochs` and the eval
+  step for every dev shape, in parallel threads (XLA compiles one program per
+  thread) before training; the steps' own calls then find them compiled.
+  Returns (train shapes, eval shapes, seconds)."""
+  t0 = time.perf_counter()
+
+  def firsts(split, batches):  # {padded length: the first batch's rows}.
+    out = {}
+    for idx, length in batches:
+      out.setdefault(length or learner.padded_length(split, idx), idx)
+    return out
+
+  train_shapes = {}
+  for epoch in epochs:
+    for key, idx in firsts(train, learner.epoch_batches(train, seed, epoch)).items():
+      train_shapes.setdefault(key, idx)
+  eval_shapes = firsts(learner.dev, learner.eval_batches(learner.dev))
+  eval_size = parallel.padded_size(learner.eval_batch_size, mesh)
+  jobs = [(step_fn, lambda i=idx, n=n: (state, parallel.shard(
+      learner.make_batch(train, i, batch_size, n), mesh), rng))
+          for n, idx in train_shapes.items()]
+  jobs += [(pred_fn, lambda i=idx, n=n: (state, state.params, parallel.shard(
+      learner.make_batch(learner.dev, i, eval_size, n), mesh)))
+           for n, idx in eval_shapes.items()]
+  workers = max(1, min(len(jobs), os.cpu_count() or 1))
+  with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+    for f in [pool.submit(lambda fn=fn, a=args: fn.lower(*a()).compile()) for fn, args in jobs]:
+      f.result()
+  return sorted(train_shapes), sorted(eval_shapes), time.perf_counter() - t0
+
+
 @dataclasses.dataclass
 class Fitted:
   """What `fit` hands back: the final state and how the run went."""
@@ -210,6 +244,12 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
                     out_shardings=parallel.replicated(mesh))
   batch_size = parallel.padded_size(learner.batch_size, mesh)
   checkpoint_every = config.get("checkpoint_every", 0)
+  if config.get("precompile", True) and start < num_steps:
+    shapes, eval_shapes, seconds = precompile(
+        step_fn, pred_fn, state, dropout_rng, learner, train, seed,
+        range(start // steps_per_epoch, num_epochs), batch_size, mesh)
+    logging.info("Compiled the train step for %d batch shapes %s and the eval step for %d "
+                 "(%.1f s, in parallel).", len(shapes), shapes, len(eval_shapes), seconds)
 
   def evaluate(state):
     preds = predict(pred_fn, state, state.params, learner, learner.dev, mesh)

@@ -86,6 +86,16 @@ class TaskSampler:
     return rels, rows
 
 
+def trim_rows(rows):
+  """rows [B, S, K] cut to K' columns: the most rows any task-step has,
+  rounded up to a power of two (at most K), so padding rows cost less and
+  few shapes compile. Real rows come first in each row of `rows`, so the cut
+  drops padding only."""
+  k = rows.shape[-1]
+  need = max(1, int((rows >= 0).sum(-1).max()))
+  return rows[..., :min(k, 1 << (need - 1).bit_length())]
+
+
 def task_batch(make_batch, rows):
   """Stacked model batches [B, S, K, ...] for `rows` [B, S, K] (-1: padding).
 

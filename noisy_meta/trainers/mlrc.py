@@ -87,14 +87,20 @@ def meta_train(config, workdir, learner, rows):
 
   tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr,
                                      m.inner_grad_clip)
+  task_axis = meta_learning.resolve_task_axis(m.task_axis)
+  logging.info("Meta step: %d tasks %s-ed (meta.task_axis=%s on %s)%s.", m.tasks, task_axis,
+               m.task_axis, jax.default_backend(),
+               ", rows trimmed per meta-iteration" if m.trim_rows else "")
   step_fn = session.compile(meta_learning.make_meta_step(
-      loss_fn, tx, m.algorithm, m.meta_lr, m.iterations if m.anneal else 0, m.task_axis,
+      loss_fn, tx, m.algorithm, m.meta_lr, m.iterations if m.anneal else 0, task_axis,
       mesh=mesh), mesh)
   # Not the fine-tuning's dropout stream.
   rng = parallel.replicate(jax.random.fold_in(dropout_rng, 1), mesh)
 
   def tasks_of(it):
     _, rows = sampler.sample(it)
+    if m.trim_rows:
+      rows = meta_tasks.trim_rows(rows)
     length = longest if m.fixed_length else learner.padded_length(train, rows[rows >= 0])
     return parallel.shard(meta_tasks.task_batch(
         lambda idx, k: learner.make_batch(train, idx, k, length), rows), mesh)
