@@ -57,6 +57,11 @@ def main(argv):
                         os.path.join(pipeline.cache_dir(), "jax"))
       if "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS" not in os.environ:  # JAX read it.
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+      if "JAX_COMPILATION_CACHE_MAX_SIZE" not in os.environ:
+        # As the tests' (conftest.py): with a size limit JAX keeps each
+        # entry's access time and locks the folder, so jobs and test workers
+        # sharing it never trip over each other's entries.
+        jax.config.update("jax_compilation_cache_max_size", 4 << 30)
       if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
         _initialize_distributed(jax)
       os.makedirs(workdir, exist_ok=True)

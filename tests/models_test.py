@@ -112,3 +112,36 @@ def test_checkpoint_of_another_shape_is_rejected(tmp_path, minilm_dir):
   params = transformer.Encoder(small).init(jax.random.key(0), ids, ids + 1)["params"]
   with pytest.raises(errors.InputError, match="checkpoint shape"):
     hf_import.merge(params, enc, "encoder", full=True)
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert"])
+def test_train_state_draws_the_head_the_whole_init_would(tmp_path, kind):
+  """create_train_state inits the head alone (no compile of the encoder's
+  init): the same values as the whole model's init, the encoder from disk."""
+  from configs import finetune_cola  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import text_classifier  # pylint: disable=g-import-not-at-top
+  torch.manual_seed(0)
+  if kind == "bert":
+    ref = transformers.BertModel(transformers.BertConfig(
+        vocab_size=300, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=16), add_pooling_layer=False)
+  else:
+    ref = transformers.DistilBertModel(transformers.DistilBertConfig(
+        vocab_size=300, dim=32, n_layers=1, n_heads=2, hidden_dim=64,
+        max_position_embeddings=16))
+  ref.save_pretrained(tmp_path)
+  _, ecfg, enc, head = hf_import.load(str(tmp_path))
+  key = jax.random.split(jax.random.key(3))[0]
+  state = text_classifier.create_train_state(finetune_cola.get_config(), ecfg, enc, head, 3,
+                                             10, key)
+  ids = np.zeros((1, 8), np.int32)
+  whole = transformer.Classifier(ecfg, 3).init(key, ids, np.ones_like(ids))["params"]
+  assert set(state.params) == set(whole) and "encoder" in whole
+  for name in set(whole) - {"encoder"}:
+    for leaf in ("kernel", "bias"):
+      # Jitted vs eager draws: the same numbers up to float rounding.
+      np.testing.assert_allclose(np.asarray(state.params[name][leaf]),
+                                 np.asarray(whole[name][leaf]), rtol=1e-6, atol=1e-7)
+  np.testing.assert_array_equal(
+      np.asarray(state.params["encoder"]["word_embeddings"]["embedding"]),
+      ref.state_dict()["embeddings.word_embeddings.weight"].numpy())

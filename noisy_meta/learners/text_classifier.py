@@ -84,10 +84,18 @@ def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
   model = transformer.Classifier(enc_cfg, num_classes, config.model.dropout,
                                  config.model.classifier_dropout)
   dummy = jnp.zeros((1, 8), jnp.int32)
-  init = jax.jit(lambda r: model.init(r, dummy, jnp.ones_like(dummy))["params"],
+  # The whole model's parameter shapes without running (or compiling) its
+  # init: the encoder's weights all come from the checkpoint; only the head
+  # is drawn, with the values the whole model's init would give it.
+  shapes = flax.core.unfreeze(jax.eval_shape(
+      lambda r: model.init(r, dummy, jnp.ones_like(dummy))["params"], rng))
+  head = transformer.Head(enc_cfg, num_classes)
+  init = jax.jit(lambda r: head.init(r, jnp.zeros((1, enc_cfg.hidden_size)))["params"],
                  out_shardings=rep)
   params = flax.core.unfreeze(init(parallel.replicate(rng, mesh)))
-  params["encoder"] = hf_import.merge(params["encoder"], enc_params, "encoder", full=True)
+  params["encoder"] = hf_import.merge(shapes["encoder"], enc_params, "encoder", full=True)
+  if set(params) != set(shapes):  # Head and Classifier out of step: a bug.
+    raise AssertionError(f"head {sorted(params)} != model {sorted(shapes)}")
   params = parallel.replicate(hf_import.merge(params, head_params, "head"), mesh)
 
   def create(params):

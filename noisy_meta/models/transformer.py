@@ -131,6 +131,31 @@ class Encoder(nn.Module):
     return x
 
 
+def _head(cfg, num_classes, cls, dropout):
+  """The classification head on [CLS] states [B, D], in the calling module's
+  scope (so its parameters sit beside "encoder": pooler or pre_classifier,
+  classifier). Layers not in the checkpoint start as transformers
+  initialises them: N(0, 0.02) kernels (initializer_range), zero biases."""
+  dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.02))
+  if cfg.kind == "bert":
+    cls = jnp.tanh(dense(cfg.hidden_size, name="pooler")(cls))
+  else:
+    cls = jax.nn.relu(dense(cfg.hidden_size, name="pre_classifier")(cls))
+  return dense(num_classes, name="classifier")(dropout(cls))
+
+
+class Head(nn.Module):
+  """The head's parameters alone, with `Classifier`'s names (and so the same
+  random draws from the same key): a fine-tuning state draws only these,
+  its encoder comes from the checkpoint."""
+  cfg: EncoderConfig
+  num_classes: int
+
+  @nn.compact
+  def __call__(self, cls):
+    return _head(self.cfg, self.num_classes, cls, lambda x: x)
+
+
 class Classifier(nn.Module):
   """Encoder + the head of HF's *ForSequenceClassification.
 
@@ -146,14 +171,6 @@ class Classifier(nn.Module):
   def __call__(self, input_ids, attention_mask, token_type_ids=None, train=False):
     h = Encoder(self.cfg, self.dropout, name="encoder")(
         input_ids, attention_mask, token_type_ids, train)
-    cls = h[:, 0]
-    # Layers not in the checkpoint start as transformers initialises them:
-    # N(0, 0.02) kernels (initializer_range), zero biases.
-    dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.02))
-    if self.cfg.kind == "bert":
-      cls = jnp.tanh(dense(self.cfg.hidden_size, name="pooler")(cls))
-    else:
-      cls = jax.nn.relu(dense(self.cfg.hidden_size, name="pre_classifier")(cls))
-    cls = nn.Dropout(self.classifier_dropout)(cls, deterministic=not train)
-    return dense(self.num_classes, name="classifier")(cls)
+    drop = lambda x: nn.Dropout(self.classifier_dropout)(x, deterministic=not train)
+    return _head(self.cfg, self.num_classes, h[:, 0], drop)
 
