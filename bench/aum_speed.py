@@ -11,6 +11,7 @@ r"""What AUM bookkeeping costs, and an AUM run vs the PyTorch way, one run.
    empty persistent compilation cache, then from it in a fresh workdir.
 
   python bench/aum_speed.py --config=configs/aum_sst2.py:train_size=2000,epochs=1
+  python bench/aum_speed.py --config=... --precompile_ab=2   # loop.precompile on/off
 """
 import datetime
 import math
@@ -40,9 +41,32 @@ from noisy_meta.trainers import finetune  # pylint: disable=g-import-not-at-top
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "An AUM config.")
 _STEPS = flags.DEFINE_integer("steps", 20, "Steps per timed round (overhead).")
-_ROUNDS = flags.DEFINE_integer("rounds", 3, "Timed rounds (overhead).")
+_ROUNDS = flags.DEFINE_integer("rounds", 6, "Timed rounds (overhead), alternating.")
 _LENGTH = flags.DEFINE_integer("length", 64, "Padded length of the overhead batches.")
 _OUT = flags.DEFINE_string("out", "", "Markdown file for the tables.")
+_PRECOMPILE_AB = flags.DEFINE_integer(
+    "precompile_ab", 0, "Instead: this many pairs of our run with and without "
+    "loop.precompile, alternating, compilation caches empty (in-memory ones cleared).")
+
+
+def precompile_ab(config, learner, labels, num_classes, pairs):
+  """Markdown: our run's wall seconds with and without precompiling the shapes."""
+  times = {True: [], False: []}
+  for i in range(2 * pairs):
+    on = i % 2 == 0
+    with config.unlocked():
+      config.precompile = on
+    jax.clear_caches()
+    times[on].append(ours_end_to_end(config, learner, labels, num_classes)[0])
+    print(f"precompile={on}: {times[on][-1]:.1f} s", file=sys.stderr, flush=True)
+  fmt = lambda v: ", ".join(f"{x:.1f}" for x in v)
+  return "\n".join([
+      f"| our AUM run, cache empty ({pairs} alternating pairs) | wall s | median |",
+      "|---|---|---:|",
+      f"| shapes precompiled in parallel threads (default) | {fmt(times[True])} | "
+      f"{np.median(times[True]):.1f} |",
+      f"| compiled at their first step | {fmt(times[False])} | {np.median(times[False]):.1f} |",
+  ]) + "\n"
 
 
 def step_overhead(config, learner, num_classes):
@@ -67,8 +91,8 @@ def step_overhead(config, learner, num_classes):
   for i in (0, 1):  # Compile.
     states[i], m = steps[i](states[i], batch, key)
     jax.block_until_ready(m)
-  for _ in range(_ROUNDS.value):
-    for i in (0, 1):
+  for r in range(_ROUNDS.value):
+    for i in ((0, 1) if r % 2 == 0 else (1, 0)):  # Alternating order.
       t = time.perf_counter()
       for _ in range(_STEPS.value):
         states[i], m = steps[i](states[i], batch, key)
@@ -167,6 +191,9 @@ def main(argv):
            f"{platform.machine()}, {os.cpu_count()} cores, jax {jax.__version__} "
            f"({jax.default_backend()}), torch {torch.__version__}; "
            f"{datetime.date.today()}.", ""]
+  if _PRECOMPILE_AB.value:
+    print(precompile_ab(config, learner, labels, num_classes, _PRECOMPILE_AB.value))
+    return
   # A fresh persistent compilation cache (as jobs keep one, main.py): the
   # first run compiles (cold); the second, in a fresh workdir with the
   # in-memory caches cleared, reads its compiled steps back (a rerun, the
@@ -184,7 +211,8 @@ def main(argv):
   lines += ["| step (length %d) | examples/s |" % _LENGTH.value, "|---|---|",
             f"| without AUM / data-map bookkeeping | {without:.1f} |",
             f"| with it | {with_dyn:.1f} |",
-            f"| cost of the bookkeeping | {100 * (without / with_dyn - 1):.1f} % of step time |",
+            f"| cost of the bookkeeping | {100 * (without / with_dyn - 1):.1f} % of step time "
+            f"(medians of {_ROUNDS.value} alternating rounds; within ±3 % is noise here) |",
             ""]
   print("\n".join(lines), flush=True)
   rows.append(("PyTorch + AUMCalculator, padded to max length",

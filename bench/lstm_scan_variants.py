@@ -80,4 +80,4 @@ print("|---|---:|---:|")
 for v in variants:
   out = fns[v](ps, xs, masks)
   d = max(float(jnp.abs(a - b).max()) for a, b in zip(jax.tree_util.tree_leaves(out), jax.tree_util.tree_leaves(ref)))
-  print(f"| skip={v[0]} unroll={v[1]} remat={v[2]} | {1e3*np.median(times[v]):.0f} | | {d:.1e} |")
+  print(f"| skip={v[0]} unroll={v[1]} remat={v[2]} | {1e3*np.median(times[v]):.0f} | {d:.1e} |")

@@ -22,7 +22,7 @@ tasks, alternately, compilation excluded:
 
 Tasks come from the real SemEval training split: the `--fraction` subset of
 meta_tasks.sample_fraction, meta_tasks.TaskSampler, and meta_tasks.task_batch with one sentence
-length per meta-iteration and rows trimmed, as meta_train builds them. Batches are built before
+length per meta-iteration (and, with --trim, rows trimmed), as meta_train builds them. Batches are built before
 timing (the same arrays for all three); their host-side cost is reported in
 the breakdown, with one task's jitted inner loop (meta_learning.adapt) alone and the
 B tasks vmapped without the outer update. Before timing, the vmapped and the
@@ -89,8 +89,8 @@ def parse_args(argv=None):
   p.add_argument("--threads", type=int, default=0,
                  help="Cores for both frameworks (pins the process; 0: all).")
   p.add_argument("--seed", type=int, default=0)
-  p.add_argument("--no_trim", action="store_true",
-                 help="Pad every task-step to K rows (meta.trim_rows=False).")
+  p.add_argument("--trim", action="store_true",
+                 help="Trim padding rows (meta.trim_rows=True; default: K rows, as the trainer).")
   p.add_argument("--fixed_length", action="store_true",
                  help="Pad every meta-iteration to the subset's longest sentence.")
   p.add_argument("--out", default="", help="Also write the markdown summary here.")
@@ -228,7 +228,7 @@ def main(argv=None):
 
   def build(it):  # One meta-iteration's arrays, as trainers/mlrc.py's tasks_of.
     r = sampler.sample(it)[1]
-    if not args.no_trim:  # meta.trim_rows.
+    if args.trim:  # meta.trim_rows.
       r = meta_tasks.trim_rows(r)
     length = longest if args.fixed_length else bucket(enc.lengths[r[r >= 0]].max())
     return meta_tasks.task_batch(lambda idx, n: relation_batches.make_batch(
@@ -363,7 +363,7 @@ def main(argv=None):
       "",
       f"SemEval train fraction {args.fraction:g}: {len(rows)} rows, "
       f"{len(sampler.present)} relations with examples; rows per task-step K' "
-      f"{'/'.join(map(str, ks))} (of K {k}{'' if args.no_trim else ', trimmed'}), "
+      f"{'/'.join(map(str, ks))} (of K {k}{', trimmed' if args.trim else ''}), "
       f"sentences padded to {'/'.join(map(str, lengths))}; "
       f"{100 * real_rows:.0f} % of the K' rows are real examples, and real rows x each "
       f"batch's longest sentence fill {100 * real_share:.0f} % of the padded token slots"

@@ -10,8 +10,8 @@ time; the table gives both.
 
 Two steps: the MiniLM train step (batch 32 x 64, AdamW, dropout) and one
 MLRC meta-iteration (PA-LSTM, B 8, S 3, K 10, SemEval at 1 %, the trainer's
-task axis; with every task-step padded to K rows, then with the trainer's
-trimmed rows). Prints markdown; bench/run_all.py puts it in
+task axis; with every task-step padded to K rows (the trainer's default),
+then with meta.trim_rows). Prints markdown; bench/run_all.py puts it in
 docs/benchmarks.md.
 
   python bench/profile_step.py [--what=transformer,mlrc_untrimmed,mlrc] [--steps=5]
@@ -156,7 +156,7 @@ def mlrc_step(fraction=0.01, trim=True):
                                    num_classes=len(p["labels"]), names=p["labels"],
                                    sampling=m.sampling)
   task_rows = sampler.sample(0)[1]
-  if m.trim_rows and trim:
+  if trim:
     task_rows = meta_tasks.trim_rows(task_rows)
   k = task_rows.shape[-1]
   length = int(math.ceil(enc.lengths[task_rows[task_rows >= 0]].max() / inp.length_bucket)
@@ -172,7 +172,7 @@ def mlrc_step(fraction=0.01, trim=True):
                                   apply_fn=ts.apply_fn)
   tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr,
                                      m.inner_grad_clip)
-  axis = meta_learning.resolve_task_axis(m.task_axis)
+  axis = "map" if jax.default_backend() == "cpu" else "vmap"  # The trainer's default.
   step = jax.jit(meta_learning.make_meta_step(loss_fn, tx, m.algorithm, m.meta_lr, 0, axis),
                  donate_argnums=(0,))
   return step, (state, jax.device_put(tasks), jax.random.key(1)), (

@@ -19,6 +19,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
@@ -37,7 +38,7 @@ BENCHES = [
      "dev each epoch, compilation included) vs PyTorch + transformers + `aum.AUMCalculator`, "
      "padded to the maximum length as usually done and on our length buckets.",
      [], ["--config=configs/aum_sst2.py:train_size=200,epochs=1", "--steps=3",
-          "--rounds=1"]),
+          "--rounds=2"]),
     ("relation", "PA-LSTM train step (batch 50)",
      ["bench/relation_speed.py"],
      "Our jitted step vs the original implementation's way (nn.LSTM over packed "
@@ -78,6 +79,18 @@ def cpu_name():
   return platform.processor() or platform.machine()
 
 
+WRITES_OUT = ("aum", "mlrc")  # Benches with an --out file for their markdown.
+
+
+def old_sections(path):
+  """[(title, section text)] of an existing page (for --only)."""
+  if not os.path.exists(path):
+    return []
+  with open(path) as f:
+    parts = f.read().split("\n## ")[1:]
+  return [(p.split("\n", 1)[0], "## " + p.rstrip("\n") + "\n") for p in parts]
+
+
 def markdown(stdout):
   """The bench's markdown: its table and text lines, without progress lines."""
   keep = [l for l in stdout.splitlines()
@@ -97,6 +110,7 @@ def main(argv=None):
     sys.exit(f"error: --only: unknown bench {', '.join(sorted(unknown))}; use "
              f"{', '.join(b[0] for b in BENCHES)}.")
   started = datetime.datetime.now(datetime.timezone.utc)
+  load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
   sections = []
   for key, title, cmd, what, full, quick in BENCHES:
     if key not in wanted:
@@ -106,19 +120,32 @@ def main(argv=None):
       cmd = cmd[:1]
     command = ["python"] + cmd + extra
     print(f"[{key}] {' '.join(command)}", file=sys.stderr, flush=True)
+    report = None
+    if key in WRITES_OUT:  # Its markdown from its --out file (stdout has progress).
+      fd, report = tempfile.mkstemp(suffix=".md")
+      os.close(fd)
     t = time.perf_counter()
-    res = subprocess.run([sys.executable] + command[1:], cwd=ROOT, capture_output=True,
-                         text=True)
+    when = datetime.datetime.now(datetime.timezone.utc)
+    res = subprocess.run([sys.executable] + command[1:] + ([f"--out={report}"] if report
+                                                          else []),
+                         cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - t
     if res.returncode:
       tail = "\n".join(res.stderr.strip().splitlines()[-5:])
       body = f"Failed (exit {res.returncode}):\n\n```\n{tail}\n```"
+    elif report:
+      with open(report) as f:
+        body = f.read().strip()
     else:
       body = markdown(res.stdout)
+    if report:
+      os.remove(report)
     print(f"[{key}] {seconds:.0f} s", file=sys.stderr, flush=True)
-    sections.append(f"## {title}\n\n{what}\n\n`{' '.join(command)}` ({seconds:.0f} s)\n\n"
-                    f"{body}\n")
-  load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    sections.append((title, f"## {title}\n\n{what}\n\n`{' '.join(command)}` "
+                            f"({when:%Y-%m-%d %H:%M} UTC, {seconds:.0f} s)\n\n{body}\n"))
+  # With --only, the page keeps the other benches' sections from its last run.
+  kept = dict(old_sections(args.out)) if set(wanted) != {b[0] for b in BENCHES} else {}
+  kept.update(sections)
   head = [
       "# Benchmarks", "",
       "Written by `python bench/run_all.py` (do not edit by hand: rerun it). Ratios are "
@@ -128,9 +155,13 @@ def main(argv=None):
       f"(load average before the run {load})",
       f"- Versions: {versions()}, Python {platform.python_version()}",
       f"- Date: {started:%Y-%m-%d %H:%M} UTC" + (" (--quick: smoke figures, not results)"
-                                                 if args.quick else ""),
+                                                 if args.quick else "")
+      + ("" if set(wanted) == {b[0] for b in BENCHES} else
+         f" for {', '.join(wanted)}; the other sections keep their own dates"),
       "- What the figures mean and what was tried: docs/speed.md", ""]
-  text = "\n".join(head) + "\n" + "\n".join(sections)
+  order = [b[1] for b in BENCHES]
+  body = [kept[t] for t in order if t in kept]
+  text = "\n".join(head) + "\n" + "\n".join(body)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   with open(args.out, "w") as f:
     f.write(text)

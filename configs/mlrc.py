@@ -25,7 +25,7 @@ def get_config(arg=None, dataset="semeval"):
                        fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                        inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                        stratified=False, epochs=0,
-                       task_axis="auto", trim_rows=True)
+                       task_axis="auto", trim_rows=False)
 
   # The learner: the supervised config, its other arguments at their defaults.
   if text:  # Its own :runlocal shrink applies.
@@ -82,7 +82,9 @@ def get_config(arg=None, dataset="semeval"):
   c.meta.task_axis = a.task_axis
   # True: each meta-iteration's batches have as many rows as its most
   # populated task-step needs (a power of two, at most inner_batch): at 1 %
-  # most relations have fewer than K rows. One compile per (rows, length).
+  # most relations have fewer than K rows. One compile per (rows, length):
+  # on CPU the op count, not the rows, sets the time (docs/speed.md), so
+  # off by default.
   c.meta.trim_rows = a.trim_rows
   c.meta.log_every = 50
   c.meta.checkpoint_every = 200

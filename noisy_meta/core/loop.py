@@ -5,7 +5,8 @@ its loss and logits, its batches, its learning rate, its dev score and its
 recipe at the end of an epoch. This module owns the rest, once:
 
   check the workdir (config, data) -> make the mesh -> split the seed ->
-  init or restore -> for each epoch: the learner's batches (a pure function
+  init or restore -> compile the step for every batch shape to come, in
+  parallel threads (`precompile`) -> for each epoch: the learner's batches (a pure function
   of seed and epoch, so a resumed run recomputes them), the jitted step
   (NaN injection for tests), mean metrics and a progress line with ETA every
   `log_every` steps, checkpoints, the non-finite guard -> dev evaluation and
