@@ -28,10 +28,11 @@ ROOT = os.path.dirname(BENCH)
 # (key, title, command (after python), what it measures, full/quick extra args).
 BENCHES = [
     ("step", "Transformer train step (MiniLM, batch 32)",
-     ["bench/step_speed.py", "--lengths=16,32,64"],
+     ["bench/step_speed.py"],
      "Our jitted Flax step vs PyTorch + transformers, same model, AdamW + clipping, "
      "dropout on; steady state, compilation excluded; medians of alternating rounds.",
-     ["--steps=20", "--rounds=3"], ["--steps=3", "--rounds=1", "--lengths=16"]),
+     ["--lengths=16,32,64", "--steps=20", "--rounds=3"],
+     ["--steps=3", "--rounds=1", "--lengths=16"]),
     ("aum", "AUM run end to end, and the bookkeeping's cost (SST-2, 2000 examples, 1 epoch)",
      ["bench/aum_speed.py", "--config=configs/aum_sst2.py:train_size=2000,epochs=1"],
      "One AUM training run (c + 1 classes, margins and data-map statistics in the step, "
