@@ -130,18 +130,29 @@ def breakdown(step, args, steps):
   return per, count, wall
 
 
-def transformer_step(batch_size=32, length=64):
-  """(jitted MiniLM train step, its args) as bench/step_speed.py builds them."""
+def minilm_step():
+  """(checkpoint folder, jitted MiniLM train step, its first state): the
+  step bench/step_speed.py times against PyTorch and this script profiles."""
   config = finetune_cola.get_config()
-  _, cfg, enc, head = hf_import.load(config.model.path)
+  folder, cfg, enc, head = hf_import.load(config.model.path)
   learner = text.TextClassifier(config, dict(enc_cfg=cfg, enc_params=enc, head_params=head))
   state = text.create_train_state(config, cfg, enc, head, 2, 10_000, jax.random.key(0))
   step = jax.jit(functools.partial(loop.train_step, learner=learner), donate_argnums=(0,))
-  rng = np.random.default_rng(0)
-  batch = dict(input_ids=rng.integers(1000, 20000, (batch_size, length)).astype(np.int32),
-               attention_mask=np.ones((batch_size, length), np.int32),
-               label=rng.integers(0, 2, batch_size).astype(np.int32),
-               _id=np.arange(batch_size, dtype=np.int32), _mask=np.ones(batch_size, bool))
+  return folder, step, state
+
+
+def minilm_batch(rng, batch_size, length):
+  """A batch of random tokens, no padding, random binary labels."""
+  return dict(input_ids=rng.integers(1000, 20000, (batch_size, length)).astype(np.int32),
+              attention_mask=np.ones((batch_size, length), np.int32),
+              label=rng.integers(0, 2, batch_size).astype(np.int32),
+              _id=np.arange(batch_size, dtype=np.int32), _mask=np.ones(batch_size, bool))
+
+
+def transformer_step(batch_size=32, length=64):
+  """(jitted MiniLM train step, its args, title)."""
+  _, step, state = minilm_step()
+  batch = minilm_batch(np.random.default_rng(0), batch_size, length)
   return step, (state, batch, jax.random.key(1)), f"MiniLM train step, batch {batch_size} x {length}"
 
 

@@ -9,7 +9,6 @@ Prints examples/s and the ratio ours / PyTorch per sequence length.
 """
 import argparse
 import datetime
-import functools
 import os
 import platform
 import sys
@@ -20,11 +19,7 @@ import numpy as np
 import torch
 import transformers
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from configs import finetune_cola  # pylint: disable=g-import-not-at-top
-from noisy_meta.core import loop  # pylint: disable=g-import-not-at-top
-from noisy_meta.learners import text_classifier as text  # pylint: disable=g-import-not-at-top
-from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
+import profile_step  # bench/, the folder of this script: the step both benches use.
 
 
 def main():
@@ -34,11 +29,7 @@ def main():
   p.add_argument("--steps", type=int, default=20)
   p.add_argument("--rounds", type=int, default=3)
   args = p.parse_args()
-  config = finetune_cola.get_config()
-  folder, cfg, enc, head = hf_import.load(config.model.path)
-  learner = text.TextClassifier(config, dict(enc_cfg=cfg, enc_params=enc, head_params=head))
-  state = text.create_train_state(config, cfg, enc, head, 2, 10_000, jax.random.key(0))
-  step = jax.jit(functools.partial(loop.train_step, learner=learner), donate_argnums=(0,))
+  folder, step, state = profile_step.minilm_step()
   key = jax.random.key(1)
 
   tmodel = transformers.AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
@@ -60,10 +51,7 @@ def main():
   print("|---|---|---|---|")
   for length in [int(x) for x in args.lengths.split(",")]:
     b = args.batch
-    batch = dict(input_ids=rng.integers(1000, 20000, (b, length)).astype(np.int32),
-                 attention_mask=np.ones((b, length), np.int32),
-                 label=rng.integers(0, 2, b).astype(np.int32),
-                 _id=np.arange(b, dtype=np.int32), _mask=np.ones(b, bool))
+    batch = profile_step.minilm_batch(rng, b, length)
     tx = (torch.from_numpy(batch["input_ids"]).long(),
           torch.from_numpy(batch["attention_mask"]).long(),
           torch.from_numpy(batch["label"]).long())
