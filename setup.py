@@ -30,8 +30,10 @@ setuptools.setup(
     extras_require={
         # aum: the AUM authors' reference package, to check our AUM values.
         # pytest-xdist: scripts/test.sh runs the suite on every core (up to 4).
+        # cleanlab: the AUM job's confident-learning detector (detect.folds > 0).
         "test": ["pytest", "pytest-xdist", "chex", "aum", "nbclient", "nbformat",
-                 "ipykernel"],
+                 "ipykernel", "cleanlab"],
+        "cleanlab": ["cleanlab"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
         # cleanlab: confident learning, a peer in bench/aum_peers.py.

@@ -20,7 +20,7 @@ def get_config(arg=None, task="cola", **task_defaults):
   """The AUM config of `task`; `task_defaults` change argument defaults."""
   relation_task = task in RELATION_DATASETS
   defaults = dict(relation.ARGS if relation_task else finetune.ARGS, train_size=0, noise=0.0,
-                  seeds=3)
+                  noise_kind="uniform", noise_seed=100, seeds=3, folds=0)
   defaults.update(task_defaults)
   a = common.parse_arg(arg, **defaults)
 
@@ -35,8 +35,11 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.trainer = "aum"
 
   c.noise = ml_collections.ConfigDict()
-  c.noise.rate = a.noise  # Uniform label flips on train (0: the data as given).
-  c.noise.seed = 100  # Seed 000, Table 5.
+  c.noise.rate = a.noise  # Share of train labels flipped (0: the data as given).
+  # uniform: to any other class; class_conditional: each class to one fixed
+  # other class (noisy_meta/data/noise.py; the same model for two classes).
+  c.noise.kind = a.noise_kind
+  c.noise.seed = a.noise_seed  # 100: seed 000, Table 5.
 
   c.aum = ml_collections.ConfigDict()
   # equal: N/(c+1) threshold samples, equally from each class (Talukdar et al. §3.1);
@@ -49,11 +52,17 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.aum.percentiles = (1, 10, 50, 90, 99)  # Threshold = this percentile of threshold samples' AUM.
   # Margins from the training forward pass ("train": dropout on, no extra
   # cost, as the AUM authors do) or from an extra dropout-off pass with the
-  # same parameters ("eval": about one more forward pass per step).
+  # same parameters ("eval": about one more forward pass per step); "both"
+  # records the two (AUM from the training pass; the eval-mode margins feed
+  # the `aum_eval` detector).
   c.aum.margins = "train"
 
   c.clean = ml_collections.ConfigDict()
   c.clean.methods = ("sieve", "flip")  # sieve: drop flagged; flip: relabel them.
+  # Whose automatic flags the job cleans with (and examples.csv's `flagged`):
+  # the winner of bench/detectors.py (docs/detectors.md). "aum" keeps the
+  # paper's percentile sweep only, which runs in any case at clean.percentiles.
+  c.clean.detector = "combined"
   c.clean.percentiles = (1, 10, 50, 90, 99)  # Retrain at these (subset of aum.percentiles).
   c.clean.seeds = tuple(range(a.seeds))  # Training seeds of every retrain.
   # Checkpoints serve resume only: a finished run is read from its
@@ -62,6 +71,25 @@ def get_config(arg=None, task="cola", **task_defaults):
 
   c.neighbors = ml_collections.ConfigDict()
   c.neighbors.k = 10  # Nearest neighbours in the encoder's embedding space.
+
+  # Noisy-label detectors (noisy_meta/detectors.py), all from the two AUM
+  # runs and the frozen encoder's embeddings; their scores are columns of
+  # examples.csv and compared in report.md (docs/detectors.md).
+  c.detect = ml_collections.ConfigDict()
+  c.detect.k = 10  # Neighbours of the knn and simifeat detectors.
+  c.detect.early_epochs = 1  # aum_early: the margins of these first epochs.
+  c.detect.simifeat_rounds = 5  # SimiFeat's rounds of random feature subspaces.
+  c.detect.seed = 0  # Feature subspaces, simulated wrong labels, folds.
+  # The combined detector: a rank average of these, each weighted by how well
+  # it tells the threshold samples (known-wrong labels) from the rest.
+  c.detect.combine = ("aum", "knn")
+  c.detect.aum_percentile = 99  # AUM's own cut (Pleiss et al.: the 99th percentile).
+  # The automatic cuts' mixture-proportion estimate uses cut points above
+  # which at least this share of threshold samples lie.
+  c.detect.min_positive = 0.05
+  # Confident learning (cleanlab) on out-of-fold probabilities of this many
+  # folds of the same learner; 0: not run (costs about folds - 1 trainings).
+  c.detect.folds = a.folds
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
     if relation_task:  # 19 classes: 800 // 20 // 19 = 2 threshold samples per class.

@@ -71,7 +71,7 @@ def build(task, a):
   c.num_epochs = a.epochs
   c.log_every = 50  # Steps between progress lines and train metrics.
   c.checkpoint_every = 200  # Steps between checkpoints (and one per epoch end).
-  c.eval_every_epoch = True
+  c.eval_every_epoch = True  # False: dev scored after the last epoch only (cheaper).
 
   if a.runlocal:  # An explicit smaller train_size=N is kept.
     c.input.train_size = min(a.train_size, 256) if a.train_size else 256

@@ -5,6 +5,8 @@ Per-example maths is written for one example and `jax.vmap`-ed. The
 accumulators (`Dynamics`) live in the train state, indexed by the global
 example id, so checkpoints and sharding cover them.
 """
+from typing import Optional
+
 import flax
 from absl import logging
 import jax
@@ -42,6 +44,8 @@ class Dynamics:
   other_EN: [epochs, N] best real class other than the assigned one (what
   flipping relabels a multi-class example to).
   num_real: classes below this are real; above, the fake class.
+  eval_margin_EN: [epochs, N] margins of a dropout-off pass with the same
+  pre-update parameters (`aum.margins=both`), else None.
   """
   margin_sum: jax.Array
   count: jax.Array
@@ -50,26 +54,32 @@ class Dynamics:
   correct_EN: jax.Array
   other_EN: jax.Array
   num_real: int = flax.struct.field(pytree_node=False, default=2)
+  eval_margin_EN: Optional[jax.Array] = None
 
   @classmethod
-  def zeros(cls, num_examples, num_epochs, num_real):
+  def zeros(cls, num_examples, num_epochs, num_real, eval_margins=False):
     z = lambda dtype=jnp.float32: jnp.zeros((num_epochs, num_examples), dtype)
     # Distinct buffers: the train state is donated to the step.
     return cls(jnp.zeros(num_examples, jnp.float32), jnp.zeros(num_examples, jnp.int32),
-               z(), z(), z(), z(jnp.int32), num_real)
+               z(), z(), z(), z(jnp.int32), num_real, z() if eval_margins else None)
 
-  def update(self, logits_BxC, label_B, id_B, mask_B, epoch):
-    """Adds one batch's measurements; padding rows (mask False) are ignored."""
+  def update(self, logits_BxC, label_B, id_B, mask_B, epoch, eval_logits_BxC=None):
+    """Adds one batch's measurements; padding rows (mask False) are ignored.
+    `eval_logits_BxC` (with `eval_margin_EN`) are the dropout-off pass's."""
     m_B, p_B, c_B, o_B = batch_dynamics(logits_BxC, label_B, self.num_real)
     n = self.count.shape[0]
     idx_B = jnp.where(mask_B, id_B, n)  # Out of range: dropped by the scatter.
     add = lambda acc, v: acc.at[idx_B].add(v, mode="drop")
     put = lambda acc, v: acc.at[epoch, idx_B].set(v, mode="drop")
+    extra = {}
+    if self.eval_margin_EN is not None:
+      extra["eval_margin_EN"] = put(self.eval_margin_EN,
+                                    batch_dynamics(eval_logits_BxC, label_B, self.num_real)[0])
     return self.replace(
         margin_sum=add(self.margin_sum, m_B),
         count=add(self.count, mask_B.astype(jnp.int32)),
         margin_EN=put(self.margin_EN, m_B), prob_EN=put(self.prob_EN, p_B),
-        correct_EN=put(self.correct_EN, c_B), other_EN=put(self.other_EN, o_B))
+        correct_EN=put(self.correct_EN, c_B), other_EN=put(self.other_EN, o_B), **extra)
 
 
 def aum(dyn):

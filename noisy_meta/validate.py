@@ -15,10 +15,12 @@ from noisy_meta import trainers
 POSITIVE = ("input.batch_size", "input.eval_batch_size", "input.length_bucket",
             "num_epochs", "log_every", "checkpoint_every", "meta.log_every",
             "meta.checkpoint_every", "meta.iterations", "meta.tasks", "meta.inner_steps",
-            "meta.inner_batch", "neighbors.k", "mlrc.runs")
+            "meta.inner_batch", "neighbors.k", "mlrc.runs", "detect.k", "detect.early_epochs",
+            "detect.simifeat_rounds")
 # Integers >= 0: seeds and sizes where 0 means "all".
 NON_NEGATIVE = ("seed", "input.train_size", "train_size", "input.dev_size",
-                "input.subset_seed", "input.split_seed", "noise.seed", "aum.threshold_seed")
+                "input.subset_seed", "input.split_seed", "noise.seed", "aum.threshold_seed",
+                "detect.seed", "detect.folds")
 # Floats > 0.
 POSITIVE_FLOAT = ("optim.lr", "optim.grad_clip", "optim.lr_decay", "meta.meta_lr",
                   "meta.inner_grad_clip")
@@ -32,7 +34,9 @@ CHOICES = {
     "optim.name": ("sgd", "adagrad", "adam"),
     "aum.threshold_mode": ("equal", "random"),
     "aum.threshold_divisor": ("c+1", "c"),
-    "aum.margins": ("train", "eval"),
+    "aum.margins": ("train", "eval", "both"),
+    "noise.kind": ("uniform", "class_conditional"),
+    "clean.detector": ("combined", "aum", "aum_bbe", "knn", "simifeat", "cleanlab"),
     "meta.algorithm": ("reptile", "fomaml", "maml"),
     "meta.task_axis": ("auto", "vmap", "map"),
     "meta.inner_optim": ("sgd", "adagrad"),
@@ -139,6 +143,36 @@ def _aum(config):
   seeds = lookup(config, "clean.seeds")
   if seeds is not MISSING and not all(_is_int(s) and s >= 0 for s in seeds):
     _fail("clean.seeds", seeds, "seeds must be integers >= 0.")
+  _detect(config)
+
+
+# Detectors the combined detector can take (each has threshold-sample scores).
+COMBINABLE = ("aum", "aum_early", "aum_eval", "loss", "confidence", "variability",
+              "forgetting", "knn")
+
+
+def _detect(config):
+  folds = lookup(config, "detect.folds")
+  if folds == 1:
+    _fail("detect.folds", folds, "cross-validation needs 2 folds at least (0: no "
+          "confident learning).")
+  if lookup(config, "clean.detector") == "cleanlab" and not folds:
+    _fail("clean.detector", "cleanlab", "confident learning needs out-of-fold "
+          "probabilities: set --config.detect.folds=K (K >= 2).")
+  combine = lookup(config, "detect.combine")
+  if combine is not MISSING:
+    if not combine:
+      _fail("detect.combine", combine, f"give one detector at least, of {', '.join(COMBINABLE)}.")
+    for name in combine:
+      _choice("detect.combine", name, COMBINABLE)
+    if "aum_eval" in combine and lookup(config, "aum.margins") != "both":
+      _fail("detect.combine", combine, "aum_eval needs --config.aum.margins=both.")
+  v = lookup(config, "detect.aum_percentile")
+  if v is not MISSING and not (_is_number(v) and 0 <= v <= 100):
+    _fail("detect.aum_percentile", v, "must be a percentile in [0, 100].")
+  v = lookup(config, "detect.min_positive")
+  if v is not MISSING and not (_is_number(v) and 0 < v < 1):
+    _fail("detect.min_positive", v, "must be in (0, 1).")
 
 
 def _mlrc(config):

@@ -60,6 +60,22 @@ def test_eval_margins_come_from_a_deterministic_pass(tiny_bert_dir):
                                    eval_margins=True))
   new, _ = step(state, batch, jax.random.key(1))
   np.testing.assert_allclose(np.asarray(new.dynamics.margin_sum)[[4, 9]], want, atol=1e-5)
+  assert new.dynamics.eval_margin_EN is None
+
+  # aum.margins=both: AUM from the training pass, eval margins beside it.
+  state = text.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0),
+                                  dynamics_shape=(20, 2, 2, True))
+  key = jax.random.key(1)
+  train_logits = state.apply_fn({"params": state.params}, batch["input_ids"],
+                                batch["attention_mask"], train=True,
+                                rngs={"dropout": jax.random.fold_in(key, 0)})
+  step = jax.jit(functools.partial(loop.train_step, learner=learner, steps_per_epoch=5))
+  new, _ = step(state, batch, key)
+  np.testing.assert_allclose(np.asarray(new.dynamics.eval_margin_EN)[0, [4, 9]], want,
+                             atol=1e-5)
+  np.testing.assert_allclose(np.asarray(new.dynamics.margin_sum)[[4, 9]],
+                             jax.vmap(aum_lib.margin)(train_logits, batch["label"]), atol=1e-5)
+  assert not np.allclose(np.asarray(new.dynamics.margin_sum)[[4, 9]], want, atol=1e-4)
 
 def test_clean_labels():
   given = np.array([0, 1, 2, 1])
@@ -123,6 +139,26 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
              for r in rows)
   text = open(os.path.join(w, "summary.json")).read()
   assert "NaN" not in text and "Infinity" not in text
+  # The detectors: scores and automatic flags as columns; the job cleans with
+  # the default detector's flags.
+  det = summary["detectors"]
+  assert det["chosen"] == config.clean.detector == "combined"
+  for name in ("aum", "loss", "confidence", "knn", "simifeat", "combined"):
+    assert f"score_{name}" in rows[0] and name in det["table"], name
+  flagged_default = [int(r["id"]) for r in rows if r["flagged"] == "1"]
+  assert flagged_default == [int(r["id"]) for r in rows if r["flag_combined"] == "1"]
+  assert det["table"]["combined"]["flagged"] == len(flagged_default)
+  by_det = json.load(open(os.path.join(w, "clean/sieve_combined_s0/metrics.json")))
+  assert by_det["train_examples"] == 96 - len(flagged_default)
+  assert "## Detectors" in report and "clean/sieve_combined_s0" in summary["runs"]
+  # The CSV's AUM score is minus the judging run's AUM.
+  assert all(float(r["score_aum"]) == pytest.approx(-float(r["aum"]), abs=1e-4)
+             for r in rows[:20])
   # Rerunning reuses every finished stage and gives the same summary.
   again = aum.train_and_evaluate(config, w)
-  assert json.loads(json.dumps(again)) == json.loads(json.dumps(summary))
+
+  def no_clock(x):  # Wall-clock seconds (the detectors' costs) may differ.
+    if isinstance(x, dict):
+      return {k: no_clock(v) for k, v in x.items() if k != "seconds"}
+    return x
+  assert no_clock(json.loads(json.dumps(again))) == no_clock(json.loads(json.dumps(summary)))

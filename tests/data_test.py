@@ -136,3 +136,29 @@ def test_one_bucket_length_for_both_batch_makers():
                                                                                 32, 32]
   assert [pipeline.bucket_length(n, 16) for n in (1, 16, 17, 32, 33, 99)] == [16, 16, 32, 32,
                                                                               48, 112]
+
+
+def test_trec_reads_the_tsv_and_the_original_files_alike(data_dir, tmp_path):
+  if not os.path.isdir(os.path.join(data_dir, "trec")):
+    pytest.skip(f"TREC not found in {data_dir}")
+  tsv = text_files.read_trec("train", data_dir)
+  assert len(tsv) == 5452 and tsv.label_names == text_files.TREC_LABELS
+  counts = dict(zip(tsv.label_names, np.bincount(tsv.labels, minlength=6)))
+  assert counts["ENTY"] == 1250 and counts["ABBR"] == 86  # ../shared/data/trec/SOURCE.md.
+  original = text_files.read_trec_original(os.path.join(data_dir, "trec", "train_5500.label"))
+  np.testing.assert_array_equal(original.labels, tsv.labels)
+  # Only the test file is there: it is TREC's evaluation split.
+  inp = finetune_cola.get_config().input
+  inp.task, inp.data_dir = "trec", data_dir
+  train, dev = tasks.load_splits(inp)
+  assert len(train) == 5452 and len(dev) == 500
+
+
+def test_trec_original_bad_line_names_file_and_line(tmp_path):
+  path = tmp_path / "t.label"
+  path.write_text("DESC:def What is an atom ?\nWHAT:x Who ?\n", encoding="iso-8859-1")
+  with pytest.raises(errors.InputError, match=r"t\.label:2"):
+    text_files.read_trec_original(str(path))
+  os.makedirs(tmp_path / "d")
+  with pytest.raises(errors.InputError, match="lacks TREC train"):
+    text_files.read_trec("train", str(tmp_path / "d"))

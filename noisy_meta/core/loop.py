@@ -126,15 +126,19 @@ def train_step(state, batch, rng, learner, steps_per_epoch=1, eval_margins=False
   in the state (AUM runs), this step's training-mode logits are recorded for
   every example of the batch: no second forward pass. `eval_margins`
   records those of an extra deterministic pass with the same pre-update
-  parameters instead.
+  parameters instead; dynamics made with `eval_margins` (aum.margins=both)
+  record both.
   """
   rng = jax.random.fold_in(rng, state.step)
   loss_fn = lambda params: learner.loss(state, params, batch, rng)
   (loss, logits_BxC), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  if getattr(state, "dynamics", None) is not None:
-    seen = learner.logits(state, state.params, batch) if eval_margins else logits_BxC
-    state = state.replace(dynamics=state.dynamics.update(
-        seen, batch["label"], batch["_id"], batch["_mask"], state.step // steps_per_epoch))
+  dyn = getattr(state, "dynamics", None)
+  if dyn is not None:
+    both = dyn.eval_margin_EN is not None  # aum.margins=both: train and eval margins.
+    det = learner.logits(state, state.params, batch) if eval_margins or both else None
+    state = state.replace(dynamics=dyn.update(
+        det if eval_margins else logits_BxC, batch["label"], batch["_id"], batch["_mask"],
+        state.step // steps_per_epoch, eval_logits_BxC=det if both else None))
   updates, opt_state = state.tx.update(grads, state.opt_state, state.params)
   lr = learner.learning_rate(state)
   updates = jax.tree_util.tree_map(lambda u: -lr * u, updates)
@@ -231,13 +235,15 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
 
   mesh = parallel.make_mesh(config.get("num_devices", 0))
   init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
-  dyn_shape = (n, num_epochs, learner.num_classes) if dynamics else None
+  margins = config.get("aum", {}).get("margins", "train")
+  # (examples, epochs, real classes, also eval-mode margins).
+  dyn_shape = (n, num_epochs, learner.num_classes, margins == "both") if dynamics else None
   state = learner.init_state(init_rng, num_classes, num_steps, mesh, dynamics_shape=dyn_shape,
                              init_params=init_params)
   dropout_rng = parallel.replicate(dropout_rng, mesh)
   state = session.restore(state)
   start = step = session.start
-  eval_margins = config.get("aum", {}).get("margins", "train") == "eval"
+  eval_margins = margins == "eval"
   step_fn = session.compile(functools.partial(
       train_step, learner=learner, steps_per_epoch=steps_per_epoch,
       eval_margins=eval_margins), mesh)
@@ -256,6 +262,10 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
     preds = predict(pred_fn, state, state.params, learner, learner.dev, mesh)
     return learner.dev_metrics(preds, num_classes), preds
 
+  # eval_every_epoch=False: dev is scored after the last epoch only, for
+  # learners whose training does not read it (`dev_free_epochs`).
+  every_epoch = config.get("eval_every_epoch", True) or not getattr(
+      learner, "dev_free_epochs", False)
   dev_history, dev_preds = [], None
   with session.guard():
     for epoch in range(start // steps_per_epoch, num_epochs):
@@ -275,6 +285,9 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
         if checkpoint_every and step % checkpoint_every == 0:
           session.save(step, state)
       writers.check_finite(session.pending, step)  # Never evaluate a non-finite state.
+      if not (every_epoch or epoch == num_epochs - 1):
+        session.save(step, state)
+        continue
       dev, dev_preds = evaluate(state)
       state, dev, note = learner.end_epoch(state, dev, epoch)
       state = parallel.replicate(state, mesh)  # Host-made scalars too.

@@ -46,9 +46,12 @@ def load_splits(inp):
               delimiter=inp.delimiter, has_header=inp.has_header)
     train = text_files.read_delimited(inp.train_file, label_names=inp.labels or None, **kw)
     dev = text_files.read_delimited(inp.dev_file, label_names=train.label_names, **kw)
+  elif inp.task == "trec":  # Local files only (TFDS has no TREC); test = the dev split.
+    directory = text_files.data_dir(inp.data_dir)
+    train, dev = text_files.read_trec("train", directory), text_files.read_trec("test", directory)
   else:
-    raise errors.InputError(f"Unknown task {inp.task!r} (cola, sst2, tsv).")
-  where = inp.train_file if inp.task == "tsv" else f"GLUE {inp.task} train"
+    raise errors.InputError(f"Unknown task {inp.task!r} (cola, sst2, trec, tsv).")
+  where = {"tsv": inp.train_file, "trec": "TREC train"}.get(inp.task, f"GLUE {inp.task} train")
   if inp.train_size and inp.train_size >= len(train):
     logging.warning("train_size=%d but %s has %d examples: using all of them.",
                     inp.train_size, where, len(train))

@@ -264,3 +264,48 @@ def read_tfds_glue(task, split, data_dir=None):
     labels.append(int(ex["label"]))
     sources.append(f"tfds:glue/{task}/{split}[{i}]")
   return TextData(texts, np.asarray(labels, np.int32), ("0", "1"), sources)
+
+
+# TREC question classification (Li and Roth 2002), 6 coarse classes. The
+# release has a train file and a test file, no dev split: the test file is
+# the evaluation split. Read from UTF-8 TSVs (`text`, `label` columns) when
+# present, else from the original `COARSE:fine question` files (ISO-8859-1)
+# as published by the UIUC Cognitive Computation Group.
+TREC_LABELS = ("ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM")
+TREC_FILES = {"train": ("trec/train.tsv", "trec/train_5500.label"),
+              "test": ("trec/test.tsv", "trec/TREC_10.label")}
+
+
+def read_trec_original(path):
+  """Reads an original TREC file: one `COARSE:fine question` per line."""
+  texts, labels, sources = [], [], []
+  index = {name: i for i, name in enumerate(TREC_LABELS)}
+  with open(path, encoding="iso-8859-1") as f:
+    for line_no, line in enumerate(f, 1):
+      if not line.strip():
+        continue
+      tag, _, text = line.rstrip("\r\n").partition(" ")
+      coarse = tag.split(":", 1)[0]
+      if coarse not in index or ":" not in tag or not text.strip():
+        raise errors.at(path, line_no, f"expected 'COARSE:fine question' with COARSE in "
+                        f"{list(TREC_LABELS)}, found {line.strip()!r:.200}.")
+      texts.append(text.strip())
+      labels.append(index[coarse])
+      sources.append(f"{path}:{line_no}")
+  if not texts:
+    raise errors.InputError(f"{path}: no examples.")
+  return TextData(texts, np.asarray(labels, np.int32), TREC_LABELS, sources)
+
+
+def read_trec(split, directory):
+  """TREC `split` ("train" or "test") from `directory` (TSV, else original)."""
+  tsv, original = (os.path.join(directory, f) for f in TREC_FILES[split])
+  if os.path.isfile(tsv):
+    return read_delimited(tsv, text_column="text", label_column="label",
+                          label_names=TREC_LABELS)
+  if os.path.isfile(original):
+    return read_trec_original(original)
+  raise errors.InputError(
+      f"Data directory {directory!r} lacks TREC {split} ({TREC_FILES[split][0]} or "
+      f"{TREC_FILES[split][1]}; the originals are at "
+      "https://cogcomp.seas.upenn.edu/Data/QA/QC/).")

@@ -141,6 +141,7 @@ class TextClassifier:
   """What the loop and the methods need from a text classifier (see
   noisy_meta/learners/__init__.py for the interface)."""
   name = "text"
+  dev_free_epochs = True  # end_epoch ignores dev: config.eval_every_epoch=False may skip it.
 
   def __init__(self, config, data=None):
     """data: `prepare(config)`'s (made when None). With the pretrained model

@@ -74,11 +74,12 @@ def _run_row(result, note="not run: every example flagged"):
 
 
 def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, results,
-              neighbours, aum_runs=None):
+              neighbours, aum_runs=None, by_detector=None, detector=None):
   """Numbers of every table, as a JSON-able dict.
 
   `results`: {"none": {seed: metrics}, method: {(p, seed): metrics or None}};
-  `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags).
+  `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags);
+  `by_detector`: {method: {seed: metrics or None}} of cleaning by `detector`.
   """
   metric = metrics_lib.headline(_task(config))
   seeds = list(config.clean.seeds)
@@ -93,6 +94,9 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
   for method in config.clean.methods:
     for (p, seed), r in results.get(method, {}).items():
       out["runs"][f"clean/{method}_p{p}_s{seed}"] = _run_row(r)
+  for method, per_seed in (by_detector or {}).items():
+    for seed, r in per_seed.items():
+      out["runs"][f"clean/{method}_{detector}_s{seed}"] = _run_row(r)
   base = [r for r in results["none"].values() if r is not None]
   out["dev"]["none"] = _stats([r["dev"] for r in base], base)
   if not seeds:
@@ -139,15 +143,40 @@ CSV_HEADER = ("id", "source", "text", "label", "label_name", "original_label",
               "correctness", "neighbour_majority_share", "neighbour_agrees")
 
 
+def detector_summary(config, det, by_detector):
+  """summary.json's `detectors`: which detector cleans, every detector's
+  detection scores and cost, the automatic cuts' notes, and the dev scores
+  of cleaning with the chosen detector ({method: stats over seeds})."""
+  cleaning = {}
+  for method, per_seed in by_detector.items():
+    runs = [r for r in per_seed.values() if r is not None]
+    cleaning[method] = _stats([r["dev"] for r in runs], runs)
+  return {"chosen": config.clean.detector, "table": det["table"],
+          "notes": det["notes"], "cleaning": cleaning}
+
+
+def _ordered(names):
+  """Detector names in noisy_meta.detectors' order, then any others."""
+  from noisy_meta import detectors  # pylint: disable=g-import-not-at-top
+  known = list(detectors.DETECTORS) + list(detectors.CUTS)
+  return sorted(set(names), key=lambda n: (known.index(n) if n in known else len(known), n))
+
+
 def write_all(workdir, config, train, original, given, noisy, used, judged_in,
-              thr_1, thr_2, flags, stats, neighbours, summary):
-  """examples.csv, summary.json, report.md and the figures."""
+              thr_1, thr_2, flags, stats, neighbours, summary, det=None):
+  """examples.csv, summary.json, report.md and the figures. `det`: the
+  detectors' scores and flags (trainers/aum.detect), as columns."""
   names = train.label_names
   pcts = list(config.aum.percentiles)
   is_thr = np.zeros((2, len(given)), bool)
   is_thr[0, thr_1] = True
   is_thr[1, thr_2] = True
   header = list(CSV_HEADER) + [f"flagged_p{p}" for p in pcts]
+  score_names = _ordered(det["scores"]) if det else []
+  flag_names = _ordered(det["flags"]) if det else []
+  if det:
+    header += ["flagged"] + [f"score_{n}" for n in score_names] + [
+        f"flag_{n}" for n in flag_names]
   rows = []
   for i in range(len(given)):
     truth = ([int(original[i]), names[original[i]], int(noisy[i])] if noisy is not None
@@ -158,6 +187,10 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
                    f"{stats['correctness'][i]:.4f}",
                    f"{neighbours['majority_share'][i]:.3f}", int(neighbours["agrees"][i])]
                 + [int(flags[p][i]) for p in pcts])
+    if det:
+      rows[-1] += ([int(det["flags"][config.clean.detector][i])]
+                   + [f"{det['scores'][n][i]:.6g}" for n in score_names]
+                   + [int(det["flags"][n][i]) for n in flag_names])
   write_csv(os.path.join(workdir, "examples.csv"), rows, header)
   writers.write_json(os.path.join(workdir, "summary.json"), summary)
   if summary.get("collapsed_runs"):
@@ -325,10 +358,50 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
   lines += runs_lines(summary, m)
   lines += lowest_aum_lines(train.texts, train.label_names, given, used)
   lines += [""] + table5_lines(config, summary)
-  lines += [""] + neighbour_lines(summary) + ["", "## Figures", ""]
+  lines += [""] + neighbour_lines(summary)
+  if "detectors" in summary:
+    lines += [""] + detector_lines(summary)
+  lines += ["", "## Figures", ""]
   lines += [f"![{f}]({f})" for f in figures]
   lines += [f"- `{f}` not drawn: {why}." for f, why in skipped]
   atomic.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
+
+
+def detector_lines(summary):
+  """The detector comparison: which detector cleaned, and every detector's
+  AUROC, AP and F1 (automatic cut and best cut) against the injected noise."""
+  d = summary["detectors"]
+  m = summary["metric"]
+  num = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
+  notes = d["notes"]
+  lines = ["## Detectors (beyond the paper)", "",
+           f"The job cleans with **{d['chosen']}**'s automatic flags (`clean.detector`; "
+           "the winner of `bench/detectors.py`, docs/detectors.md); `examples.csv` has every "
+           "detector's score (`score_*`, higher = more suspect) and automatic flags "
+           "(`flag_*`). Estimated share of wrong labels: "
+           + ", ".join(f"{k.replace('_share', '')} {v:.3f}" for k, v in notes.items()
+                       if k.endswith("_share") and v is not None) + "."]
+  if "combined_weights" in notes:
+    lines += ["", "Combined detector's weights (from the threshold samples): " + ", ".join(
+        f"{k} {v:.2f}" for k, v in notes["combined_weights"].items()) + "."]
+  noisy = summary.get("noisy")
+  head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
+          if noisy else "| detector | flagged (no noise injected) | seconds |")
+  lines += ["", head, "|---" * (7 if noisy else 3) + "|"]
+  for name in _ordered(d["table"]):
+    r = d["table"][name]
+    flagged = r.get("flagged", "—")
+    sec = "—" if r.get("seconds") is None else f"{r['seconds']:.0f}"
+    if noisy:
+      lines.append(f"| {name} | {num(r.get('auroc'))} | {num(r.get('ap'))} | "
+                   f"{num(r.get('auto_f1'))} | {num(r.get('best_f1'))} | {flagged} | {sec} |")
+    else:
+      lines.append(f"| {name} | {flagged} | {sec} |")
+  for method, st in d["cleaning"].items():
+    lines += ["", f"Cleaning by {d['chosen']}, {method}: dev {common.NAMES[m]} "
+              f"{fmt_stat(st, m) or 'not run'}; unfiltered "
+              f"{_base_cell(summary['dev']['none'], m)}."]
+  return lines
 
 
 def runs_lines(summary, metric):

@@ -17,12 +17,15 @@ finished stage is reused, so rerunning the command resumes the pipeline.
 import json
 import os
 import shutil
+import time
 
 from absl import logging
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from noisy_meta import aum_lib
+from noisy_meta import detectors
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
 from noisy_meta.core import guards
@@ -66,11 +69,93 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
                 margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
                 correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
                 threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
+  if dyn.eval_margin_EN is not None:
+    result["eval_margin_EN"] = np.asarray(dyn.eval_margin_EN)
   if parallel.is_lead():
     with atomic.path(out, suffix=".npz") as tmp:
       np.savez(tmp, **result)
   _drop_checkpoints(config, path)
   return result
+
+
+def predict_probs(state, learner, split, mesh):
+  """Softmax probabilities [N, C] of `state` for every row of `split`."""
+  fn = jax.jit(lambda s, b: jax.nn.softmax(learner.logits(s, s.params, b).astype(jnp.float32)),
+               out_shardings=parallel.replicated(mesh))
+  size = parallel.padded_size(learner.eval_batch_size, mesh)
+  out = None
+  for idx, length in learner.eval_batches(split):
+    batch = learner.make_batch(split, idx, size, length)
+    p = np.asarray(fn(state, parallel.shard(batch, mesh)))[:len(idx)]
+    if out is None:
+      out = np.zeros((learner.size(split), p.shape[1]), np.float32)
+    out[idx] = p
+  return out
+
+
+def out_of_fold_probs(config, workdir, learner, labels, num_classes, folds):
+  """Probabilities [N, C] of K models of the same learner and recipe, each
+  scoring the fold it did not train on (confident learning's input).
+  Returns (probs, training seconds); each fold's probabilities are saved,
+  so a rerun resumes."""
+  n = len(labels)
+  fold_of = np.random.default_rng(config.detect.seed).permutation(n) % folds
+  given = learner.relabel(learner.train, labels)
+  mesh = parallel.make_mesh(config.get("num_devices", 0))
+  probs, seconds = np.zeros((n, num_classes), np.float32), 0.0
+  for k in range(folds):
+    path = os.path.join(workdir, "folds", f"fold{k}")
+    out = os.path.join(path, "probs.npy")
+    held = np.flatnonzero(fold_of == k)
+    if not os.path.exists(out):
+      train = learner.subset(given, np.flatnonzero(fold_of != k))
+      _, state = finetune.fit(config, path, learner, train, num_classes=num_classes)
+      p = predict_probs(state, learner, learner.subset(given, held), mesh)
+      if parallel.is_lead():
+        with atomic.path(out, suffix=".npy") as tmp:
+          np.save(tmp, p)
+      _drop_checkpoints(config, path)
+    probs[held] = np.load(out)
+    seconds += _load_result(path)["train_seconds"]
+  return probs, seconds
+
+
+def detect(config, workdir, learner, given, num_classes, runs, noisy):
+  """Every detector's scores and automatic flags (noisy_meta.detectors),
+  with what each cost; the frozen encoder's embeddings are kept for the
+  neighbour table. Returns a dict: scores, flags, notes, seconds, emb, table
+  (the detectors against the injected noise, when there is some)."""
+  t = time.perf_counter()
+  emb = learner.embed(learner.train)
+  embed_seconds = time.perf_counter() - t
+  oof, cl_seconds = None, None
+  if config.detect.folds:
+    oof, cl_seconds = out_of_fold_probs(config, workdir, learner, given, num_classes,
+                                        config.detect.folds)
+  t = time.perf_counter()
+  ev = detectors.Evidence(runs=runs, given=given, num_classes=num_classes, emb=emb,
+                          oof_probs=oof)
+  scores, flags, notes = detectors.score_all(ev, config.detect)
+  score_seconds = time.perf_counter() - t
+  aum_seconds = sum(_load_result(os.path.join(workdir, n))["train_seconds"]
+                    for n in ("aum_run1", "aum_run2") if _done(os.path.join(workdir, n)))
+  seconds = {}
+  for name in list(scores) + list(flags):
+    if name in ("knn", "simifeat"):
+      seconds[name] = embed_seconds + score_seconds
+    elif name == "cleanlab":
+      seconds[name] = cl_seconds
+    elif name == "combined":
+      seconds[name] = aum_seconds + embed_seconds + score_seconds
+    else:
+      seconds[name] = aum_seconds
+  table = detectors.evaluate(scores, flags, noisy if noisy is not None
+                             else np.zeros(len(given), bool), seconds)
+  if config.clean.detector not in flags:
+    raise errors.InputError(
+        f"clean.detector={config.clean.detector!r} has no automatic cut here (detect.combine="
+        f"{tuple(config.detect.combine)}); choose one of {sorted(flags)}.")
+  return dict(scores=scores, flags=flags, notes=notes, seconds=seconds, emb=emb, table=table)
 
 
 def clean_labels(method, given, flags, other, num_classes):
@@ -103,7 +188,10 @@ def retrain(config, workdir, learner, keep, labels, seed, name):
 
 def _stage_progress(config, workdir):
   """A callback logging 'stage k/K' with the pipeline's ETA after each stage."""
+  chosen = config.clean.detector
   names = ["aum_run1", "aum_run2"] + [f"clean/none_s{s}" for s in config.clean.seeds] + [
+      f"clean/{m}_{chosen}_s{s}" for m in config.clean.methods for s in config.clean.seeds
+      if chosen != "aum"] + [
       f"clean/{m}_p{p}_s{s}" for m in config.clean.methods
       for p in config.clean.percentiles for s in config.clean.seeds]
   finished = lambda n: os.path.exists(os.path.join(
@@ -123,8 +211,12 @@ def _stage_progress(config, workdir):
 def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
   lead = parallel.is_lead()
-  if config.aum.margins not in ("train", "eval"):
-    raise errors.InputError(f"aum.margins={config.aum.margins!r}: use 'train' or 'eval'.")
+  if config.detect.folds:
+    try:
+      import cleanlab  # pylint: disable=g-import-not-at-top,unused-import
+    except ImportError:
+      raise errors.InputError(f"detect.folds={config.detect.folds} runs confident learning, "
+                              "which needs cleanlab: pip install cleanlab.") from None
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   learner = learners.get(config.get("learner", "text"))(config)
@@ -133,7 +225,8 @@ def train_and_evaluate(config, workdir):
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
   if config.noise.rate > 0:
-    given, noisy = noise_lib.uniform_flips(original, c, config.noise.rate, config.noise.seed)
+    given, noisy = noise_lib.inject(config.noise.get("kind", "uniform"), original, c,
+                                    config.noise.rate, config.noise.seed)
   else:
     given, noisy = original.copy(), None
   if lead:
@@ -158,6 +251,8 @@ def train_and_evaluate(config, workdir):
   run_2 = aum_run(config, workdir, learner, given, c, thr_2, "aum_run2")
   tick("aum_run2")
 
+  det = detect(config, workdir, learner, given, c, [run_1, run_2], noisy)
+
   flags, thresholds = {}, {}
   # `used` (the judging run's AUM) and `judged_in` do not depend on p.
   for p in config.aum.percentiles:
@@ -174,6 +269,17 @@ def train_and_evaluate(config, workdir):
     results["none"][seed] = retrain(config, workdir, learner, everything, given, seed,
                                     f"none_s{seed}")
     tick(f"clean/none_s{seed}")
+  # Cleaning by the job's detector (clean.detector; "aum" is the sweep below).
+  chosen = config.clean.detector
+  by_detector = {}
+  if chosen != "aum":
+    for method in config.clean.methods:
+      keep, labels = clean_labels(method, given, det["flags"][chosen], other, c)
+      for seed in config.clean.seeds:
+        name = f"{method}_{chosen}_s{seed}"
+        by_detector.setdefault(method, {})[seed] = retrain(config, workdir, learner, keep,
+                                                           labels, seed, name)
+        tick(f"clean/{name}")
   for method in config.clean.methods:
     results[method] = {}
     for p in config.clean.percentiles:
@@ -183,14 +289,15 @@ def train_and_evaluate(config, workdir):
                                              f"{method}_p{p}_s{seed}")
         tick(f"clean/{method}_p{p}_s{seed}")
 
-  neighbours = aum_report.neighbour_agreement(learner.embed(learner.train), given,
-                                              k=config.neighbors.k)
+  neighbours = aum_report.neighbour_agreement(det["emb"], given, k=config.neighbors.k)
   summary = aum_report.summarize(config, given, noisy, used, thr_1, thr_2, flags,
                                  thresholds, results, neighbours,
                                  aum_runs=[_load_result(os.path.join(workdir, n))
                                            if _done(os.path.join(workdir, n)) else None
-                                           for n in ("aum_run1", "aum_run2")])
+                                           for n in ("aum_run1", "aum_run2")],
+                                 by_detector=by_detector, detector=chosen)
+  summary["detectors"] = aum_report.detector_summary(config, det, by_detector)
   if lead:
     aum_report.write_all(workdir, config, train, original, given, noisy, used, judged_in,
-                         thr_1, thr_2, flags, stats, neighbours, summary)
+                         thr_1, thr_2, flags, stats, neighbours, summary, det)
   return summary

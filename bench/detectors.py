@@ -1,0 +1,345 @@
+r"""The noisy-label detector benchmark: every detector x dataset x noise, one command.
+
+  python bench/detectors.py --grid=configs/detectors.py --out=runs/bench/detectors
+  python bench/detectors.py --grid=configs/detectors.py:cpu --out=runs/bench/det_cpu \
+      --write_docs   # what docs/detectors.md holds (2-core CPU scale)
+
+Each cell of the grid (configs/detectors.py) is one AUM job run as a user
+runs it (`python -m noisy_meta.main --config=configs/aum_<dataset>.py:...`,
+detection only, margins of both kinds, confident learning's folds), in
+`<out>/cells/<cell>`; a finished cell is reused and an interrupted one
+resumes (the AUM pipeline's stages), `--rescore` reruns every job over its
+saved trainings (new detector code, no retraining). Then the cleaning
+comparison reruns the SST-2 and TREC cells with retrains: sieving by the
+default detector (configs/aum.py's clean.detector) and by AUM's own cut.
+
+Writes `<out>/summary.json` and `<out>/detectors.md` (per dataset x noise:
+AUROC, AP, F1 at the automatic cut and at the best cut, seconds, mean ± std
+over noise seeds; a ranking; the clean originals' flag counts; the goal
+checks; the cleaning table), and with --write_docs the generated part of
+docs/detectors.md. Last line: where the results are.
+"""
+import datetime
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from configs import aum as aum_config  # pylint: disable=g-import-not-at-top
+from noisy_meta import detectors  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import progress  # pylint: disable=g-import-not-at-top
+from noisy_meta.core import writers  # pylint: disable=g-import-not-at-top
+
+_GRID = flags.DEFINE_string("grid", "configs/detectors.py", "The grid: a config file[:args].")
+_OUT = flags.DEFINE_string("out", "runs/bench/detectors", "Cells and results go here.")
+_RESCORE = flags.DEFINE_bool("rescore", False, "Rerun finished cells' jobs (reusing their "
+                             "trainings) to score them with the current detectors.")
+_WRITE_DOCS = flags.DEFINE_bool("write_docs", False, "Rewrite docs/detectors.md's tables.")
+_ONLY = flags.DEFINE_string("only", "", "Run only cells whose name contains this.")
+
+PEERS = ("aum", "loss", "confidence", "cleanlab")  # The issue's single peers.
+DOCS = os.path.join(ROOT, "docs", "detectors.md")
+BEGIN, END = "<!-- bench/detectors.py: begin -->", "<!-- bench/detectors.py: end -->"
+
+
+def load_grid(spec):
+  path, _, arg = spec.partition(":")
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  s = importlib.util.spec_from_file_location("grid", os.path.join(ROOT, path)
+                                             if not os.path.isabs(path) else path)
+  module = importlib.util.module_from_spec(s)
+  s.loader.exec_module(module)
+  return module.get_config(arg or None)
+
+
+def cells(grid, num_classes):
+  """[(name, dataset, kind, rate, noise seed)] of the grid; rate 0 = the original.
+  Seed-major: every dataset and noise at the first seed before any second
+  seed, so that an interrupted benchmark has covered the grid once."""
+  out = []
+  for seed in grid.noise_seeds:
+    for rate in grid.noise_rates:
+      for kind in grid.noise_kinds:
+        for d in grid.datasets:
+          if kind == "class_conditional" and num_classes[d] == 2 and \
+              grid.skip_binary_class_conditional:
+            continue
+          out.append((f"{d}_{kind}_{rate:g}_s{seed}", d, kind, rate, seed))
+  if grid.clean_cells:
+    out += [(f"{d}_clean", d, "uniform", 0.0, grid.noise_seeds[0]) for d in grid.datasets]
+  return out
+
+
+def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
+  """The AUM job of one cell: detection only, or (retrain_seeds) the cleaning
+  comparison: whole dev set, no folds, sieving by the default detector and by
+  AUM's own cut."""
+  arg = (f"train_size={grid.sizes[dataset]},noise={rate},noise_kind={kind},"
+         f"noise_seed={seed},seeds={retrain_seeds},folds={0 if retrain_seeds else grid.folds},"
+         f"epochs={grid.epochs},batch_size={grid.batch_size},lr={grid.lr}")
+  cmd = [sys.executable, "-m", "noisy_meta.main", f"--config=configs/aum_{dataset}.py:{arg}",
+         f"--workdir={workdir}", f"--config.aum.margins={grid.margins}",
+         "--config.eval_every_epoch=False"]
+  if retrain_seeds:
+    p = aum_config.get_config().detect.aum_percentile
+    cmd += [f"--config.clean.methods=({','.join(grid.clean_methods)},)",
+            f"--config.clean.percentiles=({p},)"]
+  elif grid.dev_size:
+    cmd += [f"--config.input.dev_size={grid.dev_size}"]
+  return cmd
+
+
+def reuse_aum_runs(source, workdir):
+  """Copies a detection cell's finished AUM runs (same data, noise and
+  recipe) into a cleaning job's workdir: the pipeline reuses them."""
+  import shutil  # pylint: disable=g-import-not-at-top
+  for run in ("aum_run1", "aum_run2"):
+    src, dst = os.path.join(source, run), os.path.join(workdir, run)
+    if os.path.exists(os.path.join(src, "dynamics.npz")) and not os.path.exists(dst):
+      shutil.copytree(src, dst)
+
+
+def run_job(cmd, log_path):
+  """Runs one job; its log goes to `log_path`. Raises on failure with the log's tail."""
+  with open(log_path, "a") as log:
+    log.write(" ".join(cmd) + "\n")
+    log.flush()
+    rc = subprocess.call(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+  if rc:
+    with open(log_path) as f:
+      tail = f.read()[-2000:]
+    raise SystemExit(f"job failed (exit {rc}): {' '.join(cmd)}\n{tail}")
+
+
+def mean_std(values):
+  v = np.asarray([x for x in values if x is not None and np.isfinite(x)], np.float64)
+  if not len(v):
+    return None
+  return [float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else None, len(v)]
+
+
+def aggregate(grid, cell_list, out):
+  """{group: {detector: {metric: [mean, std, n]}}} over noise seeds, plus the
+  clean cells' flag counts."""
+  groups, clean = {}, {}
+  for name, d, kind, rate, _ in cell_list:
+    path = os.path.join(out, "cells", name, "summary.json")
+    if not os.path.exists(path):
+      continue
+    with open(path) as f:
+      s = json.load(f)
+    table = s["detectors"]["table"]
+    if rate == 0:
+      clean[d] = {k: {"flagged": r.get("flagged"), "examples": s["examples"]}
+                  for k, r in table.items() if "flagged" in r}
+      continue
+    g = groups.setdefault(f"{d} {kind} {rate:g}", {})
+    for det, r in table.items():
+      for m in ("auroc", "ap", "auto_f1", "best_f1", "seconds", "flagged"):
+        g.setdefault(det, {}).setdefault(m, []).append(r.get(m))
+    g.setdefault("_notes", []).append(s["detectors"]["notes"])
+  agg = {}
+  for g, dets in groups.items():
+    notes = dets.pop("_notes")
+    agg[g] = {det: {m: mean_std(v) for m, v in ms.items()} for det, ms in dets.items()}
+    w = [n.get("combined_weights") for n in notes if n.get("combined_weights")]
+    if w:
+      agg[g]["_weights"] = {k: float(np.mean([x[k] for x in w])) for k in w[0]}
+  return agg, clean
+
+
+def ranking(agg):
+  """[(detector, mean AUROC, mean AP, groups)] over all groups, best AUROC first."""
+  per = {}
+  for g, dets in agg.items():
+    for det, ms in dets.items():
+      if det.startswith("_") or not ms.get("auroc"):
+        continue
+      per.setdefault(det, []).append((ms["auroc"][0], ms["ap"][0]))
+  rows = [(d, float(np.mean([a for a, _ in v])), float(np.mean([p for _, p in v])), len(v))
+          for d, v in per.items()]
+  return sorted(rows, key=lambda r: -r[1])
+
+
+def goal_checks(agg, default):
+  """The issue's goals: the default beats each peer by >= 0.02 mean AUROC and
+  in mean AP; its automatic cut reaches >= 90 % of the best F1 on every
+  dataset at 20 % noise."""
+  rank = {d: (a, p, n) for d, a, p, n in ranking(agg)}
+  out = {"default": default, "peers": {}, "auto_vs_best_20": {}}
+  if default not in rank:
+    return out
+  a0, p0, _ = rank[default]
+  for peer in PEERS:
+    if peer in rank:
+      a, p, _ = rank[peer]
+      out["peers"][peer] = {"auroc_gain": a0 - a, "ap_gain": p0 - p,
+                            "met": a0 - a >= 0.02 and p0 > p}
+  for g, dets in agg.items():
+    if not g.endswith(" 0.2") or default not in dets:
+      continue
+    ms = dets[default]
+    if ms.get("auto_f1") and ms.get("best_f1"):
+      ratio = ms["auto_f1"][0] / max(ms["best_f1"][0], 1e-12)
+      out["auto_vs_best_20"][g] = {"ratio": ratio, "met": ratio >= 0.9}
+  return out
+
+
+def clean_table(grid, out):
+  """{dataset rate: {unfiltered, default, aum: [mean, std, n]}} of dev scores."""
+  rows = {}
+  for d in grid.clean_datasets:
+    for rate in grid.clean_rates:
+      path = os.path.join(out, "clean", f"{d}_uniform_{rate:g}_s{grid.noise_seeds[0]}",
+                          "summary.json")
+      if not os.path.exists(path):
+        continue
+      with open(path) as f:
+        s = json.load(f)
+      m = s["metric"]
+      row = {"metric": m, "detector": s["detectors"]["chosen"],
+             "unfiltered": s["dev"]["none"].get(m)}
+      for method, st in s["detectors"]["cleaning"].items():
+        row[f"{method} by {s['detectors']['chosen']}"] = st.get(m)
+      for p, prow in s["percentiles"].items():
+        for method in grid.clean_methods:
+          if method in prow:
+            row[f"{method} by aum p{p}"] = prow[method].get(m)
+      rows[f"{d} {rate:g}"] = row
+  return rows
+
+
+def fmt(v, digits=3):
+  if v is None:
+    return "—"
+  mean, std = v[0], v[1]
+  return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def markdown(grid, agg, clean, checks, cleaning, seconds):
+  default = checks["default"]
+  sizes = ", ".join(f"{d} {n or 'all'}" for d, n in grid.sizes.items())
+  lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
+           f"{platform.processor() or 'cpu'}; {datetime.date.today()}; "
+           f"{seconds / 3600:.1f} h. Grid `{_GRID.value}`: training sets {sizes}; "
+           f"{grid.epochs} epochs; noise seeds {list(grid.noise_seeds)}; cleanlab on "
+           f"{grid.folds}-fold out-of-fold probabilities. Mean ± sample std over noise seeds.",
+           "", "### Ranking over every noisy cell", "",
+           "| detector | mean AUROC | mean AP | cells |", "|---|---|---|---|"]
+  for d, a, p, n in ranking(agg):
+    mark = " (default)" if d == default else ""
+    lines.append(f"| {d}{mark} | {a:.3f} | {p:.3f} | {n} |")
+  lines += ["", "### Goals", ""]
+  for peer, r in checks["peers"].items():
+    lines.append(f"- {default} vs {peer}: AUROC {r['auroc_gain']:+.3f}, AP "
+                 f"{r['ap_gain']:+.3f}: {'met' if r['met'] else '**not met**'} "
+                 "(>= +0.02 AUROC and higher AP).")
+  for g, r in checks["auto_vs_best_20"].items():
+    lines.append(f"- {g}: {default}'s automatic-cut F1 / best F1 = {r['ratio']:.2f}: "
+                 f"{'met' if r['met'] else '**not met**'} (>= 0.90).")
+  for g, dets in agg.items():
+    lines += ["", f"### {g}", "",
+              "| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |",
+              "|---|---|---|---|---|---|---|"]
+    for det in sorted((k for k in dets if not k.startswith("_")),
+                      key=lambda k: -(dets[k]["auroc"][0] if dets[k].get("auroc") else -1)):
+      ms = dets[det]
+      lines.append(f"| {det} | {fmt(ms.get('auroc'))} | {fmt(ms.get('ap'))} | "
+                   f"{fmt(ms.get('auto_f1'))} | {fmt(ms.get('best_f1'))} | "
+                   f"{fmt(ms.get('flagged'), 0)} | {fmt(ms.get('seconds'), 0)} |")
+    if "_weights" in dets:
+      lines += ["", "Combined weights (mean): " + ", ".join(
+          f"{k} {v:.2f}" for k, v in dets["_weights"].items()) + "."]
+  if clean:
+    lines += ["", "### The originals (nothing injected): examples flagged", "",
+              "| dataset | examples | " + " | ".join(detectors.CUTS + ("cleanlab",)) + " |",
+              "|---" * (len(detectors.CUTS) + 3) + "|"]
+    for d, r in clean.items():
+      n = next(iter(r.values()))["examples"]
+      lines.append(f"| {d} | {n} | " + " | ".join(
+          str(r.get(k, {}).get("flagged", "—")) for k in detectors.CUTS + ("cleanlab",)) + " |")
+  if cleaning:
+    cols = sorted({k for r in cleaning.values() for k in r if k not in ("metric", "detector")},
+                  key=lambda k: (k != "unfiltered", k))
+    lines += ["", "### Cleaning: retrained dev score ×100 (mean ± std over retrain seeds)",
+              "", "| dataset, uniform noise | metric | " + " | ".join(cols) + " |",
+              "|---" * (len(cols) + 2) + "|"]
+    for g, r in cleaning.items():
+      cells_ = []
+      for k in cols:
+        v = r.get(k)
+        cells_.append("—" if v is None or v[0] is None else (
+            f"{100 * v[0]:.2f}" + ("" if v[1] is None else f" ± {100 * v[1]:.2f}")))
+      lines.append(f"| {g} | {r['metric']} | " + " | ".join(cells_) + " |")
+  return "\n".join(lines) + "\n"
+
+
+def main(argv):
+  del argv
+  grid = load_grid(_GRID.value)
+  out = os.path.abspath(_OUT.value)
+  os.makedirs(os.path.join(out, "cells"), exist_ok=True)
+  num_classes = {"sst2": 2, "cola": 2, "trec": 6}
+  cell_list = cells(grid, num_classes)
+  cell_dir = lambda name: os.path.join(out, "cells", name)
+  first = [c for c in cell_list if c[4] == grid.noise_seeds[0] and c[3] > 0]
+  rest = [c for c in cell_list if c not in first]
+  jobs = [(name, False, job_command(grid, d, kind, rate, seed, cell_dir(name)))
+          for name, d, kind, rate, seed in first]
+  # The cleaning comparison (after the first seed's cells, whose AUM runs it
+  # reuses): retrains added.
+  for d in grid.clean_datasets:
+    for rate in grid.clean_rates:
+      if grid.clean_seeds:
+        name = f"{d}_uniform_{rate:g}_s{grid.noise_seeds[0]}"
+        jobs.append((f"clean/{name}", True, job_command(
+            grid, d, "uniform", rate, grid.noise_seeds[0], os.path.join(out, "clean", name),
+            retrain_seeds=len(grid.clean_seeds))))
+  jobs += [(name, False, job_command(grid, d, kind, rate, seed, cell_dir(name)))
+           for name, d, kind, rate, seed in rest]
+  jobs = [j for j in jobs if _ONLY.value in j[0]]
+  t0 = time.perf_counter()
+  prog = progress.Progress(len(jobs), unit="jobs")
+  for i, (name, retrains, cmd) in enumerate(jobs, 1):
+    wd = cmd[4].split("=", 1)[1]
+    if os.path.exists(os.path.join(wd, "summary.json")) and not _RESCORE.value:
+      print(f"[{i}/{len(jobs)}] {name}: reused", flush=True)
+      continue
+    os.makedirs(wd, exist_ok=True)
+    if retrains:
+      reuse_aum_runs(cell_dir(os.path.basename(wd)), wd)
+    run_job(cmd, os.path.join(wd, "job.log"))
+    print(f"[{i}/{len(jobs)}] {name}: done | {prog.line(i)[0]}", flush=True)
+  agg, clean = aggregate(grid, cell_list, out)
+  default = aum_config.get_config().clean.detector
+  checks = goal_checks(agg, default)
+  cleaning = clean_table(grid, out)
+  text = markdown(grid, agg, clean, checks, cleaning, time.perf_counter() - t0)
+  writers.write_json(os.path.join(out, "summary.json"),
+                     {"groups": agg, "clean": clean, "checks": checks, "cleaning": cleaning,
+                      "ranking": ranking(agg), "grid": grid.to_dict()})
+  with open(os.path.join(out, "detectors.md"), "w") as f:
+    f.write(text)
+  print(text)
+  if _WRITE_DOCS.value:
+    with open(DOCS) as f:
+      doc = f.read()
+    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
+    if not pattern.search(doc):
+      raise SystemExit(f"{DOCS} lacks the markers {BEGIN} ... {END}.")
+    with open(DOCS, "w") as f:
+      f.write(pattern.sub(lambda _: f"{BEGIN}\n{text}{END}", doc))
+  print(f"done: {out} (detectors.md, summary.json{', docs/detectors.md' if _WRITE_DOCS.value else ''})")
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,408 @@
+"""Noisy-label detectors: every training example gets a score (higher = more
+likely mislabelled), and some detectors an automatic cut that needs no
+noise rate.
+
+The inputs are what an AUM job already has (`Evidence`): the two AUM runs'
+training dynamics (disjoint threshold-sample sets, so every example is
+judged in a run where it carried its given label), the frozen encoder's
+embeddings, and optionally out-of-fold probabilities for confident learning.
+
+Detectors (`score_all`):
+  aum           -AUM of the judging run (Pleiss et al. 2020; the reference).
+  aum_early     -mean margin of the first `early_epochs` epochs only (before
+                memorisation).
+  aum_eval      -mean margin of dropout-off passes (aum.margins=both).
+  aum_two_runs  -mean margin over both runs (a run where the example was a
+                threshold sample does not count).
+  loss          mean -log p(given label) over epochs.
+  confidence    -data-map confidence (Swayamdipta et al. 2020).
+  variability   data-map variability.
+  forgetting    forgetting events (Toneva et al. 2019): correct -> wrong
+                transitions between epochs; never learned counts as the most.
+  cleanlab      1 - cleanlab's label quality of out-of-fold probabilities.
+  knn           share of the k nearest neighbours (cosine, frozen encoder)
+                not carrying the given label (Bahri et al. 2020).
+  simifeat      the soft vote of Zhu et al. 2022 (SimiFeat): similarity-
+                weighted kNN votes averaged over rounds of random feature
+                subspaces.
+  combined      a rank average of component detectors, each weighted by how
+                well it separates the threshold samples (known-wrong labels)
+                from the rest: a detector that is blind on a dataset (kNN on
+                grammaticality) gets no weight there.
+
+Automatic cuts (`flag_all`): aum (threshold samples' percentile), knn (the
+neighbours' majority is another class), simifeat (per-class counts from
+the HOC estimate of the noise transition matrix, Zhu et al. 2021),
+cleanlab (`find_label_issues`), and for AUM and the combined detector a
+mixture-proportion estimate of the share of wrong labels from the threshold
+samples (best-bin estimation, Garg et al. 2021): flag that many top scores.
+"""
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+from noisy_meta import aum_lib
+
+DETECTORS = ("aum", "aum_early", "aum_eval", "aum_two_runs", "loss", "confidence",
+             "variability", "forgetting", "cleanlab", "knn", "simifeat", "combined")
+# Detectors with an automatic cut (cleanlab's needs out-of-fold probabilities).
+CUTS = ("aum", "aum_bbe", "knn", "simifeat", "combined")
+
+
+@dataclasses.dataclass
+class Evidence:
+  """What the detectors read. runs: the two AUM runs' dynamics dicts (keys of
+  trainers/aum.aum_run: aum, margin_EN, prob_EN, correct_EN, threshold_idx,
+  optionally eval_margin_EN); given [N] labels; num_classes real classes;
+  emb [N, D] L2-normalised embeddings (None: no neighbourhood detectors);
+  oof_probs [N, C] out-of-fold probabilities (None: no cleanlab)."""
+  runs: list
+  given: np.ndarray
+  num_classes: int
+  emb: Optional[np.ndarray] = None
+  oof_probs: Optional[np.ndarray] = None
+
+
+def judged_in(runs, n):
+  """[N] in {1, 2}: run 1 unless the example was one of its threshold samples."""
+  run = np.ones(n, np.int32)
+  run[runs[0]["threshold_idx"]] = 2
+  return run
+
+
+def _per_run(run, key, early_epochs):
+  """One run's per-example statistic `key` (a score: higher = more suspect)."""
+  if key == "aum":
+    return -np.asarray(run["aum"])
+  if key == "aum_early":
+    return -np.asarray(run["margin_EN"])[:early_epochs].mean(0)
+  if key == "aum_eval":
+    return -np.asarray(run["eval_margin_EN"]).mean(0)
+  prob = np.asarray(run["prob_EN"])
+  if key == "loss":
+    return -np.log(np.clip(prob, 1e-12, 1.0)).mean(0)
+  if key == "confidence":
+    return -prob.mean(0)
+  if key == "variability":
+    return prob.std(0)
+  if key == "forgetting":
+    return forgetting_events(run["correct_EN"])
+  raise KeyError(key)
+
+
+def forgetting_events(correct_EN):
+  """Forgetting events per example (Toneva et al. 2019): epochs where an
+  example predicted right before is predicted wrong; an example never
+  predicted right counts one more than the most possible (epochs)."""
+  c = np.asarray(correct_EN) > 0.5
+  events = (c[:-1] & ~c[1:]).sum(0).astype(np.float64)
+  return np.where(c.any(0), events, float(len(c)))
+
+
+def dynamics_scores(runs, key, early_epochs=1):
+  """(real [N], fake) scores of a dynamics detector: `real` from the run
+  judging each example; `fake` the threshold samples' scores in the run
+  where they carried the fake class (run 1's then run 2's)."""
+  n = len(runs[0]["aum"])
+  per = [_per_run(r, key, early_epochs) for r in runs]
+  real = np.where(judged_in(runs, n) == 1, per[0], per[1])
+  fake = np.concatenate([per[i][runs[i]["threshold_idx"]] for i in (0, 1)])
+  return real, fake
+
+
+def two_run_score(runs):
+  """-mean margin over both runs; a run where the example was a threshold
+  sample is left out."""
+  n = len(runs[0]["aum"])
+  s, w = np.zeros(n), np.zeros(n)
+  for r in runs:
+    ok = np.ones(n, bool)
+    ok[r["threshold_idx"]] = False
+    s += np.where(ok, r["aum"], 0.0)
+    w += ok
+  return -s / np.maximum(w, 1)
+
+
+def neighbours(emb, k, block=1024):
+  """Indices [N, k] and cosine similarities [N, k] of each row's k nearest
+  other rows (`emb` L2-normalised)."""
+  n = len(emb)
+  k = min(k, n - 1)
+  idx = np.zeros((n, k), np.int64)
+  sim = np.zeros((n, k), np.float32)
+  for s in range(0, n, block):
+    m = emb[s:s + block] @ emb.T
+    m[np.arange(len(m)), np.arange(s, s + len(m))] = -np.inf  # Not itself.
+    part = np.argpartition(-m, k - 1, axis=1)[:, :k]
+    idx[s:s + block] = part
+    sim[s:s + block] = np.take_along_axis(m, part, 1)
+  return idx, sim
+
+
+def vote_counts(nn_idx, labels, num_classes, weights=None):
+  """[N, C] (weighted) share of each example's neighbours in each class."""
+  w = np.ones(nn_idx.shape, np.float64) if weights is None else weights
+  out = np.zeros((len(nn_idx), num_classes))
+  lab = labels[nn_idx]
+  for c in range(num_classes):
+    out[:, c] = (w * (lab == c)).sum(1)
+  return out / np.maximum(out.sum(1, keepdims=True), 1e-12)
+
+
+def simifeat_votes(emb, labels, num_classes, k, rounds, seed, keep=0.5):
+  """SimiFeat's soft votes [N, C] (Zhu et al. 2022): in each round a random
+  half of the feature dimensions (our text analogue of their image
+  augmentations) gives k nearest neighbours, whose labels vote weighted by
+  their similarity; the votes are averaged over rounds."""
+  rng = np.random.default_rng(seed)
+  d = emb.shape[1]
+  total = np.zeros((len(emb), num_classes))
+  for _ in range(rounds):
+    dims = rng.choice(d, max(1, int(keep * d)), replace=False)
+    sub = emb[:, dims]
+    sub = sub / np.maximum(np.linalg.norm(sub, axis=1, keepdims=True), 1e-12)
+    idx, sim = neighbours(sub, k)
+    total += vote_counts(idx, labels, num_classes, np.maximum(sim, 0.0))
+  return total / rounds
+
+
+def hoc_transition(emb, labels, num_classes, seed=0, steps=1500):
+  """The noise transition matrix T [C, C] (T[i, j] = P(given j | true i)) and
+  the true-class prior p [C], by HOC (Zhu et al. 2021): an example and its two
+  nearest neighbours are taken to share a true class, so the frequencies of
+  their noisy-label triples are sum_k p_k T_ki T_kj T_kl; fit by gradient
+  descent on the first-, second- and third-order consensus, from near the
+  identity."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  import optax  # pylint: disable=g-import-not-at-top
+  c = num_classes
+  idx, _ = neighbours(emb, 2)
+  y = np.stack([labels, labels[idx[:, 0]], labels[idx[:, 1]]], 1)
+  rng = np.random.default_rng(seed)
+  y = y[:, rng.permutation(3)]  # The three roles are exchangeable.
+  e1 = np.bincount(y[:, 0], minlength=c) / len(y)
+  e2 = np.zeros((c, c))
+  np.add.at(e2, (y[:, 0], y[:, 1]), 1.0)
+  e3 = np.zeros((c, c, c))
+  np.add.at(e3, (y[:, 0], y[:, 1], y[:, 2]), 1.0)
+  e2, e3 = e2 / len(y), e3 / len(y)
+
+  def unpack(theta):
+    return jax.nn.softmax(theta["t"], axis=1), jax.nn.softmax(theta["p"])
+
+  def loss(theta):
+    t, p = unpack(theta)
+    c1 = p @ t
+    c2 = jnp.einsum("k,ki,kj->ij", p, t, t)
+    c3 = jnp.einsum("k,ki,kj,kl->ijl", p, t, t, t)
+    return (jnp.sum((c1 - e1) ** 2) + jnp.sum((c2 - e2) ** 2) + jnp.sum((c3 - e3) ** 2))
+
+  theta = {"t": jnp.asarray(np.log(np.eye(c) * 0.9 + 0.1 / c)),
+           "p": jnp.asarray(np.log(np.maximum(e1, 1e-6)))}
+  opt = optax.adam(0.05)
+  state = opt.init(theta)
+
+  @jax.jit
+  def step(theta, state):
+    g = jax.grad(loss)(theta)
+    upd, state = opt.update(g, state)
+    return optax.apply_updates(theta, upd), state
+
+  for _ in range(steps):
+    theta, state = step(theta, state)
+  t, p = unpack(theta)
+  return np.asarray(t, np.float64), np.asarray(p, np.float64)
+
+
+def per_class_cut(score, labels, num_classes, wrong_per_class):
+  """Flags the `wrong_per_class[c]` highest scores among examples labelled c."""
+  flags = np.zeros(len(score), bool)
+  for c in range(num_classes):
+    members = np.flatnonzero(labels == c)
+    m = int(np.clip(round(wrong_per_class[c]), 0, len(members)))
+    if m:
+      flags[members[np.argsort(-score[members], kind="mergesort")[:m]]] = True
+  return flags
+
+
+def hoc_wrong_per_class(t, p, labels, num_classes):
+  """Expected number of wrong labels among the examples given each class:
+  N_c (1 - P(true c | given c)), P(true c | given c) = p_c T_cc / P(given c)."""
+  given = np.bincount(labels, minlength=num_classes).astype(np.float64)
+  prior_given = p @ t
+  clean_share = np.clip(p * np.diag(t) / np.maximum(prior_given, 1e-12), 0.0, 1.0)
+  return given * (1.0 - clean_share)
+
+
+def bbe_share(positive, unlabelled, min_positive=0.05, delta=0.1):
+  """Best-bin estimate (Garg et al. 2021) of the share of positives in
+  `unlabelled`, given scores of known positives: the ratio
+  P_U(s >= t) / P_P(s >= t) at the cut t that minimises its upper confidence
+  bound (DKW terms at confidence 1 - `delta`), over cuts above which at least
+  `min_positive` of the positives lie; clipped to [0, 1]."""
+  positive = np.sort(np.asarray(positive, np.float64))
+  unlabelled = np.sort(np.asarray(unlabelled, np.float64))
+  n_p, n_u = len(positive), len(unlabelled)
+  if not n_p or not n_u:
+    return float("nan")
+  cuts = positive[:max(1, int(round((1.0 - min_positive) * n_p)))]
+  frac_p = 1.0 - np.searchsorted(positive, cuts, side="left") / n_p
+  frac_u = 1.0 - np.searchsorted(unlabelled, cuts, side="left") / n_u
+  eps_p = np.sqrt(np.log(4 / delta) / (2 * n_p))
+  eps_u = np.sqrt(np.log(4 / delta) / (2 * n_u))
+  ok = frac_p - eps_p > 0
+  if not ok.any():
+    return float(np.clip(frac_u[0] / frac_p[0], 0.0, 1.0))
+  bound = np.where(ok, (frac_u + eps_u) / np.maximum(frac_p - eps_p, 1e-12), np.inf)
+  best = int(np.argmin(bound))
+  return float(np.clip(frac_u[best] / frac_p[best], 0.0, 1.0))
+
+
+def top_share(score, share):
+  """Flags the round(share * N) highest scores."""
+  flags = np.zeros(len(score), bool)
+  m = int(round(share * len(score)))
+  if m:
+    flags[np.argsort(-score, kind="mergesort")[:m]] = True
+  return flags
+
+
+def ranks(x):
+  """Ranks in [0, 1] (ties averaged)."""
+  x = np.asarray(x, np.float64)
+  order = np.argsort(x, kind="mergesort")
+  r = np.empty(len(x))
+  _, first, counts = np.unique(x[order], return_index=True, return_counts=True)
+  r[order] = np.repeat(first + (counts - 1) / 2.0, counts)
+  return r / max(len(x) - 1, 1)
+
+
+def knn_fake_scores(counts_NxC, given, threshold_idx, num_classes, seed):
+  """kNN scores that the threshold samples would get with a wrong real label
+  (a seeded random other class): their neighbourhood evidence against a
+  known-wrong label, comparable with the dynamics' fake-class scores."""
+  rng = np.random.default_rng(seed)
+  g = given[threshold_idx]
+  wrong = (g + rng.integers(1, num_classes, len(g))) % num_classes
+  return 1.0 - counts_NxC[threshold_idx, wrong]
+
+
+def combine(components, positive_weight=True):
+  """Weighted rank average of components {name: (real [N], fake [M])}.
+
+  Ranks are taken over real and fake scores pooled, so both stay on one
+  scale; each component's weight is max(AUROC(fake vs real) - 0.5, 0): how
+  far it tells known-wrong labels from the rest (all equal when no component
+  separates them, or `positive_weight` is False). Returns (real, fake,
+  weights {name: w})."""
+  names = list(components)
+  n = len(components[names[0]][0])
+  weights, real, fake = {}, 0.0, 0.0
+  for name in names:
+    r, f = components[name]
+    weights[name] = max(aum_lib.auroc(np.r_[r, f], np.r_[np.zeros(len(r), bool),
+                                                         np.ones(len(f), bool)]) - 0.5, 0.0)
+  total = sum(weights.values())
+  if not positive_weight or total <= 0:
+    weights = {k: 1.0 for k in names}
+    total = float(len(names))
+  for name in names:
+    r, f = components[name]
+    pooled = ranks(np.r_[r, f])
+    real = real + weights[name] / total * pooled[:n]
+    fake = fake + weights[name] / total * pooled[n:]
+  return real, fake, {k: v / total for k, v in weights.items()}
+
+
+def score_all(ev, cfg):
+  """{detector: score [N]}, {detector: automatic flags [N]} and notes (dict:
+  the combination's weights, the estimated noise shares).
+
+  cfg: the config's `detect` block (k, early_epochs, simifeat_rounds, seed,
+  combine, aum_percentile, min_positive)."""
+  n, c, given = len(ev.given), ev.num_classes, np.asarray(ev.given)
+  runs = ev.runs
+  scores, flags, notes, fakes = {}, {}, {}, {}
+  for key in ("aum", "aum_early", "aum_eval", "loss", "confidence", "variability",
+              "forgetting"):
+    if key == "aum_eval" and "eval_margin_EN" not in runs[0]:
+      continue
+    scores[key], fakes[key] = dynamics_scores(runs, key, cfg.early_epochs)
+  scores["aum_two_runs"] = two_run_score(runs)
+  # AUM's own cut: below the `aum_percentile`-th percentile of the threshold
+  # samples' AUM, in the judging run.
+  f, _, _, t = aum_lib.combine_runs(runs[0]["aum"], runs[0]["threshold_idx"],
+                                    runs[1]["aum"], runs[1]["threshold_idx"],
+                                    cfg.aum_percentile)
+  flags["aum"] = f
+  notes["aum_thresholds"] = list(t)
+  share = bbe_share(fakes["aum"], scores["aum"], cfg.min_positive)
+  notes["aum_bbe_share"] = share
+  flags["aum_bbe"] = top_share(scores["aum"], share)
+
+  if ev.oof_probs is not None:
+    import cleanlab  # pylint: disable=g-import-not-at-top
+    probs = np.asarray(ev.oof_probs, np.float64)
+    probs = probs / probs.sum(1, keepdims=True)
+    scores["cleanlab"] = 1.0 - cleanlab.rank.get_label_quality_scores(given, probs)
+    flags["cleanlab"] = cleanlab.filter.find_label_issues(given, probs, n_jobs=1)
+
+  if ev.emb is not None:
+    idx, _ = neighbours(ev.emb, cfg.k)
+    counts = vote_counts(idx, given, c)
+    scores["knn"] = 1.0 - counts[np.arange(n), given]
+    flags["knn"] = counts.argmax(1) != given
+    thr = np.concatenate([r["threshold_idx"] for r in runs])
+    fakes["knn"] = knn_fake_scores(counts, given, thr, c, cfg.seed)
+    votes = simifeat_votes(ev.emb, given, c, cfg.k, cfg.simifeat_rounds, cfg.seed)
+    scores["simifeat"] = 1.0 - votes[np.arange(n), given]
+    t, p = hoc_transition(ev.emb, given, c, seed=cfg.seed)
+    wrong = hoc_wrong_per_class(t, p, given, c)
+    notes["hoc_noise_share"] = float(wrong.sum() / n)
+    flags["simifeat"] = per_class_cut(scores["simifeat"], given, c, wrong)
+
+  parts = {name: (scores[name], fakes[name]) for name in cfg.combine if name in fakes}
+  if parts:
+    real, fake, weights = combine(parts)
+    scores["combined"] = real
+    notes["combined_weights"] = weights
+    share = bbe_share(fake, real, cfg.min_positive)
+    notes["combined_bbe_share"] = share
+    flags["combined"] = top_share(real, share)
+  return scores, flags, notes
+
+
+def evaluate(scores, flags, noisy, seconds=None):
+  """{detector: AUROC, AP, F1 at its automatic cut (if any), best F1 over
+  all cuts, flagged count, seconds} against the injected-noise mask; with no
+  noise (`noisy` all False) only the flagged counts mean anything."""
+  noisy = np.asarray(noisy, bool)
+  out = {}
+  for name, s in scores.items():
+    row = {"auroc": aum_lib.auroc(s, noisy) if noisy.any() else None,
+           "ap": aum_lib.average_precision(s, noisy) if noisy.any() else None,
+           "best_f1": best_f1(s, noisy) if noisy.any() else None}
+    if seconds is not None:
+      row["seconds"] = seconds.get(name)
+    out[name] = row
+  for name, f in flags.items():
+    row = out.setdefault(name, {})
+    d = aum_lib.detection_scores(f, noisy)
+    row.update(auto_f1=d["f1"] if noisy.any() else None, auto_precision=d["precision"],
+               auto_recall=d["recall"], flagged=d["flagged"])
+  return out
+
+
+def best_f1(score, positive):
+  """The highest F1 of flagging the top m scores, over every m (ties kept
+  together)."""
+  score, positive = np.asarray(score, np.float64), np.asarray(positive, bool)
+  order = np.argsort(-score, kind="mergesort")
+  s, y = score[order], positive[order]
+  tp = np.cumsum(y)
+  last = np.r_[np.flatnonzero(np.diff(s)), len(s) - 1]
+  flagged = last + 1
+  f1 = 2 * tp[last] / (flagged + y.sum())
+  return float(f1.max()) if len(f1) else float("nan")
