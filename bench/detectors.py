@@ -225,18 +225,18 @@ def fmt(v, digits=3):
   return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def markdown(grid, agg, clean, checks, cleaning, seconds):
+def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
   default = checks["default"]
   sizes = ", ".join(f"{d} {n or 'all'}" for d, n in grid.sizes.items())
   lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
-           f"{platform.processor() or 'cpu'}; {datetime.date.today()}; "
-           f"{seconds / 3600:.1f} h. Grid `{_GRID.value}`: training sets {sizes}; "
+           f"{platform.processor() or 'cpu'}; {datetime.date.today()} (this run "
+           f"{seconds / 60:.0f} min, finished cells reused). Grid `{spec}`: training sets {sizes}; "
            f"{grid.epochs} epochs; noise seeds {list(grid.noise_seeds)}; cleanlab on "
            f"{grid.folds}-fold out-of-fold probabilities. Mean ± sample std over noise seeds.",
            "", "### Ranking over every noisy cell", "",
            "| detector | mean AUROC | mean AP | cells |", "|---|---|---|---|"]
   for d, a, p, n in ranking(agg):
-    mark = " (default)" if d == default else ""
+    mark = " (candidate)" if d == default else ""
     lines.append(f"| {d}{mark} | {a:.3f} | {p:.3f} | {n} |")
   lines += ["", "### Goals", ""]
   for peer, r in checks["peers"].items():
@@ -320,10 +320,9 @@ def main(argv):
     run_job(cmd, os.path.join(wd, "job.log"))
     print(f"[{i}/{len(jobs)}] {name}: done | {prog.line(i)[0]}", flush=True)
   agg, clean = aggregate(grid, cell_list, out)
-  default = aum_config.get_config().clean.detector
-  checks = goal_checks(agg, default)
+  checks = goal_checks(agg, grid.candidate)
   cleaning = clean_table(grid, out)
-  text = markdown(grid, agg, clean, checks, cleaning, time.perf_counter() - t0)
+  text = markdown(grid, agg, clean, checks, cleaning, time.perf_counter() - t0, _GRID.value)
   writers.write_json(os.path.join(out, "summary.json"),
                      {"groups": agg, "clean": clean, "checks": checks, "cleaning": cleaning,
                       "ranking": ranking(agg), "grid": grid.to_dict()})

@@ -99,6 +99,7 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   config.input.batch_size = 16
   config.input.buckets = (32, 64)
   config.optim.lr = 1e-3
+  config.clean.detector = "combined"  # Cleaning by a detector's automatic cut too.
   w = str(tmp_path / "w")
   summary = aum.train_and_evaluate(config, w)
   for name in ("examples.csv", "summary.json", "report.md", "noise.npz",
@@ -143,6 +144,7 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   # the default detector's flags.
   det = summary["detectors"]
   assert det["chosen"] == config.clean.detector == "combined"
+  assert aum_cola.get_config().clean.detector == "aum"  # The default (docs/detectors.md).
   for name in ("aum", "loss", "confidence", "knn", "simifeat", "combined"):
     assert f"score_{name}" in rows[0] and name in det["table"], name
   flagged_default = [int(r["id"]) for r in rows if r["flagged"] == "1"]

@@ -375,8 +375,8 @@ def detector_lines(summary):
   num = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
   notes = d["notes"]
   lines = ["## Detectors (beyond the paper)", "",
-           f"The job cleans with **{d['chosen']}**'s automatic flags (`clean.detector`; "
-           "the winner of `bench/detectors.py`, docs/detectors.md); `examples.csv` has every "
+           f"The job cleans with **{d['chosen']}**'s flags (`clean.detector`; the "
+           "benchmark is `bench/detectors.py`, docs/detectors.md); `examples.csv` has every "
            "detector's score (`score_*`, higher = more suspect) and automatic flags "
            "(`flag_*`). Estimated share of wrong labels: "
            + ", ".join(f"{k.replace('_share', '')} {v:.3f}" for k, v in notes.items()
