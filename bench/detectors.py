@@ -138,6 +138,11 @@ def aggregate(grid, cell_list, out):
     with open(path) as f:
       s = json.load(f)
     table = s["detectors"]["table"]
+    secs = os.path.join(out, "cells", name, "detector_seconds.json")
+    if os.path.exists(secs):
+      with open(secs) as f:
+        for det, v in json.load(f).items():
+          table.setdefault(det, {})["seconds"] = v
     if rate == 0:
       clean[d] = {k: {"flagged": r.get("flagged"), "examples": s["examples"]}
                   for k, r in table.items() if "flagged" in r}

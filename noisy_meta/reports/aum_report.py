@@ -193,13 +193,16 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
                    + [int(det["flags"][n][i]) for n in flag_names])
   write_csv(os.path.join(workdir, "examples.csv"), rows, header)
   writers.write_json(os.path.join(workdir, "summary.json"), summary)
+  if det:  # Wall-clock seconds of each detector (not in the deterministic summary).
+    writers.write_json(os.path.join(workdir, "detector_seconds.json"), det["seconds"])
   if summary.get("collapsed_runs"):
     logging.warning("AUM report: %d of %d runs are collapsed classifiers (one class "
                     "predicted on dev, or the majority-class score): %s.",
                     len(summary["collapsed_runs"]), summary["finished_runs"],
                     ", ".join(summary["collapsed_runs"]))
   figures, skipped = plot_all(workdir, config, used, noisy, flags, stats, summary)
-  write_report(workdir, config, train, given, used, flags, summary, figures, skipped)
+  write_report(workdir, config, train, given, used, flags, summary, figures, skipped,
+               seconds=det["seconds"] if det else None)
 
 
 def read_workdir(workdir):
@@ -331,7 +334,8 @@ def neighbour_lines(summary):
           "only when the example's label disagrees with its neighbours' majority."]
 
 
-def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=()):
+def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=(),
+                 seconds=None):
   """report.md with the paper's tables, rebuilt from this run's numbers.
 
   `skipped`: (figure, why) pairs of figures not drawn.
@@ -360,16 +364,18 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
   lines += [""] + table5_lines(config, summary)
   lines += [""] + neighbour_lines(summary)
   if "detectors" in summary:
-    lines += [""] + detector_lines(summary)
+    lines += [""] + detector_lines(summary, seconds)
   lines += ["", "## Figures", ""]
   lines += [f"![{f}]({f})" for f in figures]
   lines += [f"- `{f}` not drawn: {why}." for f, why in skipped]
   atomic.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
 
 
-def detector_lines(summary):
+def detector_lines(summary, seconds=None):
   """The detector comparison: which detector cleaned, and every detector's
-  AUROC, AP and F1 (automatic cut and best cut) against the injected noise."""
+  AUROC, AP and F1 (automatic cut and best cut) against the injected noise,
+  with its cost (`seconds`: {detector: wall-clock s})."""
+  seconds = seconds or {}
   d = summary["detectors"]
   m = summary["metric"]
   num = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
@@ -391,7 +397,7 @@ def detector_lines(summary):
   for name in _ordered(d["table"]):
     r = d["table"][name]
     flagged = r.get("flagged", "—")
-    sec = "—" if r.get("seconds") is None else f"{r['seconds']:.0f}"
+    sec = "—" if seconds.get(name) is None else f"{seconds[name]:.0f}"
     if noisy:
       lines.append(f"| {name} | {num(r.get('auroc'))} | {num(r.get('ap'))} | "
                    f"{num(r.get('auto_f1'))} | {num(r.get('best_f1'))} | {flagged} | {sec} |")
