@@ -156,9 +156,9 @@ def aggregate(grid, cell_list, out):
   for g, dets in groups.items():
     notes = dets.pop("_notes")
     agg[g] = {det: {m: mean_std(v) for m, v in ms.items()} for det, ms in dets.items()}
-    w = [n.get("combined_weights") for n in notes if n.get("combined_weights")]
-    if w:
-      agg[g]["_weights"] = {k: float(np.mean([x[k] for x in w])) for k in w[0]}
+    parts = [n.get("ensemble_parts") for n in notes if n.get("ensemble_parts")]
+    if parts:
+      agg[g]["_parts"] = parts[0]
   return agg, clean
 
 
@@ -261,9 +261,7 @@ def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
       lines.append(f"| {det} | {fmt(ms.get('auroc'))} | {fmt(ms.get('ap'))} | "
                    f"{fmt(ms.get('auto_f1'))} | {fmt(ms.get('best_f1'))} | "
                    f"{fmt(ms.get('flagged'), 0)} | {fmt(ms.get('seconds'), 0)} |")
-    if "_weights" in dets:
-      lines += ["", "Combined weights (mean): " + ", ".join(
-          f"{k} {v:.2f}" for k, v in dets["_weights"].items()) + "."]
+
   if clean:
     lines += ["", "### The originals (nothing injected): examples flagged", "",
               "| dataset | examples | " + " | ".join(detectors.CUTS + ("cleanlab",)) + " |",

@@ -62,9 +62,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   # Whose automatic flags the job also cleans with (and examples.csv's
   # `flagged`): "aum" (the paper's percentile sweep only, which runs in any
   # case at clean.percentiles), or a detector with an automatic cut
-  # (combined, aum_bbe, knn, simifeat, cleanlab). AUM stays the default: no
-  # detector beat it in bench/detectors.py (docs/detectors.md, issue 17).
-  c.clean.detector = "aum"
+  # (ensemble, probe, cleanlab, aum_bbe, knn, simifeat). The ensemble won
+  # the detector benchmark (bench/detectors.py, docs/detectors.md).
+  c.clean.detector = "ensemble"
   c.clean.percentiles = (1, 10, 50, 90, 99)  # Retrain at these (subset of aum.percentiles).
   c.clean.seeds = tuple(range(a.seeds))  # Training seeds of every retrain.
   # Checkpoints serve resume only: a finished run is read from its
@@ -81,16 +81,20 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.detect.k = 10  # Neighbours of the knn and simifeat detectors.
   c.detect.early_epochs = 1  # aum_early: the margins of these first epochs.
   c.detect.simifeat_rounds = 5  # SimiFeat's rounds of random feature subspaces.
+  # probe: out-of-fold linear probes on the frozen embeddings, this many folds.
+  c.detect.probe_folds = 10
   c.detect.seed = 0  # Feature subspaces, simulated wrong labels, folds.
-  # The combined detector: a rank average of these, each weighted by how well
-  # it tells the threshold samples (known-wrong labels) from the rest.
-  c.detect.combine = ("aum", "knn")
+  # The ensemble detector: the rank average of these detectors' scores
+  # (those the job has: cleanlab needs detect.folds), chosen on the
+  # benchmark's development datasets (docs/detectors.md).
+  c.detect.ensemble = ("aum", "cleanlab", "probe")
   c.detect.aum_percentile = 99  # AUM's own cut (Pleiss et al.: the 99th percentile).
   # The automatic cuts' mixture-proportion estimate uses cut points above
   # which at least this share of threshold samples lie.
   c.detect.min_positive = 0.05
-  # Confident learning (cleanlab) on out-of-fold probabilities of this many
-  # folds of the same learner; 0: not run (costs about folds - 1 trainings).
+  # Out-of-fold probabilities of this many models of the same learner and
+  # recipe, each trained on all but one fold (confident learning, the
+  # ensemble, knn_oof); 0: none. Costs (folds - 1) trainings on the data.
   c.detect.folds = a.folds
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).

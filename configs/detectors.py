@@ -46,7 +46,7 @@ def get_config(arg=None):
   g.folds = a.folds  # Confident learning's cross-validation folds.
   # The detector the goals are checked for (>= +0.02 mean AUROC over each
   # peer, automatic cut >= 90 % of the best F1 at 20 % noise).
-  g.candidate = "combined"
+  g.candidate = "ensemble"
   g.margins = "both"  # Train-mode AUM and the eval-mode margins of aum_eval.
   # The cleaning comparison: retrain on SST-2 and TREC (uniform noise, the
   # first noise seed) after sieving by the default detector and by AUM's own cut.

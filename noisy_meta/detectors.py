@@ -4,8 +4,9 @@ noise rate.
 
 The inputs are what an AUM job already has (`Evidence`): the two AUM runs'
 training dynamics (disjoint threshold-sample sets, so every example is
-judged in a run where it carried its given label), the frozen encoder's
-embeddings, and optionally out-of-fold probabilities for confident learning.
+judged in a run where it carried its given label) and their final models'
+features, the frozen encoder's embeddings, and optionally out-of-fold
+probabilities (and features) of K fine-tuned models.
 
 Detectors (`score_all`):
   aum           -AUM of the judging run (Pleiss et al. 2020; the reference).
@@ -19,23 +20,32 @@ Detectors (`score_all`):
   variability   data-map variability.
   forgetting    forgetting events (Toneva et al. 2019): correct -> wrong
                 transitions between epochs; never learned counts as the most.
-  cleanlab      1 - cleanlab's label quality of out-of-fold probabilities.
+  cleanlab      1 - the out-of-fold probability of the given label
+                (confident learning's self-confidence label quality).
   knn           share of the k nearest neighbours (cosine, frozen encoder)
                 not carrying the given label (Bahri et al. 2020).
   simifeat      the soft vote of Zhu et al. 2022 (SimiFeat): similarity-
                 weighted kNN votes averaged over rounds of random feature
                 subspaces.
-  combined      a rank average of component detectors, each weighted by how
-                well it separates the threshold samples (known-wrong labels)
-                from the rest: a detector that is blind on a dataset (kNN on
-                grammaticality) gets no weight there.
+  probe         1 - the out-of-fold probability of the given label under
+                linear probes of the frozen encoder's features
+                (noisy_meta/linear_probe.py), averaged over feature views.
+  knn_tuned     deep kNN in the AUM runs' fine-tuned feature spaces.
+  knn_oof       deep kNN out of fold, in each fold model's feature space.
+  ensemble      the rank average of `detect.ensemble` (default aum,
+                cleanlab, probe): training dynamics, fine-tuned models out
+                of fold and a frozen-feature probe, three views that err
+                differently (docs/detectors.md: chosen on the benchmark's
+                development datasets).
 
-Automatic cuts (`flag_all`): aum (threshold samples' percentile), knn (the
-neighbours' majority is another class), simifeat (per-class counts from
-the HOC estimate of the noise transition matrix, Zhu et al. 2021),
-cleanlab (`find_label_issues`), and for AUM and the combined detector a
-mixture-proportion estimate of the share of wrong labels from the threshold
-samples (best-bin estimation, Garg et al. 2021): flag that many top scores.
+Automatic cuts (`flag_all`): aum (threshold samples' percentile), aum_bbe
+(a mixture-proportion estimate from the threshold samples, best-bin
+estimation, Garg et al. 2021), knn (the neighbours' majority is another
+class), simifeat (per-class counts from the HOC estimate of the noise
+transition matrix, Zhu et al. 2021), cleanlab (`find_label_issues`, or
+without the package the top `label_issue_count`), probe and ensemble (the
+top m, m confident learning's count of label issues from the out-of-fold
+probabilities, Northcutt et al. 2021).
 """
 import dataclasses
 from typing import Optional
@@ -43,11 +53,14 @@ from typing import Optional
 import numpy as np
 
 from noisy_meta import aum_lib
+from noisy_meta import linear_probe
 
 DETECTORS = ("aum", "aum_early", "aum_eval", "aum_two_runs", "loss", "confidence",
-             "variability", "forgetting", "cleanlab", "knn", "simifeat", "combined")
-# Detectors with an automatic cut (cleanlab's needs out-of-fold probabilities).
-CUTS = ("aum", "aum_bbe", "knn", "simifeat", "combined")
+             "variability", "forgetting", "cleanlab", "knn", "simifeat", "probe",
+             "knn_tuned", "knn_oof", "ensemble")
+# Detectors with an automatic cut (cleanlab's and the ensemble's need
+# out-of-fold probabilities, the probe's embeddings).
+CUTS = ("aum", "aum_bbe", "knn", "simifeat", "cleanlab", "probe", "ensemble")
 
 
 @dataclasses.dataclass
@@ -56,12 +69,19 @@ class Evidence:
   trainers/aum.aum_run: aum, margin_EN, prob_EN, correct_EN, threshold_idx,
   optionally eval_margin_EN); given [N] labels; num_classes real classes;
   emb [N, D] L2-normalised embeddings (None: no neighbourhood detectors);
-  oof_probs [N, C] out-of-fold probabilities (None: no cleanlab)."""
+  oof_probs [N, C] out-of-fold probabilities (None: no cleanlab); fold_of [N]
+  each example's fold; fold_features, per fold, its model's features [N, D]
+  of every example (None: no out-of-fold deep kNN). A run's `features` [N, D]
+  (its final model's) feed the in-sample deep kNN. probe_views: feature
+  arrays [N, D_i] for the linear probes (None: `emb` alone)."""
   runs: list
   given: np.ndarray
   num_classes: int
   emb: Optional[np.ndarray] = None
   oof_probs: Optional[np.ndarray] = None
+  fold_of: Optional[np.ndarray] = None
+  fold_features: Optional[list] = None
+  probe_views: Optional[list] = None
 
 
 def judged_in(runs, n):
@@ -124,20 +144,62 @@ def two_run_score(runs):
   return -s / np.maximum(w, 1)
 
 
-def neighbours(emb, k, block=1024):
+def neighbours(emb, k, block=1024, base=None):
   """Indices [N, k] and cosine similarities [N, k] of each row's k nearest
-  other rows (`emb` L2-normalised)."""
-  n = len(emb)
-  k = min(k, n - 1)
-  idx = np.zeros((n, k), np.int64)
-  sim = np.zeros((n, k), np.float32)
-  for s in range(0, n, block):
-    m = emb[s:s + block] @ emb.T
-    m[np.arange(len(m)), np.arange(s, s + len(m))] = -np.inf  # Not itself.
+  other rows (`emb` L2-normalised), or, given `base` [M, D], its k nearest
+  rows of `base`."""
+  same = base is None
+  base = emb if same else base
+  k = min(k, len(base) - same)
+  idx = np.zeros((len(emb), k), np.int64)
+  sim = np.zeros((len(emb), k), np.float32)
+  for s in range(0, len(emb), block):
+    m = emb[s:s + block] @ base.T
+    if same:
+      m[np.arange(len(m)), np.arange(s, s + len(m))] = -np.inf  # Not itself.
     part = np.argpartition(-m, k - 1, axis=1)[:, :k]
     idx[s:s + block] = part
     sim[s:s + block] = np.take_along_axis(m, part, 1)
   return idx, sim
+
+
+def normalise(x):
+  """Rows scaled to unit L2 norm (centred first: features of a fine-tuned
+  head share a large common component)."""
+  x = np.asarray(x, np.float32)
+  x = x - x.mean(0, keepdims=True)
+  return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def tuned_knn_in_sample(runs, given, num_classes, k):
+  """Deep kNN (Bahri et al. 2020) in each AUM run's fine-tuned feature space:
+  the share of an example's k nearest examples with another label (the
+  run's labels: threshold samples carry the fake class), averaged over the
+  runs where it carried its given label [N]."""
+  n = len(given)
+  s, w = np.zeros(n), np.zeros(n)
+  for r in runs:
+    labels = np.asarray(given).copy()
+    labels[np.asarray(r["threshold_idx"])] = num_classes
+    idx, _ = neighbours(normalise(r["features"]), k)
+    real = labels < num_classes
+    s += np.where(real, (labels[idx] != labels[:, None]).mean(1), 0.0)
+    w += real
+  return s / np.maximum(w, 1)
+
+
+def tuned_knn_out_of_fold(fold_features, fold_of, given, k):
+  """Deep kNN out of fold: each example's k nearest among the examples its
+  fold's model trained on, in that model's feature space; the share with
+  another label [N]."""
+  n = len(given)
+  out = np.zeros(n)
+  for f, feats in enumerate(fold_features):
+    feats = normalise(feats)
+    held, base = np.flatnonzero(fold_of == f), np.flatnonzero(fold_of != f)
+    idx, _ = neighbours(feats[held], k, base=feats[base])
+    out[held] = (given[base][idx] != given[held][:, None]).mean(1)
+  return out
 
 
 def vote_counts(nn_idx, labels, num_classes, weights=None):
@@ -279,52 +341,48 @@ def ranks(x):
   return r / max(len(x) - 1, 1)
 
 
-def knn_fake_scores(counts_NxC, given, threshold_idx, num_classes, seed):
-  """kNN scores that the threshold samples would get with a wrong real label
-  (a seeded random other class): their neighbourhood evidence against a
-  known-wrong label, comparable with the dynamics' fake-class scores."""
-  rng = np.random.default_rng(seed)
-  g = given[threshold_idx]
-  wrong = (g + rng.integers(1, num_classes, len(g))) % num_classes
-  return 1.0 - counts_NxC[threshold_idx, wrong]
+def label_issue_count(labels, probs):
+  """Confident learning's count of label issues (Northcutt et al. 2021,
+  eq. 2; cleanlab's `num_label_issues`): examples whose confidently
+  predicted class (probability at least its class's mean self-confidence;
+  the likeliest if several) is not the given label, and whose likeliest
+  class is not the given label either."""
+  labels = np.asarray(labels)
+  probs = np.asarray(probs, np.float64)
+  n, c = probs.shape
+  rows = np.arange(n)
+  thresholds = np.array([probs[labels == k, k].mean() if (labels == k).any() else 1.0
+                         for k in range(c)])
+  confident = probs >= thresholds - 1e-6
+  count = confident.sum(1)
+  guess = np.where(count > 1, probs.argmax(1), confident.argmax(1))
+  issue = (count > 0) & (guess != labels)
+  tilted = probs.copy()
+  tilted[rows, labels] += 1e-6  # A tie with the given label is no issue.
+  return int((issue & (tilted.argmax(1) != labels)).sum())
 
 
-def combine(components, positive_weight=True):
-  """Weighted rank average of components {name: (real [N], fake [M])}.
+def top_count(score, m):
+  """Flags the m highest scores."""
+  return top_share(score, m / max(len(score), 1))
 
-  Ranks are taken over real and fake scores pooled, so both stay on one
-  scale; each component's weight is max(AUROC(fake vs real) - 0.5, 0): how
-  far it tells known-wrong labels from the rest (all equal when no component
-  separates them, or `positive_weight` is False). Returns (real, fake,
-  weights {name: w})."""
-  names = list(components)
-  n = len(components[names[0]][0])
-  weights, real, fake = {}, 0.0, 0.0
-  for name in names:
-    r, f = components[name]
-    weights[name] = max(aum_lib.auroc(np.r_[r, f], np.r_[np.zeros(len(r), bool),
-                                                         np.ones(len(f), bool)]) - 0.5, 0.0)
-  total = sum(weights.values())
-  if not positive_weight or total <= 0:
-    weights = {k: 1.0 for k in names}
-    total = float(len(names))
-  for name in names:
-    r, f = components[name]
-    pooled = ranks(np.r_[r, f])
-    real = real + weights[name] / total * pooled[:n]
-    fake = fake + weights[name] / total * pooled[n:]
-  return real, fake, {k: v / total for k, v in weights.items()}
+
+def rank_average(parts):
+  """The mean of the components' ranks in [0, 1] ({name: score [N]})."""
+  return np.mean([ranks(v) for v in parts.values()], axis=0)
 
 
 def score_all(ev, cfg):
   """{detector: score [N]}, {detector: automatic flags [N]} and notes (dict:
-  the combination's weights, the estimated noise shares).
+  the estimated noise shares and counts, the probe's strength, the
+  ensemble's parts).
 
-  cfg: the config's `detect` block (k, early_epochs, simifeat_rounds, seed,
-  combine, aum_percentile, min_positive)."""
+  cfg: the config's `detect` block (k, early_epochs, simifeat_rounds,
+  probe_folds, seed, ensemble, aum_percentile, min_positive)."""
   n, c, given = len(ev.given), ev.num_classes, np.asarray(ev.given)
+  rows = np.arange(n)
   runs = ev.runs
-  scores, flags, notes, fakes = {}, {}, {}, {}
+  scores, flags, notes, fakes, oof = {}, {}, {}, {}, {}
   for key in ("aum", "aum_early", "aum_eval", "loss", "confidence", "variability",
               "forgetting"):
     if key == "aum_eval" and "eval_margin_EN" not in runs[0]:
@@ -343,34 +401,47 @@ def score_all(ev, cfg):
   flags["aum_bbe"] = top_share(scores["aum"], share)
 
   if ev.oof_probs is not None:
-    import cleanlab  # pylint: disable=g-import-not-at-top
     probs = np.asarray(ev.oof_probs, np.float64)
-    probs = probs / probs.sum(1, keepdims=True)
-    scores["cleanlab"] = 1.0 - cleanlab.rank.get_label_quality_scores(given, probs)
-    flags["cleanlab"] = cleanlab.filter.find_label_issues(given, probs, n_jobs=1)
+    oof["cleanlab"] = probs = probs / probs.sum(1, keepdims=True)
+    scores["cleanlab"] = 1.0 - probs[rows, given]  # Self-confidence label quality.
+    try:
+      import cleanlab  # pylint: disable=g-import-not-at-top
+      flags["cleanlab"] = cleanlab.filter.find_label_issues(given, probs, n_jobs=1)
+    except ImportError:  # The same count by our confident learning.
+      flags["cleanlab"] = top_count(scores["cleanlab"], label_issue_count(given, probs))
 
   if ev.emb is not None:
     idx, _ = neighbours(ev.emb, cfg.k)
     counts = vote_counts(idx, given, c)
-    scores["knn"] = 1.0 - counts[np.arange(n), given]
+    scores["knn"] = 1.0 - counts[rows, given]
     flags["knn"] = counts.argmax(1) != given
-    thr = np.concatenate([r["threshold_idx"] for r in runs])
-    fakes["knn"] = knn_fake_scores(counts, given, thr, c, cfg.seed)
     votes = simifeat_votes(ev.emb, given, c, cfg.k, cfg.simifeat_rounds, cfg.seed)
-    scores["simifeat"] = 1.0 - votes[np.arange(n), given]
+    scores["simifeat"] = 1.0 - votes[rows, given]
     t, p = hoc_transition(ev.emb, given, c, seed=cfg.seed)
     wrong = hoc_wrong_per_class(t, p, given, c)
     notes["hoc_noise_share"] = float(wrong.sum() / n)
     flags["simifeat"] = per_class_cut(scores["simifeat"], given, c, wrong)
+    views = ev.probe_views or [ev.emb]
+    fits = [linear_probe.out_of_fold_probs(v, given, c, cfg.probe_folds, cfg.seed)
+            for v in views]
+    oof["probe"] = probs = np.mean([p for p, _ in fits], axis=0)
+    scores["probe"] = 1.0 - probs[rows, given]
+    notes["probe_strengths"] = [info["strength"] for _, info in fits]
+    notes["probe_count"] = m = label_issue_count(given, probs)
+    flags["probe"] = top_count(scores["probe"], m)
 
-  parts = {name: (scores[name], fakes[name]) for name in cfg.combine if name in fakes}
+  if all("features" in r for r in runs):
+    scores["knn_tuned"] = tuned_knn_in_sample(runs, given, c, cfg.k)
+  if ev.fold_features is not None:
+    scores["knn_oof"] = tuned_knn_out_of_fold(ev.fold_features, ev.fold_of, given, cfg.k)
+
+  parts = {name: scores[name] for name in cfg.ensemble if name in scores}
   if parts:
-    real, fake, weights = combine(parts)
-    scores["combined"] = real
-    notes["combined_weights"] = weights
-    share = bbe_share(fake, real, cfg.min_positive)
-    notes["combined_bbe_share"] = share
-    flags["combined"] = top_share(real, share)
+    scores["ensemble"] = rank_average(parts)
+    notes["ensemble_parts"] = list(parts)
+    if oof:  # How many to flag: confident learning on the mean out-of-fold probabilities.
+      notes["ensemble_count"] = m = label_issue_count(given, np.mean(list(oof.values()), 0))
+      flags["ensemble"] = top_count(scores["ensemble"], m)
   return scores, flags, notes
 
 

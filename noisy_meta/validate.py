@@ -36,7 +36,7 @@ CHOICES = {
     "aum.threshold_divisor": ("c+1", "c"),
     "aum.margins": ("train", "eval", "both"),
     "noise.kind": ("uniform", "class_conditional"),
-    "clean.detector": ("combined", "aum", "aum_bbe", "knn", "simifeat", "cleanlab"),
+    "clean.detector": ("ensemble", "aum", "aum_bbe", "knn", "simifeat", "cleanlab", "probe"),
     "meta.algorithm": ("reptile", "fomaml", "maml"),
     "meta.task_axis": ("auto", "vmap", "map"),
     "meta.inner_optim": ("sgd", "adagrad"),
@@ -146,9 +146,10 @@ def _aum(config):
   _detect(config)
 
 
-# Detectors the combined detector can take (each has threshold-sample scores).
-COMBINABLE = ("aum", "aum_early", "aum_eval", "loss", "confidence", "variability",
-              "forgetting", "knn")
+# Detectors the ensemble can average (every detector but itself).
+ENSEMBLE_PARTS = ("aum", "aum_early", "aum_eval", "aum_two_runs", "loss", "confidence",
+                  "variability", "forgetting", "cleanlab", "knn", "simifeat", "probe",
+                  "knn_tuned", "knn_oof")
 
 
 def _detect(config):
@@ -159,14 +160,14 @@ def _detect(config):
   if lookup(config, "clean.detector") == "cleanlab" and not folds:
     _fail("clean.detector", "cleanlab", "confident learning needs out-of-fold "
           "probabilities: set --config.detect.folds=K (K >= 2).")
-  combine = lookup(config, "detect.combine")
-  if combine is not MISSING:
-    if not combine:
-      _fail("detect.combine", combine, f"give one detector at least, of {', '.join(COMBINABLE)}.")
-    for name in combine:
-      _choice("detect.combine", name, COMBINABLE)
-    if "aum_eval" in combine and lookup(config, "aum.margins") != "both":
-      _fail("detect.combine", combine, "aum_eval needs --config.aum.margins=both.")
+  parts = lookup(config, "detect.ensemble")
+  if parts is not MISSING:
+    if not parts:
+      _fail("detect.ensemble", parts, f"give one detector at least, of {', '.join(ENSEMBLE_PARTS)}.")
+    for name in parts:
+      _choice("detect.ensemble", name, ENSEMBLE_PARTS)
+    if "aum_eval" in parts and lookup(config, "aum.margins") != "both":
+      _fail("detect.ensemble", parts, "aum_eval needs --config.aum.margins=both.")
   v = lookup(config, "detect.aum_percentile")
   if v is not MISSING and not (_is_number(v) and 0 <= v <= 100):
     _fail("detect.aum_percentile", v, "must be a percentile in [0, 100].")

@@ -99,7 +99,7 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   config.input.batch_size = 16
   config.input.buckets = (32, 64)
   config.optim.lr = 1e-3
-  config.clean.detector = "combined"  # Cleaning by a detector's automatic cut too.
+  # Cleaning by the default detector's automatic cut too (the ensemble).
   w = str(tmp_path / "w")
   summary = aum.train_and_evaluate(config, w)
   for name in ("examples.csv", "summary.json", "report.md", "noise.npz",
@@ -143,16 +143,19 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   # The detectors: scores and automatic flags as columns; the job cleans with
   # the default detector's flags.
   det = summary["detectors"]
-  assert det["chosen"] == config.clean.detector == "combined"
-  assert aum_cola.get_config().clean.detector == "aum"  # The default (docs/detectors.md).
-  for name in ("aum", "loss", "confidence", "knn", "simifeat", "combined"):
+  assert det["chosen"] == config.clean.detector == "ensemble"  # The default (docs/detectors.md).
+  for name in ("aum", "loss", "confidence", "knn", "simifeat", "probe", "knn_tuned",
+               "ensemble"):
     assert f"score_{name}" in rows[0] and name in det["table"], name
   flagged_default = [int(r["id"]) for r in rows if r["flagged"] == "1"]
-  assert flagged_default == [int(r["id"]) for r in rows if r["flag_combined"] == "1"]
-  assert det["table"]["combined"]["flagged"] == len(flagged_default)
-  by_det = json.load(open(os.path.join(w, "clean/sieve_combined_s0/metrics.json")))
+  assert flagged_default == [int(r["id"]) for r in rows if r["flag_ensemble"] == "1"]
+  assert det["table"]["ensemble"]["flagged"] == len(flagged_default)
+  assert det["notes"]["ensemble_parts"] == ["aum", "probe"]  # No folds in this job.
+  by_det = json.load(open(os.path.join(w, "clean/sieve_ensemble_s0/metrics.json")))
   assert by_det["train_examples"] == 96 - len(flagged_default)
-  assert "## Detectors" in report and "clean/sieve_combined_s0" in summary["runs"]
+  assert "## Detectors" in report and "clean/sieve_ensemble_s0" in summary["runs"]
+  # The final models' features (the tuned-space neighbours) are saved.
+  assert r1["features"].shape == (96, 32) and r1["final_probs"].shape == (96, 3)
   # The CSV's AUM score is minus the judging run's AUM.
   assert all(float(r["score_aum"]) == pytest.approx(-float(r["aum"]), abs=1e-4)
              for r in rows[:20])
@@ -160,3 +163,23 @@ def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   again = aum.train_and_evaluate(config, w)
   assert json.loads(json.dumps(again)) == json.loads(json.dumps(summary))
   assert os.path.exists(os.path.join(w, "detector_seconds.json"))  # Costs: not in summary.
+
+
+def test_features_are_the_classifier_layers_input(tiny_bert_dir):
+  """learner.features: the BERT head's tanh(pooler([CLS])), which the last
+  linear layer maps to the logits (checked by hand from the parameters)."""
+  from noisy_meta.models import transformer  # pylint: disable=g-import-not-at-top
+  config = aum_cola.get_config("runlocal")
+  _, cfg, enc, head = hf_import.load(tiny_bert_dir)
+  state = text.create_train_state(config, cfg, enc, head, 3, 10, jax.random.key(0))
+  learner = text.TextClassifier(config, text.pretrained(tiny_bert_dir))
+  ids = np.arange(100, 124, dtype=np.int32).reshape(3, 8)
+  batch = dict(input_ids=ids, attention_mask=np.ones((3, 8), np.int32))
+  logits, feats = learner.features(state, state.params, batch)
+  np.testing.assert_allclose(logits, learner.logits(state, state.params, batch), atol=1e-6)
+  p = jax.device_get(state.params)
+  h = transformer.Encoder(cfg).apply({"params": p["encoder"]}, ids, batch["attention_mask"])
+  want = np.tanh(np.asarray(h)[:, 0] @ p["pooler"]["kernel"] + p["pooler"]["bias"])
+  np.testing.assert_allclose(feats, want, atol=1e-5)
+  np.testing.assert_allclose(feats @ p["classifier"]["kernel"] + p["classifier"]["bias"],
+                             logits, atol=1e-5)

@@ -53,7 +53,7 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
   assert names[-2:] == ["sst2_clean", "trec_clean"]
   for i, (name, _, _, rate, _) in enumerate(cell_list):
     good = 0.9 if "s100" in name else 0.8
-    table = {"combined": dict(auroc=good, ap=good - 0.1, auto_f1=0.5, best_f1=0.62,
+    table = {"ensemble": dict(auroc=good, ap=good - 0.1, auto_f1=0.5, best_f1=0.62,
                               flagged=10, seconds=5.0),
              "aum": dict(auroc=good - 0.05, ap=good - 0.2, auto_f1=0.5, best_f1=0.6,
                          flagged=12, seconds=4.0)}
@@ -61,12 +61,12 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
     (tmp_path / "cells" / name / "summary.json").write_text(json.dumps(
         {"examples": 100, "detectors": {"table": table, "notes": {}}}))
   agg, clean = bench.aggregate(grid, cell_list, str(tmp_path))
-  m = agg["sst2 uniform 0.2"]["combined"]["auroc"]
+  m = agg["sst2 uniform 0.2"]["ensemble"]["auroc"]
   assert m[0] == pytest.approx(0.85) and m[2] == 2 and m[1] == pytest.approx(0.0707, abs=1e-3)
-  assert clean["trec"]["combined"]["flagged"] == 10
-  checks = bench.goal_checks(agg, "combined")
+  assert clean["trec"]["ensemble"]["flagged"] == 10
+  checks = bench.goal_checks(agg, "ensemble")
   assert checks["peers"]["aum"]["met"] and checks["peers"]["aum"]["auroc_gain"] == pytest.approx(0.05)
   assert checks["auto_vs_best_20"]["trec uniform 0.2"]["ratio"] == pytest.approx(0.5 / 0.62)
   assert not checks["auto_vs_best_20"]["trec uniform 0.2"]["met"]
   text = bench.markdown(grid, agg, clean, checks, {}, 1.0)
-  assert "| combined (candidate) | 0.850 |" in text and "**not met**" in text
+  assert "| ensemble (candidate) | 0.850 |" in text and "**not met**" in text

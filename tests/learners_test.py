@@ -35,7 +35,7 @@ def test_both_learners_offer_the_interface():
   wanted = ("size", "subset", "relabel", "fingerprints", "epoch_batches", "eval_batches",
             "make_batch", "padded_length", "init_state", "loss", "logits", "learning_rate",
             "dev_metrics", "dev_line", "end_epoch", "describe", "info", "train_examples",
-            "source_fingerprints", "embed", "example_ids")
+            "source_fingerprints", "embed", "example_ids", "features")
   for name in ("text", "relation"):
     cls = learners.get(name)
     assert [m for m in wanted if not callable(getattr(cls, m, None))] == [], name

@@ -255,3 +255,22 @@ def test_bad_input_missing_glove_and_tacred_dir(data_dir, tmp_path):
             f"--config.input.tacred_dir={data_dir}/tacred_sample",
             f"--config.input.glove={tmp_path}/none.txt", env=env)
   assert r.returncode == 2 and "none.txt" in r.stderr
+
+
+@pytest.mark.parametrize("model", ["pa_lstm", "cgcn"])
+def test_features_map_to_the_logits_through_the_classifier(model, data_dir, tmp_path):
+  """learner.features: the input of the last linear layer (the tuned-space
+  neighbour detectors read it)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from noisy_meta.core import parallel  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import relation_classifier  # pylint: disable=g-import-not-at-top
+  config = _tacred_config(f"model={model},runlocal", data_dir, tmp_path)
+  learner = relation_classifier.RelationClassifier(config)
+  mesh = parallel.make_mesh()
+  state = learner.init_state(jax.random.key(0), learner.num_classes, 10, mesh)
+  idx, length = learner.eval_batches(learner.train)[0]
+  batch = learner.make_batch(learner.train, idx, len(idx), length)
+  logits, feats = learner.features(state, state.params, batch)
+  np.testing.assert_allclose(logits, learner.logits(state, state.params, batch), atol=1e-5)
+  w = jax.device_get(state.params)["classifier"]
+  np.testing.assert_allclose(np.asarray(feats) @ w["kernel"] + w["bias"], logits, atol=1e-4)

@@ -17,6 +17,8 @@ its module's `prepare`) and offers:
            init_params) -> a flax TrainState (with a `dynamics` field);
            loss(state, params, batch, rng) -> (loss, logits_BxC), dropout on;
            logits(state, params, batch) -> logits_BxC, deterministic;
+           features(state, params, batch) -> (logits_BxC, features_BxD):
+           the classifier's input, deterministic (neighbour detectors);
            learning_rate(state, step=None), traceable.
   recipe   batch_size, eval_batch_size, num_classes, label_names;
            dev_metrics(preds, num_classes); dev_line(dev);

@@ -240,6 +240,12 @@ class RelationClassifier:
                          train=False)
     return out[0] if isinstance(out, tuple) else out
 
+  def features(self, state, params, batch):
+    """(logits [B, C], the classifier's input features [B, D]), deterministic."""
+    out, mods = state.apply_fn({"params": params, "constants": state.constants}, batch,
+                               train=False, mutable=["intermediates"])
+    return (out[0] if isinstance(out, tuple) else out), mods["intermediates"]["features"][0]
+
   def learning_rate(self, state, step=None):
     del step  # Set at the end of each epoch by `end_epoch`.
     return state.lr

@@ -208,18 +208,30 @@ class TextClassifier:
 
   def embed(self, split, batch_size=128):
     """Mean-pooled hidden states of the pretrained encoder [N, D], L2-normalised."""
+    return self.embed_layers(split, batch_size)[:, -1]
+
+  def embed_layers(self, split, batch_size=128):
+    """Each layer's mean-pooled hidden states of the pretrained encoder
+    [N, layers, D], each L2-normalised (the last layer's are `embed`'s)."""
     d = self.data
     model = transformer.Encoder(d["enc_cfg"])
     params = {"params": d["enc_params"]}
+    is_layer = lambda module, _: isinstance(module, transformer.BertLayer)
 
     @jax.jit
     def pooled(batch):
-      h = model.apply(params, batch["input_ids"], batch["attention_mask"])
-      m = batch["attention_mask"][..., None].astype(h.dtype)
-      v = (h * m).sum(1) / jnp.maximum(m.sum(1), 1.0)
-      return v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+      _, mods = model.apply(params, batch["input_ids"], batch["attention_mask"],
+                            capture_intermediates=is_layer)
+      m = batch["attention_mask"][..., None].astype(jnp.float32)
+      out = []
+      for i in range(d["enc_cfg"].num_layers):
+        h = mods["intermediates"][f"layer_{i}"]["__call__"][0]
+        v = (h * m).sum(1) / jnp.maximum(m.sum(1), 1.0)
+        out.append(v / jnp.linalg.norm(v, axis=-1, keepdims=True))
+      return jnp.stack(out, 1)
 
-    out = np.zeros((self.size(split), d["enc_cfg"].hidden_size), np.float32)
+    c = d["enc_cfg"]
+    out = np.zeros((self.size(split), c.num_layers, c.hidden_size), np.float32)
     dummy = np.zeros(self.size(split), np.int32)
     for idx, length in pipeline.epoch_batches(split.lengths, batch_size, 0, 0,
                                               self.config.input.buckets, shuffle=False):
@@ -247,6 +259,13 @@ class TextClassifier:
   def logits(self, state, params, batch):
     return state.apply_fn({"params": params}, batch["input_ids"], batch["attention_mask"],
                           train=False)
+
+  def features(self, state, params, batch):
+    """(logits [B, C], the classifier's input features [B, D]), deterministic."""
+    logits, mods = state.apply_fn({"params": params}, batch["input_ids"],
+                                  batch["attention_mask"], train=False,
+                                  mutable=["intermediates"])
+    return logits, mods["intermediates"]["features"][0]
 
   def learning_rate(self, state, step=None):
     return learning_rate(state.schedule, state.step if step is None else step)

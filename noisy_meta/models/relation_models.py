@@ -179,6 +179,7 @@ class PALSTM(nn.Module):
     score = nn.Dense(1, name="v")(jnp.tanh(u))[..., 0]
     score = jnp.where(mask, score, -1e30)
     z = jnp.einsum("bl,blh->bh", jax.nn.softmax(score, -1), h)
+    self.sow("intermediates", "features", z)  # The classifier's input [B, D].
     return nn.Dense(self.num_classes, name="classifier")(z)
 
 
@@ -238,6 +239,7 @@ class CGCN(nn.Module):
     z = jnp.concatenate([sent, masked_max(h, subj), masked_max(h, obj)], -1)
     for i in range(self.mlp_layers):
       z = jax.nn.relu(nn.Dense(self.hidden, name=f"mlp{i}")(z))
+    self.sow("intermediates", "features", z)  # The classifier's input [B, D].
     return nn.Dense(self.num_classes, name="classifier")(z), sent
 
 

@@ -131,16 +131,20 @@ class Encoder(nn.Module):
     return x
 
 
-def _head(cfg, num_classes, cls, dropout):
+def _head(cfg, num_classes, cls, dropout, sow=None):
   """The classification head on [CLS] states [B, D], in the calling module's
   scope (so its parameters sit beside "encoder": pooler or pre_classifier,
   classifier). Layers not in the checkpoint start as transformers
-  initialises them: N(0, 0.02) kernels (initializer_range), zero biases."""
+  initialises them: N(0, 0.02) kernels (initializer_range), zero biases.
+  `sow` (the module's): the classifier's input [B, D] is sown as
+  intermediates/features (read by `apply(..., mutable=["intermediates"])`)."""
   dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.02))
   if cfg.kind == "bert":
     cls = jnp.tanh(dense(cfg.hidden_size, name="pooler")(cls))
   else:
     cls = jax.nn.relu(dense(cfg.hidden_size, name="pre_classifier")(cls))
+  if sow is not None:
+    sow("intermediates", "features", cls)
   return dense(num_classes, name="classifier")(dropout(cls))
 
 
@@ -160,7 +164,8 @@ class Classifier(nn.Module):
   """Encoder + the head of HF's *ForSequenceClassification.
 
   BERT: tanh pooler on [CLS], dropout, linear. DistilBERT: [CLS], linear
-  (pre_classifier), ReLU, dropout, linear. Returns logits [B, C].
+  (pre_classifier), ReLU, dropout, linear. Returns logits [B, C]; the
+  last linear layer's input is sown as intermediates/features.
   """
   cfg: EncoderConfig
   num_classes: int
@@ -172,5 +177,5 @@ class Classifier(nn.Module):
     h = Encoder(self.cfg, self.dropout, name="encoder")(
         input_ids, attention_mask, token_type_ids, train)
     drop = lambda x: nn.Dropout(self.classifier_dropout)(x, deterministic=not train)
-    return _head(self.cfg, self.num_classes, h[:, 0], drop)
+    return _head(self.cfg, self.num_classes, h[:, 0], drop, sow=self.sow)
 

@@ -386,10 +386,14 @@ def detector_lines(summary, seconds=None):
            "detector's score (`score_*`, higher = more suspect) and automatic flags "
            "(`flag_*`). Estimated share of wrong labels: "
            + ", ".join(f"{k.replace('_share', '')} {v:.3f}" for k, v in notes.items()
-                       if k.endswith("_share") and v is not None) + "."]
-  if "combined_weights" in notes:
-    lines += ["", "Combined detector's weights (from the threshold samples): " + ", ".join(
-        f"{k} {v:.2f}" for k, v in notes["combined_weights"].items()) + "."]
+                       if k.endswith("_share") and v is not None)
+           + "; estimated number (confident learning on out-of-fold probabilities): "
+           + (", ".join(f"{k.replace('_count', '')} {v}" for k, v in notes.items()
+                        if k.endswith("_count")) or "none (no out-of-fold probabilities)")
+           + "."]
+  if notes.get("ensemble_parts"):
+    lines += ["", "The ensemble averages the ranks of: " + ", ".join(notes["ensemble_parts"])
+              + "."]
   noisy = summary.get("noisy")
   head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
           if noisy else "| detector | flagged (no noise injected) | seconds |")

@@ -65,10 +65,17 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   _, state = finetune.fit(config, path, learner, train, num_classes=num_real + 1,
                           dynamics=True)
   dyn = jax.device_get(state.dynamics)
+  # The final model's view of every example: its probabilities and the
+  # classifier's input features (the tuned-space neighbour detectors).
+  final_probs, features = predict_outputs(state, learner, train,
+                                          parallel.make_mesh(config.get("num_devices", 0)))
+  extra = {"final_probs": final_probs}
+  if features is not None:
+    extra["features"] = features
   result = dict(aum=aum_lib.aum(dyn), count=np.asarray(dyn.count),
                 margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
                 correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
-                threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
+                threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn), **extra)
   if dyn.eval_margin_EN is not None:
     result["eval_margin_EN"] = np.asarray(dyn.eval_margin_EN)
   if parallel.is_lead():
@@ -78,46 +85,60 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   return result
 
 
-def predict_probs(state, learner, split, mesh):
-  """Softmax probabilities [N, C] of `state` for every row of `split`."""
-  fn = jax.jit(lambda s, b: jax.nn.softmax(learner.logits(s, s.params, b).astype(jnp.float32)),
-               out_shardings=parallel.replicated(mesh))
+def predict_outputs(state, learner, split, mesh):
+  """Softmax probabilities [N, C] of `state` for every row of `split`, and
+  the classifier's input features [N, D] (None if the learner has none)."""
+  has_features = hasattr(learner, "features")
+
+  def outputs(s, b):
+    if has_features:
+      logits, feats = learner.features(s, s.params, b)
+    else:
+      logits, feats = learner.logits(s, s.params, b), jnp.zeros((len(b["_mask"]), 0))
+    return jax.nn.softmax(logits.astype(jnp.float32)), feats.astype(jnp.float32)
+
+  fn = jax.jit(outputs, out_shardings=parallel.replicated(mesh))
   size = parallel.padded_size(learner.eval_batch_size, mesh)
-  out = None
+  probs = feats = None
   for idx, length in learner.eval_batches(split):
     batch = learner.make_batch(split, idx, size, length)
-    p = np.asarray(fn(state, parallel.shard(batch, mesh)))[:len(idx)]
-    if out is None:
-      out = np.zeros((learner.size(split), p.shape[1]), np.float32)
-    out[idx] = p
-  return out
+    p, f = (np.asarray(x)[:len(idx)] for x in fn(state, parallel.shard(batch, mesh)))
+    if probs is None:
+      probs = np.zeros((learner.size(split), p.shape[1]), np.float32)
+      feats = np.zeros((learner.size(split), f.shape[1]), np.float32)
+    probs[idx], feats[idx] = p, f
+  return probs, (feats if has_features else None)
 
 
-def out_of_fold_probs(config, workdir, learner, labels, num_classes, folds):
-  """Probabilities [N, C] of K models of the same learner and recipe, each
-  scoring the fold it did not train on (confident learning's input).
-  Returns (probs, training seconds); each fold's probabilities are saved,
-  so a rerun resumes."""
+def out_of_fold(config, workdir, learner, labels, num_classes, folds):
+  """K models of the same learner and recipe, each trained on all but one
+  fold. Returns a dict: `probs` [N, C], each row from the model that did not
+  train on it (confident learning's input); `fold_of` [N]; `features`, per
+  fold, its model's features [N, D] of every example (None without); and
+  the training `seconds`. Each fold's outputs are saved, so a rerun resumes."""
   n = len(labels)
   fold_of = np.random.default_rng(config.detect.seed).permutation(n) % folds
   given = learner.relabel(learner.train, labels)
   mesh = parallel.make_mesh(config.get("num_devices", 0))
-  probs, seconds = np.zeros((n, num_classes), np.float32), 0.0
+  probs, feats, seconds = np.zeros((n, num_classes), np.float32), [], 0.0
   for k in range(folds):
     path = os.path.join(workdir, "folds", f"fold{k}")
-    out = os.path.join(path, "probs.npy")
-    held = np.flatnonzero(fold_of == k)
+    out = os.path.join(path, "outputs.npz")
     if not os.path.exists(out):
       train = learner.subset(given, np.flatnonzero(fold_of != k))
       _, state = finetune.fit(config, path, learner, train, num_classes=num_classes)
-      p = predict_probs(state, learner, learner.subset(given, held), mesh)
+      p, f = predict_outputs(state, learner, given, mesh)
       if parallel.is_lead():
-        with atomic.path(out, suffix=".npy") as tmp:
-          np.save(tmp, p)
+        with atomic.path(out, suffix=".npz") as tmp:
+          np.savez(tmp, probs=p, **({} if f is None else {"features": f}))
       _drop_checkpoints(config, path)
-    probs[held] = np.load(out)
+    with np.load(out) as z:
+      held = fold_of == k
+      probs[held] = z["probs"][held]
+      feats.append(z["features"] if "features" in z else None)
     seconds += _load_result(path)["train_seconds"]
-  return probs, seconds
+  return dict(probs=probs, fold_of=fold_of, seconds=seconds,
+              features=None if any(f is None for f in feats) else feats)
 
 
 def detect(config, workdir, learner, given, num_classes, runs, noisy):
@@ -126,37 +147,44 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   neighbour table. Returns a dict: scores, flags, notes, seconds, emb, table
   (the detectors against the injected noise, when there is some)."""
   t = time.perf_counter()
-  emb = learner.embed(learner.train)
+  views = None
+  if hasattr(learner, "embed_layers"):  # One pass: the last layer and all of them.
+    layers = learner.embed_layers(learner.train)
+    emb = layers[:, -1]
+    views = [emb, layers.reshape(len(layers), -1) / np.sqrt(layers.shape[1])]
+  else:
+    emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
-  oof, cl_seconds = None, None
+  folds = {}
   if config.detect.folds:
-    oof, cl_seconds = out_of_fold_probs(config, workdir, learner, given, num_classes,
-                                        config.detect.folds)
+    folds = out_of_fold(config, workdir, learner, given, num_classes, config.detect.folds)
   t = time.perf_counter()
   ev = detectors.Evidence(runs=runs, given=given, num_classes=num_classes, emb=emb,
-                          oof_probs=oof)
+                          oof_probs=folds.get("probs"), fold_of=folds.get("fold_of"),
+                          fold_features=folds.get("features"), probe_views=views)
   scores, flags, notes = detectors.score_all(ev, config.detect)
   score_seconds = time.perf_counter() - t
   aum_seconds = sum(_load_result(os.path.join(workdir, n))["train_seconds"]
                     for n in ("aum_run1", "aum_run2") if _done(os.path.join(workdir, n)))
-  seconds = {}
-  for name in list(scores) + list(flags):
-    if name in ("knn", "simifeat"):
-      seconds[name] = embed_seconds + score_seconds
-    elif name == "cleanlab":
-      seconds[name] = cl_seconds
-    elif name == "combined":
-      seconds[name] = aum_seconds + embed_seconds + score_seconds
-    else:
-      seconds[name] = aum_seconds
+  # What each detector's inputs cost (training and embedding; scoring is
+  # seconds for all together).
+  cost = {"dynamics": aum_seconds, "folds": folds.get("seconds", 0.0),
+          "frozen": embed_seconds + score_seconds}
+  needs = {"cleanlab": ("folds",), "knn_oof": ("folds",), "knn": ("frozen",),
+           "simifeat": ("frozen",), "probe": ("frozen",)}
+  needs["ensemble"] = tuple({p for part in notes.get("ensemble_parts", ())
+                             for p in needs.get(part, ("dynamics",))})
+  seconds = {name: sum(cost[p] for p in needs.get(name, ("dynamics",)))
+             for name in list(scores) + list(flags)}
   # Wall-clock costs stay out of the table (summary.json is deterministic);
   # they go to detector_seconds.json and report.md.
   table = detectors.evaluate(scores, flags, noisy if noisy is not None
                              else np.zeros(len(given), bool))
   if config.clean.detector not in flags:
     raise errors.InputError(
-        f"clean.detector={config.clean.detector!r} has no automatic cut here (detect.combine="
-        f"{tuple(config.detect.combine)}); choose one of {sorted(flags)}.")
+        f"clean.detector={config.clean.detector!r} has no automatic cut in this job (it "
+        f"needs out-of-fold probabilities: --config.detect.folds=K, or embeddings); "
+        f"choose one of {sorted(flags)}.")
   return dict(scores=scores, flags=flags, notes=notes, seconds=seconds, emb=emb, table=table)
 
 
@@ -213,12 +241,6 @@ def _stage_progress(config, workdir):
 def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
   lead = parallel.is_lead()
-  if config.detect.folds:
-    try:
-      import cleanlab  # pylint: disable=g-import-not-at-top,unused-import
-    except ImportError:
-      raise errors.InputError(f"detect.folds={config.detect.folds} runs confident learning, "
-                              "which needs cleanlab: pip install cleanlab.") from None
   os.makedirs(workdir, exist_ok=True)
   guards.check_config(workdir, config)  # Before anything in the workdir is touched.
   learner = learners.get(config.get("learner", "text"))(config)
