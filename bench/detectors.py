@@ -81,10 +81,10 @@ def cells(grid, num_classes):
 
 def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
   """The AUM job of one cell: detection only, or (retrain_seeds) the cleaning
-  comparison: whole dev set, no folds, sieving by the default detector and by
-  AUM's own cut."""
+  comparison: whole dev set, sieving by the default detector and by AUM's
+  own cut."""
   arg = (f"train_size={grid.sizes[dataset]},noise={rate},noise_kind={kind},"
-         f"noise_seed={seed},seeds={retrain_seeds},folds={0 if retrain_seeds else grid.folds},"
+         f"noise_seed={seed},seeds={retrain_seeds},folds={grid.folds},"
          f"epochs={grid.epochs},batch_size={grid.batch_size},lr={grid.lr}")
   cmd = [sys.executable, "-m", "noisy_meta.main", f"--config=configs/aum_{dataset}.py:{arg}",
          f"--workdir={workdir}", f"--config.aum.margins={grid.margins}",
@@ -98,13 +98,14 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
   return cmd
 
 
-def reuse_aum_runs(source, workdir):
-  """Copies a detection cell's finished AUM runs (same data, noise and
-  recipe) into a cleaning job's workdir: the pipeline reuses them."""
+def reuse_trainings(source, workdir):
+  """Copies a detection cell's finished AUM runs and fold models' outputs
+  (same data, noise and recipe) into a cleaning job's workdir: the pipeline
+  reuses them."""
   import shutil  # pylint: disable=g-import-not-at-top
-  for run in ("aum_run1", "aum_run2"):
-    src, dst = os.path.join(source, run), os.path.join(workdir, run)
-    if os.path.exists(os.path.join(src, "dynamics.npz")) and not os.path.exists(dst):
+  for name in ("aum_run1", "aum_run2", "folds"):
+    src, dst = os.path.join(source, name), os.path.join(workdir, name)
+    if os.path.isdir(src) and not os.path.exists(dst):
       shutil.copytree(src, dst)
 
 
@@ -319,7 +320,7 @@ def main(argv):
       continue
     os.makedirs(wd, exist_ok=True)
     if retrains:
-      reuse_aum_runs(cell_dir(os.path.basename(wd)), wd)
+      reuse_trainings(cell_dir(os.path.basename(wd)), wd)
     run_job(cmd, os.path.join(wd, "job.log"))
     print(f"[{i}/{len(jobs)}] {name}: done | {prog.line(i)[0]}", flush=True)
   agg, clean = aggregate(grid, cell_list, out)

@@ -32,6 +32,8 @@ Detectors (`score_all`):
                 (noisy_meta/linear_probe.py), averaged over feature views.
   knn_tuned     deep kNN in the AUM runs' fine-tuned feature spaces.
   knn_oof       deep kNN out of fold, in each fold model's feature space.
+  prior         the trivial ranking: 1 - the share of the given label (rarer
+                labels first); what a detector must beat to have learned.
   ensemble      the rank average of `detect.ensemble` (default aum,
                 cleanlab, probe): training dynamics, fine-tuned models out
                 of fold and a frozen-feature probe, three views that err
@@ -57,7 +59,7 @@ from noisy_meta import linear_probe
 
 DETECTORS = ("aum", "aum_early", "aum_eval", "aum_two_runs", "loss", "confidence",
              "variability", "forgetting", "cleanlab", "knn", "simifeat", "probe",
-             "knn_tuned", "knn_oof", "ensemble")
+             "knn_tuned", "knn_oof", "prior", "ensemble")
 # Detectors with an automatic cut (cleanlab's and the ensemble's need
 # out-of-fold probabilities, the probe's embeddings).
 CUTS = ("aum", "aum_bbe", "knn", "simifeat", "cleanlab", "probe", "ensemble")
@@ -434,6 +436,8 @@ def score_all(ev, cfg):
     scores["knn_tuned"] = tuned_knn_in_sample(runs, given, c, cfg.k)
   if ev.fold_features is not None:
     scores["knn_oof"] = tuned_knn_out_of_fold(ev.fold_features, ev.fold_of, given, cfg.k)
+
+  scores["prior"] = 1.0 - (np.bincount(given, minlength=c) / n)[given]
 
   parts = {name: scores[name] for name in cfg.ensemble if name in scores}
   if parts:

@@ -88,16 +88,19 @@ def _all_fits(x_NxD, y_N, train_KxN, l2_S, num_classes):
   return jax.vmap(per_fold, in_axes=(None, 0))(train_KxN, l2_S)
 
 
-def out_of_fold_probs(x_NxD, labels, num_classes, folds=10, seed=0, strengths=STRENGTHS):
+def out_of_fold_probs(x_NxD, labels, num_classes, folds=10, seed=0, strengths=STRENGTHS,
+                      fold_of=None):
   """Out-of-fold probabilities [N, C] of the strength whose out-of-fold
   probabilities give the given labels the highest mean log-likelihood, and
-  a dict: chosen strength (l2 * n), the mean log-loss of each."""
+  a dict: chosen strength (l2 * n), the mean log-loss of each. Folds are
+  `stratified_folds(labels, folds, seed)` unless `fold_of` [N] is given."""
   x = np.asarray(x_NxD, np.float32)
   x = x - x.mean(0, keepdims=True)
   y = np.asarray(labels, np.int32)
   n = len(y)
-  folds = max(2, min(folds, n))
-  fold_of = stratified_folds(y, folds, seed)
+  if fold_of is None:
+    fold_of = stratified_folds(y, max(2, min(folds, n)), seed)
+  folds = int(fold_of.max()) + 1
   train = np.stack([fold_of != k for k in range(folds)]).astype(np.float32)
   l2 = np.asarray(strengths, np.float32) / np.maximum(train.sum(1).mean(), 1.0)
   probs = np.asarray(_all_fits(jnp.asarray(x), jnp.asarray(y), jnp.asarray(train),

@@ -149,7 +149,7 @@ def _aum(config):
 # Detectors the ensemble can average (every detector but itself).
 ENSEMBLE_PARTS = ("aum", "aum_early", "aum_eval", "aum_two_runs", "loss", "confidence",
                   "variability", "forgetting", "cleanlab", "knn", "simifeat", "probe",
-                  "knn_tuned", "knn_oof")
+                  "knn_tuned", "knn_oof", "prior")
 
 
 def _detect(config):

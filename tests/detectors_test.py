@@ -157,6 +157,9 @@ def test_score_all_gives_every_detector_and_useful_cuts():
   for name in ("aum", "knn", "simifeat", "ensemble", "cleanlab", "probe", "knn_tuned",
                "knn_oof"):
     assert table[name]["auroc"] > 0.8, (name, table[name])
+  # The trivial ranking: rarer given labels first.
+  freq = np.bincount(ev.given, minlength=3) / len(ev.given)
+  np.testing.assert_allclose(scores["prior"], 1 - freq[ev.given])
   # The ensemble is the mean rank of its parts, and here at least as good as
   # its best part.
   assert notes["ensemble_parts"] == ["aum", "cleanlab", "probe"]
