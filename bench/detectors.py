@@ -8,8 +8,9 @@ Each cell of the grid (configs/detectors.py) is one AUM job run as a user
 runs it (`python -m noisy_meta.main --config=configs/aum_<dataset>.py:...`,
 detection only, margins of both kinds, confident learning's folds), in
 `<out>/cells/<cell>`; a finished cell is reused and an interrupted one
-resumes (the AUM pipeline's stages), `--rescore` reruns every job over its
-saved trainings (new detector code, no retraining). Then the cleaning
+resumes (the AUM pipeline's stages), `--rescore` reruns every finished job
+over its saved trainings with the current detector code and config (the
+job's config.json is replaced, the old one kept as config.prev<N>.json). Then the cleaning
 comparison reruns the SST-2 and TREC cells with retrains: sieving by the
 default detector (configs/aum.py's clean.detector) and by AUM's own cut.
 
@@ -318,6 +319,8 @@ def main(argv):
     if os.path.exists(os.path.join(wd, "summary.json")) and not _RESCORE.value:
       print(f"[{i}/{len(jobs)}] {name}: reused", flush=True)
       continue
+    if os.path.exists(os.path.join(wd, "summary.json")):  # --rescore: the trainings stay,
+      cmd = cmd + ["--config.overwrite_config=True"]     # the detector config may be new.
     os.makedirs(wd, exist_ok=True)
     if retrains:
       reuse_trainings(cell_dir(os.path.basename(wd)), wd)

@@ -20,7 +20,7 @@ def get_config(arg=None, task="cola", **task_defaults):
   """The AUM config of `task`; `task_defaults` change argument defaults."""
   relation_task = task in RELATION_DATASETS
   defaults = dict(relation.ARGS if relation_task else finetune.ARGS, train_size=0, noise=0.0,
-                  noise_kind="uniform", noise_seed=100, seeds=3, folds=0)
+                  noise_kind="uniform", noise_seed=100, seeds=3, folds=2)
   defaults.update(task_defaults)
   a = common.parse_arg(arg, **defaults)
 
@@ -94,7 +94,8 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.detect.min_positive = 0.05
   # Out-of-fold probabilities of this many models of the same learner and
   # recipe, each trained on all but one fold (confident learning, the
-  # ensemble, knn_oof); 0: none. Costs (folds - 1) trainings on the data.
+  # ensemble, knn_oof); 0: none (the ensemble then averages aum and probe).
+  # Costs folds - 1 trainings on the whole data (2: one).
   c.detect.folds = a.folds
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
@@ -106,4 +107,6 @@ def get_config(arg=None, task="cola", **task_defaults):
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)
     c.clean.seeds = (0,)
+    if "folds=" not in (arg or ""):
+      c.detect.folds = 0  # Smoke runs skip the fold models unless asked.
   return c

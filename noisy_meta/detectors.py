@@ -50,6 +50,7 @@ top m, m confident learning's count of label issues from the out-of-fold
 probabilities, Northcutt et al. 2021).
 """
 import dataclasses
+import time
 from typing import Optional
 
 import numpy as np
@@ -374,13 +375,17 @@ def rank_average(parts):
   return np.mean([ranks(v) for v in parts.values()], axis=0)
 
 
-def score_all(ev, cfg):
+def score_all(ev, cfg, seconds=None):
   """{detector: score [N]}, {detector: automatic flags [N]} and notes (dict:
   the estimated noise shares and counts, the probe's strength, the
   ensemble's parts).
 
   cfg: the config's `detect` block (k, early_epochs, simifeat_rounds,
-  probe_folds, seed, ensemble, aum_percentile, min_positive)."""
+  probe_folds, seed, ensemble, aum_percentile, min_positive). `seconds`, a
+  dict, receives the scoring time of the detectors that take more than
+  arithmetic (knn, simifeat, probe, knn_tuned, knn_oof)."""
+  seconds = {} if seconds is None else seconds
+  clock = time.perf_counter
   n, c, given = len(ev.given), ev.num_classes, np.asarray(ev.given)
   rows = np.arange(n)
   runs = ev.runs
@@ -413,16 +418,20 @@ def score_all(ev, cfg):
       flags["cleanlab"] = top_count(scores["cleanlab"], label_issue_count(given, probs))
 
   if ev.emb is not None:
+    t0 = clock()
     idx, _ = neighbours(ev.emb, cfg.k)
     counts = vote_counts(idx, given, c)
     scores["knn"] = 1.0 - counts[rows, given]
     flags["knn"] = counts.argmax(1) != given
+    t1 = clock()
     votes = simifeat_votes(ev.emb, given, c, cfg.k, cfg.simifeat_rounds, cfg.seed)
     scores["simifeat"] = 1.0 - votes[rows, given]
     t, p = hoc_transition(ev.emb, given, c, seed=cfg.seed)
     wrong = hoc_wrong_per_class(t, p, given, c)
     notes["hoc_noise_share"] = float(wrong.sum() / n)
     flags["simifeat"] = per_class_cut(scores["simifeat"], given, c, wrong)
+    t2 = clock()
+    seconds.update(knn=t1 - t0, simifeat=t2 - t1)
     views = ev.probe_views or [ev.emb]
     fits = [linear_probe.out_of_fold_probs(v, given, c, cfg.probe_folds, cfg.seed)
             for v in views]
@@ -431,11 +440,16 @@ def score_all(ev, cfg):
     notes["probe_strengths"] = [info["strength"] for _, info in fits]
     notes["probe_count"] = m = label_issue_count(given, probs)
     flags["probe"] = top_count(scores["probe"], m)
+    seconds["probe"] = clock() - t2
 
   if all("features" in r for r in runs):
+    t0 = clock()
     scores["knn_tuned"] = tuned_knn_in_sample(runs, given, c, cfg.k)
+    seconds["knn_tuned"] = clock() - t0
   if ev.fold_features is not None:
+    t0 = clock()
     scores["knn_oof"] = tuned_knn_out_of_fold(ev.fold_features, ev.fold_of, given, cfg.k)
+    seconds["knn_oof"] = clock() - t0
 
   scores["prior"] = 1.0 - (np.bincount(given, minlength=c) / n)[given]
 
@@ -443,8 +457,11 @@ def score_all(ev, cfg):
   if parts:
     scores["ensemble"] = rank_average(parts)
     notes["ensemble_parts"] = list(parts)
-    if oof:  # How many to flag: confident learning on the mean out-of-fold probabilities.
-      notes["ensemble_count"] = m = label_issue_count(given, np.mean(list(oof.values()), 0))
+    # How many to flag: confident learning on the mean out-of-fold
+    # probabilities of its parts (of every model, when no part has them).
+    probs = [oof[k] for k in parts if k in oof] or list(oof.values())
+    if probs:
+      notes["ensemble_count"] = m = label_issue_count(given, np.mean(probs, 0))
       flags["ensemble"] = top_count(scores["ensemble"], m)
   return scores, flags, notes
 

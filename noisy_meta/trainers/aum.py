@@ -158,24 +158,29 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   folds = {}
   if config.detect.folds:
     folds = out_of_fold(config, workdir, learner, given, num_classes, config.detect.folds)
-  t = time.perf_counter()
   ev = detectors.Evidence(runs=runs, given=given, num_classes=num_classes, emb=emb,
                           oof_probs=folds.get("probs"), fold_of=folds.get("fold_of"),
                           fold_features=folds.get("features"), probe_views=views)
-  scores, flags, notes = detectors.score_all(ev, config.detect)
-  score_seconds = time.perf_counter() - t
+  scoring = {}
+  scores, flags, notes = detectors.score_all(ev, config.detect, seconds=scoring)
   aum_seconds = sum(_load_result(os.path.join(workdir, n))["train_seconds"]
                     for n in ("aum_run1", "aum_run2") if _done(os.path.join(workdir, n)))
-  # What each detector's inputs cost (training and embedding; scoring is
-  # seconds for all together).
-  cost = {"dynamics": aum_seconds, "folds": folds.get("seconds", 0.0),
-          "frozen": embed_seconds + score_seconds}
+  # What each detector costs: the trainings and embeddings it reads, and its
+  # own scoring time (arithmetic on saved arrays counts as nothing).
+  inputs = {"dynamics": aum_seconds, "folds": folds.get("seconds", 0.0),
+            "frozen": embed_seconds}
   needs = {"cleanlab": ("folds",), "knn_oof": ("folds",), "knn": ("frozen",),
-           "simifeat": ("frozen",), "probe": ("frozen",)}
-  needs["ensemble"] = tuple({p for part in notes.get("ensemble_parts", ())
-                             for p in needs.get(part, ("dynamics",))})
-  seconds = {name: sum(cost[p] for p in needs.get(name, ("dynamics",)))
-             for name in list(scores) + list(flags)}
+           "simifeat": ("frozen",), "probe": ("frozen",), "prior": ()}
+
+  def cost(name):
+    return (sum(inputs[p] for p in needs.get(name, ("dynamics",)))
+            + scoring.get(name, 0.0))
+
+  seconds = {name: cost(name) for name in list(scores) + list(flags)}
+  parts = notes.get("ensemble_parts", ())
+  seconds["ensemble"] = (sum(inputs[p] for p in {p for part in parts
+                                                 for p in needs.get(part, ("dynamics",))})
+                         + sum(scoring.get(part, 0.0) for part in parts))
   # Wall-clock costs stay out of the table (summary.json is deterministic);
   # they go to detector_seconds.json and report.md.
   table = detectors.evaluate(scores, flags, noisy if noisy is not None
