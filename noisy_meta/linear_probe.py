@@ -66,6 +66,19 @@ def predict(params, x_NxD):
   return jax.nn.softmax(x_NxD @ params["w"] + params["b"], axis=-1)
 
 
+def principal_components(x_NxD, dims):
+  """`x` centred and projected on its `dims` leading principal components
+  [N, min(dims, D)] (a wide view, such as every layer's embedding side by
+  side, made as cheap to probe as one layer; the probe's fit only sees
+  inner products, which the leading components keep)."""
+  x = np.asarray(x_NxD, np.float64)
+  x = x - x.mean(0, keepdims=True)
+  if x.shape[1] <= dims:
+    return x.astype(np.float32)
+  _, vecs = np.linalg.eigh(x.T @ x)  # Ascending eigenvalues.
+  return (x @ vecs[:, ::-1][:, :dims]).astype(np.float32)
+
+
 def stratified_folds(labels, folds, seed):
   """Fold [N] of each example: every class dealt round-robin over the folds
   in a seeded random order."""

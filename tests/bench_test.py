@@ -70,3 +70,27 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
   assert not checks["auto_vs_best_20"]["trec uniform 0.2"]["met"]
   text = bench.markdown(grid, agg, clean, checks, {}, 1.0)
   assert "| ensemble (candidate) | 0.850 |" in text and "**not met**" in text
+
+
+def test_detector_variants_rank_average_the_cells_scores(tmp_path):
+  import csv  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  import detector_variants  # pylint: disable=g-import-not-at-top
+  from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  noisy = rng.random(200) < 0.2
+  a = noisy + rng.normal(0, 0.8, 200)
+  b = noisy + rng.normal(0, 0.8, 200)
+  path = tmp_path / "examples.csv"
+  with open(path, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["id", "noisy", "score_a", "score_b"])
+    for i in range(200):
+      w.writerow([i, int(noisy[i]), a[i], b[i]])
+  scores, got_noisy = detector_variants.read_cell(str(path))
+  assert (got_noisy == noisy).all()
+  res = detector_variants.table({"c": (scores, got_noisy)}, ["a", "a+b", "a+c"])
+  assert res["a"]["c"][0] == pytest.approx(aum_lib.auroc(a, noisy), abs=1e-9)
+  # Two independent noisy views of the same signal: their rank average is better.
+  assert res["a+b"]["c"][0] > max(res["a"]["c"][0], aum_lib.auroc(b, noisy))
+  assert res["a+c"] == {}  # A missing detector: no score.

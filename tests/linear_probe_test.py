@@ -67,3 +67,15 @@ def test_the_strength_with_the_best_out_of_fold_likelihood_is_chosen():
   got = -np.log(probs[np.arange(len(y)), y]).mean()
   assert got == pytest.approx(min(losses.values()), rel=1e-4)
   assert losses["300"] > min(losses.values())  # Too strong: near the class prior.
+
+
+def test_principal_components_keep_the_inner_products_of_a_low_rank_view():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(50, 4)) @ rng.normal(size=(4, 30)) + 3.0  # Rank 4 after centring.
+  z = linear_probe.principal_components(x, 6)
+  assert z.shape == (50, 6)
+  xc = x - x.mean(0)
+  np.testing.assert_allclose(z @ z.T, xc @ xc.T, atol=1e-6 * np.abs(xc @ xc.T).max())
+  # The leading components come first: the first holds the most variance.
+  assert z[:, 0].var() >= z[:, 1].var() >= z[:, 3].var()
+  assert linear_probe.principal_components(x[:, :5], 6).shape == (50, 5)  # Narrow: as is.

@@ -26,6 +26,7 @@ import numpy as np
 
 from noisy_meta import aum_lib
 from noisy_meta import detectors
+from noisy_meta import linear_probe
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
 from noisy_meta.core import guards
@@ -151,7 +152,8 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   if hasattr(learner, "embed_layers"):  # One pass: the last layer and all of them.
     layers = learner.embed_layers(learner.train)
     emb = layers[:, -1]
-    views = [emb, layers.reshape(len(layers), -1) / np.sqrt(layers.shape[1])]
+    every = layers.reshape(len(layers), -1) / np.sqrt(layers.shape[1])
+    views = [emb, linear_probe.principal_components(every, emb.shape[1])]
   else:
     emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
