@@ -92,7 +92,8 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
          "--config.eval_every_epoch=False"]
   if retrain_seeds:
     p = aum_config.get_config().detect.aum_percentile
-    cmd += [f"--config.clean.methods=({','.join(grid.clean_methods)},)",
+    methods = ",".join(repr(m) for m in grid.clean_methods)  # A tuple of strings.
+    cmd += [f"--config.clean.methods=({methods},)",
             f"--config.clean.percentiles=({p},)"]
   elif grid.dev_size:
     cmd += [f"--config.input.dev_size={grid.dev_size}"]

@@ -94,3 +94,15 @@ def test_detector_variants_rank_average_the_cells_scores(tmp_path):
   # Two independent noisy views of the same signal: their rank average is better.
   assert res["a+b"]["c"][0] > max(res["a"]["c"][0], aum_lib.auroc(b, noisy))
   assert res["a+c"] == {}  # A missing detector: no score.
+
+
+def test_detector_bench_cleaning_command_passes_literal_tuples():
+  """The cleaning jobs' overrides are Python literals (a bare (sieve,) is not)."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import detectors as bench  # pylint: disable=g-import-not-at-top
+  grid = bench.load_grid("configs/detectors.py:cpu")
+  cmd = bench.job_command(grid, "trec", "uniform", 0.2, 100, "/tmp/w", retrain_seeds=3)
+  args = dict(a[2:].split("=", 1) for a in cmd if a.startswith("--config."))
+  assert ast.literal_eval(args["config.clean.methods"]) == ("sieve",)
+  assert ast.literal_eval(args["config.clean.percentiles"]) == (99,)
+  assert "seeds=3" in args["config"] and "folds=2" in args["config"]
