@@ -1,8 +1,8 @@
 r"""How the ensemble's parts were chosen: rank averages of detector scores,
 recomputed from the benchmark's cells (bench/detectors.py) without training.
 
-  python bench/detector_variants.py --out=runs/bench/det1k --seeds=100
-  python bench/detector_variants.py --out=runs/bench/det1k --seeds=101,102   # the check
+  python bench/detector_variants.py --cells=runs/bench/det1k --seeds=100
+  python bench/detector_variants.py --cells=runs/bench/det1k --seeds=101,102   # the check
 
 Reads each noisy cell's examples.csv (`score_*` columns, the injected
 `noisy` column) and prints, per variant (a `+`-joined list of detectors,
@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
 from noisy_meta import detectors  # pylint: disable=g-import-not-at-top
 
-_OUT = flags.DEFINE_string("out", "runs/bench/det1k", "The benchmark's output folder.")
+_CELLS = flags.DEFINE_string("cells", "runs/bench/det1k", "The benchmark's --out folder.")
 _SEEDS = flags.DEFINE_string("seeds", "100", "Noise seeds of the cells to read.")
 _VARIANTS = flags.DEFINE_list("variants", [
     "prior", "aum", "cleanlab", "confidence", "loss", "probe",
@@ -68,14 +68,14 @@ def main(argv):
   seeds = [s.strip() for s in _SEEDS.value.split(",") if s.strip()]
   cells = {}
   for seed in seeds:
-    for path in sorted(glob.glob(os.path.join(_OUT.value, "cells", f"*_s{seed}",
+    for path in sorted(glob.glob(os.path.join(_CELLS.value, "cells", f"*_s{seed}",
                                               "examples.csv"))):
       name = os.path.basename(os.path.dirname(path))
       scores, noisy = read_cell(path)
       if noisy.any():
         cells[name] = (scores, noisy)
   if not cells:
-    raise SystemExit(f"No finished noisy cells of seeds {seeds} in {_OUT.value}/cells.")
+    raise SystemExit(f"No finished noisy cells of seeds {seeds} in {_CELLS.value}/cells.")
   res = table(cells, _VARIANTS.value)
   short = {c: c.replace("class_conditional", "cc").replace("uniform", "u") for c in cells}
   print("| variant | " + " | ".join(short[c] for c in cells) + " | mean AUROC | mean AP |")
@@ -87,7 +87,7 @@ def main(argv):
     p = [per[c][1] for c in cells]
     print(f"| {v} | " + " | ".join(f"{x:.3f}" for x in a)
           + f" | {np.mean(a):.3f} | {np.mean(p):.3f} |")
-  print(f"done: {len(cells)} cells of seeds {','.join(seeds)} from {_OUT.value}/cells")
+  print(f"done: {len(cells)} cells of seeds {','.join(seeds)} from {_CELLS.value}/cells")
 
 
 if __name__ == "__main__":
