@@ -264,15 +264,16 @@ def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
       lines.append(f"| {det} | {fmt(ms.get('auroc'))} | {fmt(ms.get('ap'))} | "
                    f"{fmt(ms.get('auto_f1'))} | {fmt(ms.get('best_f1'))} | "
                    f"{fmt(ms.get('flagged'), 0)} | {fmt(ms.get('seconds'), 0)} |")
-
+    if dets.get("_parts"):
+      lines += ["", "The ensemble averages the ranks of: " + ", ".join(dets["_parts"]) + "."]
   if clean:
     lines += ["", "### The originals (nothing injected): examples flagged", "",
-              "| dataset | examples | " + " | ".join(detectors.CUTS + ("cleanlab",)) + " |",
-              "|---" * (len(detectors.CUTS) + 3) + "|"]
+              "| dataset | examples | " + " | ".join(detectors.CUTS) + " |",
+              "|---" * (len(detectors.CUTS) + 2) + "|"]
     for d, r in clean.items():
       n = next(iter(r.values()))["examples"]
       lines.append(f"| {d} | {n} | " + " | ".join(
-          str(r.get(k, {}).get("flagged", "—")) for k in detectors.CUTS + ("cleanlab",)) + " |")
+          str(r.get(k, {}).get("flagged", "—")) for k in detectors.CUTS) + " |")
   if cleaning:
     cols = sorted({k for r in cleaning.values() for k in r if k not in ("metric", "detector")},
                   key=lambda k: (k != "unfiltered", k))

@@ -66,17 +66,26 @@ def predict(params, x_NxD):
   return jax.nn.softmax(x_NxD @ params["w"] + params["b"], axis=-1)
 
 
-def principal_components(x_NxD, dims):
+def principal_components(x_NxD, dims, block=4096):
   """`x` centred and projected on its `dims` leading principal components
   [N, min(dims, D)] (a wide view, such as every layer's embedding side by
-  side, made as cheap to probe as one layer; the probe's fit only sees
-  inner products, which the leading components keep)."""
-  x = np.asarray(x_NxD, np.float64)
-  x = x - x.mean(0, keepdims=True)
-  if x.shape[1] <= dims:
-    return x.astype(np.float32)
-  _, vecs = np.linalg.eigh(x.T @ x)  # Ascending eigenvalues.
-  return (x @ vecs[:, ::-1][:, :dims]).astype(np.float32)
+  side, made as cheap to probe as one layer). Blockwise: memory is the
+  D x D covariance, not a float64 copy of `x`."""
+  n, d = x_NxD.shape
+  mean = np.asarray(x_NxD, np.float64).mean(0) if n <= block else sum(
+      np.asarray(x_NxD[s:s + block], np.float64).sum(0) for s in range(0, n, block)) / n
+  if d <= dims:
+    return (np.asarray(x_NxD, np.float64) - mean).astype(np.float32)
+  cov = np.zeros((d, d))
+  for s in range(0, n, block):
+    xb = np.asarray(x_NxD[s:s + block], np.float64) - mean
+    cov += xb.T @ xb
+  _, vecs = np.linalg.eigh(cov)  # Ascending eigenvalues.
+  top = vecs[:, ::-1][:, :dims]
+  out = np.zeros((n, dims), np.float32)
+  for s in range(0, n, block):
+    out[s:s + block] = (np.asarray(x_NxD[s:s + block], np.float64) - mean) @ top
+  return out
 
 
 def stratified_folds(labels, folds, seed):

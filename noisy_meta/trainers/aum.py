@@ -152,8 +152,9 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   if hasattr(learner, "embed_layers"):  # One pass: the last layer and all of them.
     layers = learner.embed_layers(learner.train)
     emb = layers[:, -1]
-    every = layers.reshape(len(layers), -1) / np.sqrt(layers.shape[1])
-    views = [emb, linear_probe.principal_components(every, emb.shape[1])]
+    every = layers.reshape(len(layers), -1)  # Each layer's unit vectors side by side.
+    views = [emb, linear_probe.principal_components(every, emb.shape[1])
+             / np.sqrt(layers.shape[1])]  # As long as one layer's vectors.
   else:
     emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
