@@ -174,16 +174,11 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
             "frozen": embed_seconds}
   needs = {"cleanlab": ("folds",), "knn_oof": ("folds",), "knn": ("frozen",),
            "simifeat": ("frozen",), "probe": ("frozen",), "prior": ()}
-
-  def cost(name):
-    return (sum(inputs[p] for p in needs.get(name, ("dynamics",)))
-            + scoring.get(name, 0.0))
-
-  seconds = {name: cost(name) for name in list(scores) + list(flags)}
   parts = notes.get("ensemble_parts", ())
-  seconds["ensemble"] = (sum(inputs[p] for p in {p for part in parts
-                                                 for p in needs.get(part, ("dynamics",))})
-                         + sum(scoring.get(part, 0.0) for part in parts))
+  needs["ensemble"] = {p for part in parts for p in needs.get(part, ("dynamics",))}
+  scoring["ensemble"] = sum(scoring.get(part, 0.0) for part in parts)
+  seconds = {name: sum(inputs[p] for p in needs.get(name, ("dynamics",)))
+             + scoring.get(name, 0.0) for name in list(scores) + list(flags)}
   # Wall-clock costs stay out of the table (summary.json is deterministic);
   # they go to detector_seconds.json and report.md.
   table = detectors.evaluate(scores, flags, noisy if noisy is not None
