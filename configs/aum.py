@@ -26,8 +26,7 @@ def get_config(arg=None, task="cola", **task_defaults):
 
   # The learner: the supervised config of the same arguments.
   if relation_task:  # PA-LSTM / C-GCN (issue 19 measures them); train_size: first N.
-    c = relation.build(task, a)
-    c.learner = "relation"
+    c = relation.build(task, a)  # Sets c.learner (relation | relation_transformer).
     if a.train_size:
       c.train_size = a.train_size
   else:

@@ -36,8 +36,7 @@ def get_config(arg=None, dataset="semeval"):
     c.train_size = 0  # Subsets: input.train_size.
   else:  # Shrunk for :runlocal below.
     c = relation.build(dataset, ml_collections.ConfigDict(dict(
-        relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs)))
-    c.learner = "relation"
+        relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs)))  # Sets c.learner.
   c.trainer = "mlrc"
   c.runlocal = a.runlocal
 
@@ -65,9 +64,12 @@ def get_config(arg=None, dataset="semeval"):
   c.meta.tasks = a.tasks  # B: relations per meta-iteration.
   c.meta.inner_steps = a.inner_steps  # S: inner optimiser steps per task.
   c.meta.inner_batch = a.inner_batch  # K: instances of the relation per step.
-  # sgd | adagrad: the relation learners' own; the text classifier's AdamW
-  # has no inner-loop form here: SGD at 1e-3 (not tuned).
-  c.meta.inner_optim = "sgd" if text else c.optim.name
+  # sgd | adagrad | adam: PA-LSTM's and C-GCN's own; the text classifier's
+  # AdamW has no inner-loop form here: SGD at 1e-3 (not tuned). The
+  # Transformer relation learner: Adam without momentum at its fine-tuning
+  # lr (Reptile's inner loop in Nichol et al. 2018; docs/relations.md).
+  transformer = c.get("learner") == "relation_transformer"
+  c.meta.inner_optim = "sgd" if text else "adam" if transformer else c.optim.name
   c.meta.inner_lr = a.inner_lr or (1e-3 if text else 0.0)  # 0: the learner's lr.
   c.meta.inner_grad_clip = c.optim.grad_clip
   c.meta.meta_lr = a.meta_lr  # eps.

@@ -1,7 +1,14 @@
-r"""Supervised relation classification with PA-LSTM or C-GCN (semeval | tacred).
+r"""Supervised relation classification with PA-LSTM, C-GCN or a pretrained
+Transformer over entity markers (semeval | tacred).
 
   python -m noisy_meta.main --config=configs/relation.py:dataset=semeval,model=cgcn,runlocal \
       --workdir=/tmp/re
+  python -m noisy_meta.main --config=configs/relation.py:model=transformer,runlocal --workdir=/tmp/re_tf
+
+`model=transformer` fine-tunes `encoder=` (default minilm, the offline
+all-MiniLM-L6-v2; any BERT / DistilBERT folder or hub name); `model=` a
+short encoder name (minilm, distilbert), a folder or a hub name means the
+same with that encoder.
 
 The family of configs/re_{semeval,tacred}.py, which are the entry points;
 configs/aum.py and configs/mlrc.py build on `build`.
@@ -12,8 +19,9 @@ from configs import common
 
 # The `:key=value,...` arguments and their defaults. epochs=0 and lr=0.0:
 # the model's own (RELATION_OPTIM).
-ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0, batch_size=50,
-            prune_k=1)
+# batch_size=0: the model's own (50 in both originals; 32 for the Transformer).
+ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0, batch_size=0,
+            prune_k=1, encoder="minilm", max_len=128)
 
 # Published hyperparameters of the two learners. PA-LSTM: train.py defaults
 # of yuhaozhang/tacred-relation (Zhang et al. 2017). C-GCN: train.py
@@ -33,6 +41,26 @@ RELATION_OPTIM = {
     "cgcn": dict(name="sgd", lr=0.3, lr_decay=0.9, decay_epoch=5, grad_clip=5.0,
                  epochs=100),
 }
+# The Transformer: the text classifier's AdamW recipe (configs/finetune.py),
+# lr and epochs a starting point for a 22M-parameter encoder (docs/relations.md).
+TRANSFORMER_OPTIM = dict(name="adamw", lr=5e-5, weight_decay=0.01, warmup_frac=0.1,
+                         grad_clip=1.0, b1=0.9, b2=0.999, eps=1e-8, epochs=5)
+TRANSFORMER_BATCH = 32
+# Entity markers (noisy_meta/data/entity_markers.py): SemEval's nominals have
+# no types; TACRED's typed markers as in Zhou & Chen 2021.
+MARKERS = {"semeval": "entity", "tacred": "typed_punct"}
+
+
+def transformer_encoder(a):
+  """The encoder of a Transformer relation config, or None for PA-LSTM / C-GCN."""
+  if a.model == "transformer":
+    return a.encoder
+  if a.model in RELATION_MODELS:
+    return None
+  if a.model in common.MODELS or "/" in a.model:  # An encoder name, folder or hub id.
+    return a.model
+  raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}, transformer, "
+                   f"an encoder ({', '.join(sorted(common.MODELS))}), a folder or a hub name.")
 
 
 def get_config(arg=None, dataset=None):
@@ -45,8 +73,7 @@ def get_config(arg=None, dataset=None):
 
 def build(dataset, a):
   """The relation config of parsed arguments `a` (ARGS' keys; others are ignored)."""
-  if a.model not in RELATION_MODELS:
-    raise ValueError(f"model={a.model!r}: use one of {sorted(RELATION_MODELS)}.")
+  encoder = transformer_encoder(a)
   c = ml_collections.ConfigDict()
   c.trainer = "relation"
   c.runlocal = a.runlocal  # A smoke run, as in configs/finetune.py.
@@ -79,14 +106,25 @@ def build(dataset, a):
   # would hide the words that decide the relation: off there.
   c.input.entity_mask = dataset == "tacred"
   c.input.prune_k = a.prune_k  # C-GCN: distance from the dependency path; -1 keeps all.
-  c.input.batch_size = a.batch_size  # 50 in both originals.
+  c.input.batch_size = a.batch_size or (TRANSFORMER_BATCH if encoder else 50)
   c.input.eval_batch_size = 200
   c.input.length_bucket = 16  # Batches are padded to a multiple of this.
 
-  c.model = ml_collections.ConfigDict(dict(name=a.model, **RELATION_MODELS[a.model]))
+  c.learner = "relation_transformer" if encoder else "relation"
+  if encoder:
+    c.model = common.model_config(encoder)
+    c.model.encoder, c.model.name = c.model.name, "transformer"
+    c.input.markers = MARKERS[dataset]  # entity | punct | typed_punct
+    c.input.max_len = a.max_len  # Subword tokens; longer sentences are cut around the entities.
+    c.input.buckets = tuple(b for b in (16, 32, 64, 128, 256, 512) if b < a.max_len) + (
+        a.max_len,)
+    c.input.eval_batch_size = 128
+    o = dict(TRANSFORMER_OPTIM)
+  else:
+    c.model = ml_collections.ConfigDict(dict(name=a.model, **RELATION_MODELS[a.model]))
+    o = dict(RELATION_OPTIM[a.model])
   c.model.pooling_l2 = 0.003 if a.model == "cgcn" else 0.0
 
-  o = dict(RELATION_OPTIM[a.model])
   c.num_epochs = a.epochs or o.pop("epochs")
   o.pop("epochs", None)
   c.optim = ml_collections.ConfigDict(o)

@@ -47,12 +47,17 @@ class MetaState:
 
 
 def inner_optimizer(name, lr, grad_clip):
-  """The inner loop's update: clipping, SGD or Adagrad (PyTorch's 0.1 start), -lr."""
+  """The inner loop's update: clipping, then SGD, Adagrad (PyTorch's 0.1 start)
+  or Adam without momentum (b1 = 0, as Nichol et al. 2018 run Reptile's inner
+  loop; fresh per task, so each step is a per-parameter normalised gradient),
+  then -lr."""
   parts = [optax.clip_by_global_norm(grad_clip)] if grad_clip > 0 else []
   if name == "adagrad":
     parts.append(optax.scale_by_rss(initial_accumulator_value=0.1, eps=1e-10))
+  elif name == "adam":
+    parts.append(optax.scale_by_adam(b1=0.0, b2=0.999, eps=1e-8))
   elif name != "sgd":
-    raise errors.InputError(f"meta.inner_optim={name!r}: use sgd or adagrad.")
+    raise errors.InputError(f"meta.inner_optim={name!r}: use sgd, adagrad or adam.")
   parts.append(optax.scale(-lr))
   return optax.chain(*parts)
 

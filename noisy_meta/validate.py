@@ -31,7 +31,8 @@ CHOICES = {
     "input.source": ("auto", "local", "tfds"),
     "input.dataset": ("semeval", "tacred"),
     "input.label_patch_format": ("auto", "tacrev", "retacred", "mapping"),
-    "optim.name": ("sgd", "adagrad", "adam"),
+    "optim.name": ("sgd", "adagrad", "adam", "adamw"),
+    "input.markers": ("entity", "punct", "typed_punct"),
     "aum.threshold_mode": ("equal", "random"),
     "aum.threshold_divisor": ("c+1", "c"),
     "aum.margins": ("train", "eval", "both"),
@@ -39,7 +40,7 @@ CHOICES = {
     "clean.detector": ("ensemble", "aum", "aum_bbe", "knn", "simifeat", "cleanlab", "probe"),
     "meta.algorithm": ("reptile", "fomaml", "maml"),
     "meta.task_axis": ("auto", "vmap", "map"),
-    "meta.inner_optim": ("sgd", "adagrad"),
+    "meta.inner_optim": ("sgd", "adagrad", "adam"),
     "meta.sampling": ("uniform", "proportional"),
 }
 SEMEVAL_RELATIONS = 19  # Labels of SemEval-2010 Task 8, Other included.

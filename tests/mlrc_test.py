@@ -257,7 +257,7 @@ def test_unknown_algorithm_and_inner_optimizer():
   with pytest.raises(errors.InputError, match="meta.algorithm"):
     meta_learning.make_meta_step(_loss, None, "reptil")
   with pytest.raises(errors.InputError, match="meta.inner_optim"):
-    meta_learning.inner_optimizer("adam", 0.1, 1.0)
+    meta_learning.inner_optimizer("rmsprop", 0.1, 1.0)
 
 
 # The job on real data.

@@ -3,6 +3,8 @@
 
   text_classifier.TextClassifier          a pretrained Transformer encoder + head
   relation_classifier.RelationClassifier  PA-LSTM or C-GCN over GloVe (config.model.name)
+  relation_transformer.RelationTransformer  a pretrained encoder over entity-marked
+                                          sentences, entity-start pooling
 
 A learner is built from a config (and, optionally, data already prepared by
 its module's `prepare`) and offers:
@@ -32,6 +34,8 @@ from noisy_meta.core import errors
 _LEARNERS = {
     "text": ("noisy_meta.learners.text_classifier", "TextClassifier"),
     "relation": ("noisy_meta.learners.relation_classifier", "RelationClassifier"),
+    "relation_transformer": ("noisy_meta.learners.relation_transformer",
+                             "RelationTransformer"),
 }
 
 

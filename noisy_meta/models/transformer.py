@@ -179,3 +179,31 @@ class Classifier(nn.Module):
     drop = lambda x: nn.Dropout(self.classifier_dropout)(x, deterministic=not train)
     return _head(self.cfg, self.num_classes, h[:, 0], drop, sow=self.sow)
 
+
+
+def entity_start_states(h_BxLxD, e1_B, e2_B):
+  """The hidden states at the two start markers, side by side [B, 2D]
+  (entity-start pooling, Baldini Soares et al. 2019)."""
+  rows = jnp.arange(h_BxLxD.shape[0])
+  return jnp.concatenate([h_BxLxD[rows, e1_B], h_BxLxD[rows, e2_B]], -1)
+
+
+class EntityStartClassifier(nn.Module):
+  """Encoder + entity-start pooling + dropout + a linear layer ("classifier",
+  N(0, 0.02) kernel, zero bias) over the relation labels. Inputs: subword
+  ids and mask with entity markers (noisy_meta/data/entity_markers.py) and
+  the start markers' positions e1, e2 [B]. The pooled [B, 2D] vector is
+  sown as intermediates/features."""
+  cfg: EncoderConfig
+  num_classes: int
+  dropout: float = 0.1
+  classifier_dropout: float = 0.1
+
+  @nn.compact
+  def __call__(self, input_ids, attention_mask, e1, e2, train=False):
+    h = Encoder(self.cfg, self.dropout, name="encoder")(input_ids, attention_mask, None, train)
+    pooled = entity_start_states(h, e1, e2)
+    self.sow("intermediates", "features", pooled)
+    pooled = nn.Dropout(self.classifier_dropout)(pooled, deterministic=not train)
+    return nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.02),
+                    name="classifier")(pooled)

@@ -1,4 +1,5 @@
-"""Supervised relation classification: PA-LSTM or C-GCN, official scores.
+"""Supervised relation classification: PA-LSTM, C-GCN or the Transformer
+relation learner (config.learner), official scores.
 
 `train_and_evaluate(config, workdir)` reads SemEval-2010 Task 8 (converted
 to the TACRED schema with spaCy, cached) or TACRED, builds vocabularies from
@@ -18,6 +19,7 @@ from absl import logging
 from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.core import writers
+from noisy_meta import learners
 from noisy_meta.learners import relation_classifier as relation_learner
 from noisy_meta import metrics as metrics_lib
 from noisy_meta import relation_metrics
@@ -26,7 +28,7 @@ from noisy_meta.reports import relation_report as relation_report
 
 def train_and_evaluate(config, workdir):
   """Trains, keeps the best-dev parameters, scores them on test; resumes."""
-  return fit(config, workdir, relation_learner.RelationClassifier(config))
+  return fit(config, workdir, learners.get(config.get("learner", "relation"))(config))
 
 
 def fit(config, workdir, learner, train_idx=None, init_params=None):

@@ -1,0 +1,295 @@
+"""The Transformer relation learner: a pretrained BERT / DistilBERT encoder
+(default: the offline MiniLM) over entity-marked sentences
+(noisy_meta/data/entity_markers.py), the hidden states at the two start
+markers concatenated, dropout and a linear layer over the directed labels
+(Baldini Soares et al. 2019). Fine-tuned with the text classifier's AdamW
+recipe (linear warmup and decay, clipping, no decay on biases and
+LayerNorm), the best-dev parameters kept, scored with the dataset's official
+metric (SemEval-2010 Task 8 macro-F1, TACRED micro-F1). SemEval and TACRED
+(with label patches) are read as for PA-LSTM and C-GCN.
+"""
+import dataclasses
+from typing import Any, Optional
+
+from absl import logging
+import flax
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from noisy_meta import aum_lib
+from noisy_meta import metrics as metrics_lib
+from noisy_meta.core import errors
+from noisy_meta.core import guards
+from noisy_meta.core import loop
+from noisy_meta.core import parallel
+from noisy_meta.data import entity_markers
+from noisy_meta.data import pipeline
+from noisy_meta.data import text_files
+from noisy_meta.learners import relation_classifier
+from noisy_meta.learners import text_classifier
+from noisy_meta.models import hf_import
+from noisy_meta.models import transformer
+
+
+class TrainState(text_classifier.TrainState):
+  """The text classifier's state (AdamW schedule, AUM dynamics) and the
+  best-dev score and parameters."""
+  best_f1: Any = None
+  best_params: Any = None
+  dynamics: Optional[aum_lib.Dynamics] = None
+
+
+@dataclasses.dataclass
+class Split:
+  """Subword ids [N, L], lengths [N], start-marker positions e1, e2 [N],
+  labels [N] and the examples' ids (list of str) of one split."""
+  tokens: np.ndarray
+  lengths: np.ndarray
+  e1: np.ndarray
+  e2: np.ndarray
+  labels: np.ndarray
+  ids: list
+
+
+def _split(examples, enc, labels):
+  index = {r: i for i, r in enumerate(labels)}
+  ys = np.zeros(len(examples), np.int32)
+  for i, e in enumerate(examples):
+    if e["relation"] not in index:
+      raise errors.InputError(f"{e.get('source', e['id'])}: relation {e['relation']!r} "
+                              f"is not among the labels {labels}.")
+    ys[i] = index[e["relation"]]
+  return Split(enc.ids, enc.lengths, enc.e1, enc.e2, ys, [e["id"] for e in examples])
+
+
+def prepare(config):
+  """Entity-marked splits (cached) and the pretrained encoder."""
+  inp = config.input
+  d, labels = relation_classifier.load_examples(config)
+  train = d["train"][:config.train_size] if config.train_size else d["train"]
+  folder, enc_cfg, enc_params, _ = hf_import.load(config.model.path)
+  if enc_cfg.kind not in ("bert", "distilbert"):
+    raise errors.InputError(f"model.path={config.model.path!r}: a BERT or DistilBERT "
+                            "checkpoint is needed.")
+  if inp.max_len > enc_cfg.max_position:
+    raise errors.InputError(f"input.max_len={inp.max_len} exceeds the model's "
+                            f"{enc_cfg.max_position} positions.")
+  tokenizer = hf_import.load_tokenizer(folder)
+  cache = pipeline.cache_dir(inp.cache_dir)
+  splits, cut = {}, 0
+  for name, exs in (("train", train), ("dev", d["dev"]), ("test", d["test"])):
+    enc = entity_markers.encode(exs, tokenizer, inp.max_len, kind=inp.markers, cache=cache)
+    splits[name] = _split(exs, enc, labels)
+    cut += int(enc.truncated.sum())
+  logging.info("Entity markers (%s): %.1f subword tokens per training sentence on "
+               "average; %d sentences cut around their entities (max_len %d).",
+               inp.markers, splits["train"].lengths.mean(), cut, inp.max_len)
+  return dict(splits=splits, labels=labels, dev_ids=d.get("dev_ids", splits["dev"].ids),
+              enc_cfg=enc_cfg, enc_params=enc_params, tokenizer=tokenizer,
+              examples=dict(train=train))
+
+
+def create_train_state(config, enc_cfg, enc_params, num_classes, num_steps, rng,
+                       dynamics_shape=None, mesh=None):
+  """A TrainState with the pretrained encoder and a fresh linear layer,
+  replicated over `mesh` from the start."""
+  mesh = mesh or parallel.make_mesh()
+  rep = parallel.replicated(mesh)
+  model = transformer.EntityStartClassifier(enc_cfg, num_classes, config.model.dropout,
+                                            config.model.classifier_dropout)
+  dummy = jnp.zeros((1, 8), jnp.int32)
+  zero = jnp.zeros((1,), jnp.int32)
+  shapes = flax.core.unfreeze(jax.eval_shape(
+      lambda r: model.init(r, dummy, jnp.ones_like(dummy), zero, zero)["params"], rng))
+  head = flax.linen.Dense(num_classes, kernel_init=flax.linen.initializers.normal(0.02))
+  init = jax.jit(lambda r: head.init(r, jnp.zeros((1, 2 * enc_cfg.hidden_size)))["params"],
+                 out_shardings=rep)
+  params = {"classifier": flax.core.unfreeze(init(parallel.replicate(rng, mesh))),
+            "encoder": hf_import.merge(shapes["encoder"], enc_params, "encoder", full=True)}
+  if set(params) != set(shapes):  # The module and this init out of step: a bug.
+    raise AssertionError(f"init {sorted(params)} != model {sorted(shapes)}")
+  params = parallel.replicate(params, mesh)
+
+  def create(params):
+    dynamics = aum_lib.Dynamics.zeros(*dynamics_shape) if dynamics_shape else None
+    return TrainState.create(
+        apply_fn=model.apply, params=params, tx=text_classifier.make_optimizer(config.optim),
+        dynamics=dynamics, schedule=text_classifier.make_schedule(config.optim, num_steps),
+        best_f1=jnp.float32(-1.0), best_params=jax.tree_util.tree_map(jnp.copy, params))
+  return jax.jit(create, out_shardings=rep)(params)
+
+
+class RelationTransformer:
+  """What the loop and the methods need from a Transformer relation
+  classifier (see noisy_meta/learners/__init__.py for the interface)."""
+  name = "relation"  # Scored and reported as a relation learner (MLRC, relation.fit).
+
+  def __init__(self, config, data=None):
+    self.config = config
+    self.data = d = data if data is not None else prepare(config)
+    if "splits" in d:
+      self.train, self.dev, self.test = (d["splits"][k] for k in ("train", "dev", "test"))
+    if "labels" in d:
+      self.label_names = list(d["labels"])
+      self.num_classes = len(self.label_names)
+    self.batch_size = config.input.batch_size
+    self.eval_batch_size = config.input.eval_batch_size
+    self.dataset = config.input.dataset
+
+  # The data.
+  def size(self, split):
+    return len(split.labels)
+
+  def relabel(self, split, labels):
+    return dataclasses.replace(split, labels=np.asarray(labels, np.int32))
+
+  def subset(self, split, idx):
+    idx = np.asarray(idx, np.int64)
+    return Split(split.tokens[idx], split.lengths[idx], split.e1[idx], split.e2[idx],
+                 split.labels[idx], [split.ids[i] for i in idx])
+
+  def fingerprints(self, train):
+    fp = lambda s: guards.fingerprint(s.tokens, s.lengths, s.e1, s.e2, s.labels)
+    return dict(train=fp(train), dev=fp(self.dev), test=fp(self.test))
+
+  def epoch_batches(self, split, seed, epoch):
+    return pipeline.epoch_batches(split.lengths, self.batch_size, seed, epoch,
+                                  self.config.input.buckets)
+
+  def eval_batches(self, split):
+    return pipeline.epoch_batches(split.lengths, self.eval_batch_size, 0, 0,
+                                  self.config.input.buckets, shuffle=False)
+
+  def padded_length(self, split, rows):
+    return pipeline.bucket_length(int(split.lengths[rows].max()), self.config.input.buckets)
+
+  def example_ids(self, split):
+    return split.ids
+
+  def make_batch(self, split, idx, batch_size, length):
+    length = length or self.padded_length(split, idx)
+    batch = pipeline.make_batch(split.tokens, split.lengths, split.labels, idx, batch_size,
+                                length)
+    for k in ("e1", "e2"):
+      pos = np.zeros(batch_size, np.int32)
+      pos[:len(idx)] = getattr(split, k)[idx]
+      batch[k] = pos
+    return batch
+
+  # The model.
+  def init_state(self, rng, num_classes, num_steps, mesh, dynamics_shape=None,
+                 init_params=None):
+    d = self.data
+    state = create_train_state(self.config, d["enc_cfg"], d["enc_params"], num_classes,
+                               num_steps, rng, dynamics_shape=dynamics_shape, mesh=mesh)
+    if init_params is not None:
+      init_params = parallel.replicate(init_params, mesh)
+      state = state.replace(params=init_params,
+                            best_params=jax.tree_util.tree_map(jnp.copy, init_params))
+    return state
+
+  @staticmethod
+  def _inputs(batch):
+    return batch["input_ids"], batch["attention_mask"], batch["e1"], batch["e2"]
+
+  def loss(self, state, params, batch, rng):
+    """(mean cross-entropy, logits) with dropout on."""
+    logits = state.apply_fn({"params": params}, *self._inputs(batch), train=True,
+                            rngs={"dropout": rng})
+    return loop.classification_loss(logits, batch["label"], batch["_mask"]), logits
+
+  def logits(self, state, params, batch):
+    return state.apply_fn({"params": params}, *self._inputs(batch), train=False)
+
+  def features(self, state, params, batch):
+    """(logits [B, C], the entity-start vector [B, 2D]), deterministic."""
+    logits, mods = state.apply_fn({"params": params}, *self._inputs(batch), train=False,
+                                  mutable=["intermediates"])
+    return logits, mods["intermediates"]["features"][0]
+
+  def learning_rate(self, state, step=None):
+    return text_classifier.learning_rate(state.schedule, state.step if step is None else step)
+
+  # Frozen-encoder views (the detectors' probes and neighbours).
+  def embed(self, split, batch_size=128):
+    """The pretrained encoder's last-layer entity-start vectors [N, 2D], L2-normalised."""
+    return self.embed_layers(split, batch_size)[:, -1]
+
+  def embed_layers(self, split, batch_size=128):
+    """Each layer's entity-start vectors of the pretrained encoder
+    [N, layers, 2D], each L2-normalised."""
+    d = self.data
+    model = transformer.Encoder(d["enc_cfg"])
+    params = {"params": d["enc_params"]}
+    is_layer = lambda module, _: isinstance(module, transformer.BertLayer)
+    layers = d["enc_cfg"].num_layers
+
+    @jax.jit
+    def pooled(batch):
+      _, mods = model.apply(params, batch["input_ids"], batch["attention_mask"],
+                            capture_intermediates=is_layer)
+      out = []
+      for i in range(layers):
+        h = mods["intermediates"][f"layer_{i}"]["__call__"][0]
+        v = transformer.entity_start_states(h, batch["e1"], batch["e2"])
+        out.append(v / jnp.maximum(jnp.linalg.norm(v, axis=-1, keepdims=True), 1e-12))
+      return jnp.stack(out, 1)
+
+    out = np.zeros((self.size(split), layers, 2 * d["enc_cfg"].hidden_size), np.float32)
+    for idx, length in self.eval_batches(split):
+      batch = self.make_batch(split, idx, batch_size, length)
+      out[idx] = np.asarray(pooled(batch))[:len(idx)]
+    return out
+
+  # The recipe and the score.
+  def describe(self, workdir, n, num_classes, num_steps):
+    del num_classes
+    logging.info("%s / transformer (%s): %d train, %d dev, %d test, %d steps (%s).",
+                 self.dataset, self.config.model.path, n, self.size(self.dev),
+                 self.size(self.test), num_steps, workdir)
+
+  def names(self, ids):
+    """Label strings; an AUM run's fake class reads as the negative label."""
+    negative = "Other" if self.dataset == "semeval" else "no_relation"
+    return [self.label_names[i] if i < self.num_classes else negative for i in ids]
+
+  def info(self):
+    return {"task": self.dataset, "model": "transformer", "encoder": self.config.model.path}
+
+  def train_examples(self):
+    """The training split as `TextData` (for reports): the sentence with the
+    subject in [S ...] and the object in [O ...], the example id as source."""
+    texts = []
+    for e in self.data["examples"]["train"]:
+      words = list(e["token"])
+      for who, tag in (("subj", "S"), ("obj", "O")):
+        s, t = e[f"{who}_start"], e[f"{who}_end"]
+        words[s] = f"[{tag} " + words[s]
+        words[t] = words[t] + "]"
+      texts.append(" ".join(words))
+    return text_files.TextData(texts, np.asarray(self.train.labels, np.int32),
+                               tuple(self.label_names), [str(x) for x in self.train.ids])
+
+  def source_fingerprints(self):
+    return self.fingerprints(self.train)
+
+  def score(self, gold, preds):
+    return relation_classifier.score(self.dataset, self.names(gold), self.names(preds))
+
+  def dev_metrics(self, preds, num_classes):
+    out = metrics_lib.classification_metrics(self.dev.labels, preds, num_classes)
+    return dict(out, f1=self.score(self.dev.labels, preds)[0])
+
+  def dev_line(self, dev):
+    return f"F1 {dev['f1']:.4f} (best {dev['best_f1']:.4f})"
+
+  def end_epoch(self, state, dev, epoch):
+    """Keeps the best-dev parameters (the learning rate follows its schedule)."""
+    del epoch
+    improved = dev["f1"] > float(state.best_f1)
+    state = state.replace(
+        best_f1=jnp.float32(max(dev["f1"], float(state.best_f1))),
+        best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
+                     else state.best_params))
+    return state, dict(dev, best_f1=float(state.best_f1)), ""
