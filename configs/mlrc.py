@@ -67,7 +67,7 @@ def get_config(arg=None, dataset="semeval"):
   # sgd | adagrad | adam: PA-LSTM's and C-GCN's own; the text classifier's
   # AdamW has no inner-loop form here: SGD at 1e-3 (not tuned). The
   # Transformer relation learner: Adam without momentum at its fine-tuning
-  # lr (Reptile's inner loop in Nichol et al. 2018; docs/relations.md).
+  # lr (Reptile's inner loop in Nichol et al. 2018; docs/relation.md).
   transformer = c.get("learner") == "relation_transformer"
   c.meta.inner_optim = "sgd" if text else "adam" if transformer else c.optim.name
   c.meta.inner_lr = a.inner_lr or (1e-3 if text else 0.0)  # 0: the learner's lr.

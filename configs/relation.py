@@ -42,7 +42,7 @@ RELATION_OPTIM = {
                  epochs=100),
 }
 # The Transformer: the text classifier's AdamW recipe (configs/finetune.py),
-# lr and epochs a starting point for a 22M-parameter encoder (docs/relations.md).
+# lr and epochs a starting point for a 22M-parameter encoder (docs/relation.md).
 TRANSFORMER_OPTIM = dict(name="adamw", lr=5e-5, weight_decay=0.01, warmup_frac=0.1,
                          grad_clip=1.0, b1=0.9, b2=0.999, eps=1e-8, epochs=5)
 TRANSFORMER_BATCH = 32
