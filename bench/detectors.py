@@ -45,7 +45,9 @@ _OUT = flags.DEFINE_string("out", "runs/bench/detectors", "Cells and results go 
 _RESCORE = flags.DEFINE_bool("rescore", False, "Rerun finished cells' jobs (reusing their "
                              "trainings) to score them with the current detectors.")
 _WRITE_DOCS = flags.DEFINE_bool("write_docs", False, "Rewrite docs/detectors.md's tables.")
-_ONLY = flags.DEFINE_string("only", "", "Run only cells whose name contains this.")
+_ONLY = flags.DEFINE_list("only", [], "Run only jobs whose name contains one of these.")
+_SKIP = flags.DEFINE_list("skip", [], "Skip jobs whose name contains one of these "
+                          "(--only and --skip split the grid over processes sharing --out).")
 
 PEERS = ("aum", "loss", "confidence", "cleanlab")  # The issue's single peers.
 DOCS = os.path.join(ROOT, "docs", "detectors.md")
@@ -109,6 +111,12 @@ def reuse_trainings(source, workdir):
     src, dst = os.path.join(source, name), os.path.join(workdir, name)
     if os.path.isdir(src) and not os.path.exists(dst):
       shutil.copytree(src, dst)
+
+
+def select(jobs, only, skip):
+  """The jobs whose name contains one of `only` (all if empty) and none of `skip`."""
+  return [j for j in jobs if (not only or any(o in j[0] for o in only))
+          and not any(s in j[0] for s in skip)]
 
 
 def run_job(cmd, log_path):
@@ -313,7 +321,7 @@ def main(argv):
             retrain_seeds=len(grid.clean_seeds))))
   jobs += [(name, False, job_command(grid, d, kind, rate, seed, cell_dir(name)))
            for name, d, kind, rate, seed in rest]
-  jobs = [j for j in jobs if _ONLY.value in j[0]]
+  jobs = select(jobs, _ONLY.value, _SKIP.value)
   t0 = time.perf_counter()
   prog = progress.Progress(len(jobs), unit="jobs")
   for i, (name, retrains, cmd) in enumerate(jobs, 1):

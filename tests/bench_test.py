@@ -70,6 +70,13 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
   assert not checks["auto_vs_best_20"]["trec uniform 0.2"]["met"]
   text = bench.markdown(grid, agg, clean, checks, {}, 1.0)
   assert "| ensemble (candidate) | 0.850 |" in text and "**not met**" in text
+  # --only / --skip split the jobs between processes sharing one --out.
+  jobs = [(n, False, []) for n in names + ["clean/trec_uniform_0.2_s100"]]
+  first = bench.select(jobs, [], ["_s101", "_clean"])
+  second = bench.select(jobs, ["_s101", "_clean"], [])
+  assert sorted(j[0] for j in first + second) == sorted(j[0] for j in jobs)
+  assert "clean/trec_uniform_0.2_s100" in [j[0] for j in first]
+  assert [j[0] for j in second][-2:] == ["sst2_clean", "trec_clean"]
 
 
 def test_detector_variants_rank_average_the_cells_scores(tmp_path):
