@@ -119,7 +119,7 @@ def test_the_real_configs_pass(make):
     (ML, "meta.inner_batch", -2, POSITIVE),
     (ML, "meta.algorithm", "reptil", "did you mean 'reptile'?"),
     (ML, "meta.task_axis", "pmap", "use one of auto, vmap, map."),
-    (ML, "meta.inner_optim", "adam", "use one of sgd, adagrad."),
+    (ML, "meta.inner_optim", "rmsprop", "use one of sgd, adagrad, adam."),
     (ML, "meta.sampling", "uniformly", "did you mean 'uniform'?"),
     (ML, "mlrc.fractions", (0.0,), "--config.mlrc.fractions=(0.0,): give fractions in (0, 1]"),
     (ML, "mlrc.fractions", (0.1, 1.5), "give fractions in (0, 1]"),
