@@ -21,7 +21,7 @@ from configs import common
 # the model's own (RELATION_OPTIM).
 # batch_size=0: the model's own (50 in both originals; 32 for the Transformer).
 ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0, batch_size=0,
-            prune_k=1, encoder="minilm", max_len=128)
+            prune_k=1, encoder="minilm", max_len=128, markers="")
 
 # Published hyperparameters of the two learners. PA-LSTM: train.py defaults
 # of yuhaozhang/tacred-relation (Zhang et al. 2017). C-GCN: train.py
@@ -114,7 +114,8 @@ def build(dataset, a):
   if encoder:
     c.model = common.model_config(encoder)
     c.model.encoder, c.model.name = c.model.name, "transformer"
-    c.input.markers = MARKERS[dataset]  # entity | punct | typed_punct
+    # entity | punct | typed_punct; markers= overrides the dataset's default.
+    c.input.markers = a.get("markers") or MARKERS[dataset]
     c.input.max_len = a.max_len  # Subword tokens; longer sentences are cut around the entities.
     c.input.buckets = tuple(b for b in (16, 32, 64, 128, 256, 512) if b < a.max_len) + (
         a.max_len,)

@@ -2,6 +2,7 @@
 
 The benches themselves are timed runs (bench/run_all.py), never tests.
 """
+import json
 import os
 import sys
 
@@ -11,6 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "bench"))
+import mlrc_learners  # pylint: disable=g-import-not-at-top,wrong-import-position
 import profile_step  # pylint: disable=g-import-not-at-top,wrong-import-position
 import run_all  # pylint: disable=g-import-not-at-top,wrong-import-position
 
@@ -114,3 +116,29 @@ def test_detector_bench_cleaning_command_passes_literal_tuples():
   assert ast.literal_eval(args["config.clean.percentiles"]) == (99,)
   job = next(a for a in cmd if a.startswith("--config="))
   assert "seeds=3" in job and "folds=2" in job
+
+
+def _grid(path, runs):
+  os.makedirs(path)
+  rows = [dict(fraction=f, run=r, baseline=b, mlrc=m, n_train=75) for f, r, b, m in runs]
+  with open(os.path.join(path, "results.json"), "w") as fh:
+    json.dump({"runs": rows}, fh)
+
+
+def test_mlrc_learners_merges_grids_into_one_table_and_figure(tmp_path, capsys):
+  _grid(tmp_path / "a1", [(0.01, 0, 0.10, 0.20), (0.01, 1, 0.20, 0.40)])
+  _grid(tmp_path / "a2", [(0.1, 0, 0.50, 0.55), (0.01, 0, 0.99, 0.99)])  # Run 0 at 1 %: kept once.
+  _grid(tmp_path / "b", [(0.01, 0, 0.30, 0.30)])
+  out = tmp_path / "fig" / "learners.png"
+  assert mlrc_learners.main([f"--grid=A={tmp_path}/a1", f"--grid=A={tmp_path}/a2",
+                             f"--grid=B={tmp_path}/b", f"--out={out}"]) == 0
+  printed = capsys.readouterr().out
+  # A at 1 %: baseline (10, 20) -> 15.00 ± 7.07, MLRC (20, 40) -> 30.00 ± 14.14, +15.
+  assert "| A | 1 % | 2 | 15.00 ± 7.07 | 30.00 ± 14.14 | +15.00 |" in printed
+  assert "| A | 10 % | 1 | 50.00 | 55.00 | +5.00 |" in printed
+  assert "| B | 1 % | 1 | 30.00 | 30.00 | +0.00 |" in printed
+  assert out.stat().st_size > 1000 and (tmp_path / "fig" / "learners.md").exists()
+  with pytest.raises(SystemExit, match="expected LABEL=WORKDIR"):
+    mlrc_learners.main([f"--grid={tmp_path}/b", f"--out={out}"])
+  with pytest.raises(SystemExit, match="no such file"):
+    mlrc_learners.main([f"--grid=C={tmp_path}/nope", f"--out={out}"])

@@ -118,6 +118,20 @@ def test_epoch_batches_cover_every_example_once_and_pad_last():
   assert (batch["attention_mask"].sum(1)[:len(short)] == lengths[short]).all()
 
 
+def test_eval_batches_sorted_by_length_pad_less_than_row_order():
+  """Evaluation order: every row once, shortest first, each batch padded to
+  its own bucket; less padding than batches in row order."""
+  buckets = (16, 32, 64, 128)
+  lengths = np.random.default_rng(1).integers(3, 120, size=300)
+  batches = pipeline.epoch_batches(lengths, 32, 0, 0, buckets, shuffle=False)
+  idx = np.concatenate([b for b, _ in batches])
+  assert sorted(idx) == list(range(300)) and (np.diff(lengths[idx]) >= 0).all()
+  padded = sum(n * len(b) for b, n in batches)
+  in_order = sum(pipeline.bucket_length(int(lengths[s:s + 32].max()), buckets) *
+                 len(lengths[s:s + 32]) for s in range(0, 300, 32))
+  assert padded < 0.8 * in_order
+
+
 def test_tokenize_is_cached_and_exact(tmp_path, minilm_dir):
   from noisy_meta.models import hf_import  # pylint: disable=g-import-not-at-top
   tok = hf_import.load_tokenizer(minilm_dir)

@@ -1,6 +1,7 @@
 """MLRC: Reptile update by hand, no retrace, samplers and their bad inputs."""
 import json
 import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +12,8 @@ from noisy_meta.core import errors
 from noisy_meta.data import meta_tasks
 from noisy_meta import meta_learning
 from noisy_meta.reports import mlrc_report as mlrc_report
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 D, C = 4, 3
 
@@ -262,8 +265,9 @@ def test_unknown_algorithm_and_inner_optimizer():
 
 # The job on real data.
 
-def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
+def test_mlrc_runlocal_on_semeval(data_dir, tmp_path, caplog, capsys, monkeypatch):
   pytest.importorskip("spacy")
+  caplog.set_level("INFO")
   from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
   config = mlrc_semeval.get_config("runlocal,fraction=0.2")
@@ -282,6 +286,8 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
   meta_log = [json.loads(l) for l in open(tmp_path / "frac0.2" / "run0" / "meta" /
                                           "metrics.jsonl")]
   assert meta_log[-1]["step"] == config.meta.iterations
+  # Progress before the first metrics line: the first meta-iteration's time.
+  assert "the first meta-iteration, compiling included" in caplog.text
   report = open(tmp_path / "report.md").read()
   assert "| 0.2 | 60 | 1 |" in report and "Table 1" in report
   assert "**Smoke run (`:runlocal`)**" in report
@@ -291,6 +297,23 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path):
   again = mlrc_trainer.train_and_evaluate(config, str(tmp_path))
   assert again["runs"][0]["mlrc"] == run["mlrc"]
   assert not os.path.exists(tmp_path / "frac0.2" / "run0" / "meta" / "ckpt")
+  # The control (bench/mlrc_control.py) trains the baseline longer on the
+  # run's saved rows, scoring dev every 2nd epoch and after the last.
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location(
+      "mlrc_control", os.path.join(ROOT, "bench", "mlrc_control.py"))
+  control = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(control)
+  monkeypatch.setenv("NOISY_META_DATA_DIR", data_dir)
+  monkeypatch.setattr(sys, "argv", [
+      "mlrc_control", f"--config={ROOT}/configs/mlrc_semeval.py:runlocal,fraction=0.2",
+      f"--workdir={tmp_path}", "--fraction=0.2", "--runs=0", "--epochs=3",
+      "--eval_every=2"])
+  assert control.main() == 0
+  out = tmp_path / "frac0.2" / "run0" / "baseline_e3_v2"
+  lines = [json.loads(l) for l in open(out / "metrics.jsonl")]
+  assert [l["dev/epoch"] for l in lines if "dev/epoch" in l] == [2, 3]
+  assert f"{100 * run['baseline']:.2f}, baseline x3 epochs" in capsys.readouterr().out
 
 
 def test_mlrc_config_bad_tasks_on_semeval(data_dir, tmp_path):

@@ -228,6 +228,15 @@ def test_trainer_learns_the_tacred_sample_and_resumes(model, data_dir, tmp_path)
   assert again["steps"] == 24 and again["test_f1"] == result["test_f1"]
 
 
+def test_eval_every_scores_dev_every_nth_epoch_and_the_last(data_dir, tmp_path):
+  config = _tacred_config("model=pa_lstm,runlocal", data_dir, tmp_path)
+  config.num_epochs, config.eval_every = 5, 2
+  config.model.hidden = config.model.attn_dim = 16
+  relation.train_and_evaluate(config, str(tmp_path / "w"))
+  lines = [json.loads(l) for l in open(tmp_path / "w" / "metrics.jsonl")]
+  assert [l["dev/epoch"] for l in lines if "dev/epoch" in l] == [2, 4, 5]
+
+
 def test_semeval_runlocal_writes_official_answer_files(data_dir, tmp_path):
   pytest.importorskip("spacy")
   config = re_semeval.get_config("model=pa_lstm,runlocal")

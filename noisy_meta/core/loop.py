@@ -266,6 +266,9 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
   # learners whose training does not read it (`dev_free_epochs`).
   every_epoch = config.get("eval_every_epoch", True) or not getattr(
       learner, "dev_free_epochs", False)
+  # eval_every=N: dev is scored (and the best-dev parameters may change) after
+  # every N-th epoch and the last; 1 (default): every epoch.
+  eval_every = max(1, int(config.get("eval_every", 1)))
   dev_history, dev_preds = [], None
   with session.guard():
     for epoch in range(start // steps_per_epoch, num_epochs):
@@ -285,7 +288,8 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
         if checkpoint_every and step % checkpoint_every == 0:
           session.save(step, state)
       writers.check_finite(session.pending, step)  # Never evaluate a non-finite state.
-      if not (every_epoch or epoch == num_epochs - 1):
+      last = epoch == num_epochs - 1
+      if not ((every_epoch and (epoch + 1) % eval_every == 0) or last):
         session.save(step, state)
         continue
       dev, dev_preds = evaluate(state)

@@ -102,6 +102,8 @@ def epoch_batches(lengths, batch_size, seed, epoch, buckets, shuffle=True,
   Shuffles with a (seed, epoch) generator, sorts by length inside windows of
   `window` batches (less padding), then shuffles the batch order. The result
   depends only on its arguments, so a resumed run recomputes the same epoch.
+  shuffle=False (evaluation): rows sorted by length, stable, so each batch
+  pads to its own bucket (callers scatter results by the indices).
   Returns a list of (indices [<=batch_size], padded_length).
   """
   n = len(lengths)
@@ -113,7 +115,7 @@ def epoch_batches(lengths, batch_size, seed, epoch, buckets, shuffle=True,
       chunk = order[s:s + span]
       order[s:s + span] = chunk[np.argsort(lengths[chunk], kind="stable")]
   else:
-    order = np.arange(n)
+    order = np.argsort(np.asarray(lengths), kind="stable")
   batches = [order[s:s + batch_size] for s in range(0, n, batch_size)]
   if shuffle:
     batches = [batches[i] for i in rng.permutation(len(batches))]

@@ -22,6 +22,7 @@ import collections
 import json
 import os
 import shutil
+import time
 
 from absl import logging
 import jax
@@ -105,12 +106,26 @@ def meta_train(config, workdir, learner, rows):
     return parallel.shard(meta_tasks.task_batch(
         lambda idx, k: learner.make_batch(train, idx, k, length), rows), mesh)
 
+  # Progress between the metric lines (a slow learner on CPU takes minutes per
+  # log_every): the first meta-iteration (its time includes compiling) and
+  # then at most every 60 s. Log lines only: the metrics files do not depend
+  # on timing.
+  shown = time.perf_counter()
   with session.guard():
     for it in range(session.start, m.iterations):
       state, metrics = step_fn(state, tasks_of(it), rng)
       session.record(metrics)
       done = it + 1
-      if done % m.log_every == 0 or done == m.iterations:
+      now = time.perf_counter()
+      logged = done % m.log_every == 0 or done == m.iterations
+      if not logged and (it == session.start or now - shown >= 60):
+        jax.block_until_ready(metrics)
+        logging.info("meta %s%s", session.progress.line(done)[0],
+                     " (the first meta-iteration, compiling included)"
+                     if it == session.start else "")
+        shown = now
+      if logged:
+        shown = now
         metrics, line, _ = session.flush(done)
         logging.info("meta %s | inner loss %.4f -> %.4f | eps %.3f", line,
                      metrics["inner_loss_first"], metrics["inner_loss_last"],
