@@ -22,6 +22,9 @@ setuptools.setup(
         "absl-py",
         "ml-collections",
         "tensorboardX",  # TensorBoard event files without TensorFlow.
+        # noisy_meta.analyze returns its per-example table as a DataFrame, as
+        # cleanlab's find_label_issues does (cleanlab depends on it too).
+        "pandas",
         "matplotlib",  # PNG figures of the AUM report.
         # SemEval -> TACRED schema conversion (noisy_meta/data/relations.py);
         # the English model comes from scripts/setup.sh.

@@ -55,6 +55,11 @@ def get_config(arg=None, task="cola", **task_defaults):
   # records the two (AUM from the training pass; the eval-mode margins feed
   # the `aum_eval` detector).
   c.aum.margins = "train"
+  # Keep every epoch's logits (fake class included) in aum_run*/dynamics.npz
+  # as logits_ENC [epochs, N, C]: 4 bytes x epochs x N x C (SST-2 67k x 3
+  # epochs x 3: 2.4 MB; TACRED 68k x 30 x 43: 350 MB), for the `aum`
+  # package, cleanlab and noisy_meta.analyze (docs/api.md).
+  c.aum.save_logits = True
 
   c.clean = ml_collections.ConfigDict()
   c.clean.methods = ("sieve", "flip")  # sieve: drop flagged; flip: relabel them.
@@ -91,6 +96,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   # The automatic cuts' mixture-proportion estimate uses cut points above
   # which at least this share of threshold samples lie.
   c.detect.min_positive = 0.05
+  # False: no frozen-encoder embeddings (knn, simifeat, probe and the
+  # neighbour columns stay out), as in a logits-only analysis.
+  c.detect.frozen = True
   # Out-of-fold probabilities of this many models of the same learner and
   # recipe, each trained on all but one fold (confident learning, the
   # ensemble, knn_oof); 0: none (the ensemble then averages aum and probe).

@@ -46,6 +46,9 @@ class Dynamics:
   num_real: classes below this are real; above, the fake class.
   eval_margin_EN: [epochs, N] margins of a dropout-off pass with the same
   pre-update parameters (`aum.margins=both`), else None.
+  logits_ENC: [epochs, N, C] the logits the margins were measured on (fake
+  class included; `aum.save_logits`), else None: what other tools (the
+  `aum` package, cleanlab) and `noisy_meta.analyze` read back.
   """
   margin_sum: jax.Array
   count: jax.Array
@@ -55,13 +58,17 @@ class Dynamics:
   other_EN: jax.Array
   num_real: int = flax.struct.field(pytree_node=False, default=2)
   eval_margin_EN: Optional[jax.Array] = None
+  logits_ENC: Optional[jax.Array] = None
 
   @classmethod
-  def zeros(cls, num_examples, num_epochs, num_real, eval_margins=False):
+  def zeros(cls, num_examples, num_epochs, num_real, eval_margins=False, logits_classes=0):
+    """logits_classes: C to record every epoch's logits [epochs, N, C]; 0: not."""
     z = lambda dtype=jnp.float32: jnp.zeros((num_epochs, num_examples), dtype)
     # Distinct buffers: the train state is donated to the step.
     return cls(jnp.zeros(num_examples, jnp.float32), jnp.zeros(num_examples, jnp.int32),
-               z(), z(), z(), z(jnp.int32), num_real, z() if eval_margins else None)
+               z(), z(), z(), z(jnp.int32), num_real, z() if eval_margins else None,
+               jnp.zeros((num_epochs, num_examples, logits_classes), jnp.float32)
+               if logits_classes else None)
 
   def update(self, logits_BxC, label_B, id_B, mask_B, epoch, eval_logits_BxC=None):
     """Adds one batch's measurements; padding rows (mask False) are ignored.
@@ -75,11 +82,30 @@ class Dynamics:
     if self.eval_margin_EN is not None:
       extra["eval_margin_EN"] = put(self.eval_margin_EN,
                                     batch_dynamics(eval_logits_BxC, label_B, self.num_real)[0])
+    if self.logits_ENC is not None:
+      extra["logits_ENC"] = put(self.logits_ENC, logits_BxC.astype(jnp.float32))
     return self.replace(
         margin_sum=add(self.margin_sum, m_B),
         count=add(self.count, mask_B.astype(jnp.int32)),
         margin_EN=put(self.margin_EN, m_B), prob_EN=put(self.prob_EN, p_B),
         correct_EN=put(self.correct_EN, c_B), other_EN=put(self.other_EN, o_B), **extra)
+
+
+def from_logits(logits_ENC, labels, num_real, eval_logits_ENC=None):
+  """The `Dynamics` of every epoch's logits [epochs, N, C] (classes >= num_real
+  are fake) under `labels` [N]: the same arithmetic, in the same order, as
+  recording them batch by batch in the train step, one epoch at a time."""
+  logits_ENC = jnp.asarray(logits_ENC, jnp.float32)
+  num_epochs, n, _ = logits_ENC.shape
+  both = eval_logits_ENC is not None
+  dyn = Dynamics.zeros(n, num_epochs, num_real, eval_margins=both)
+  ids, mask = jnp.arange(n), jnp.ones(n, bool)
+  labels = jnp.asarray(labels, jnp.int32)
+  update = jax.jit(lambda d, lg, ev, e: d.update(lg, labels, ids, mask, e, ev))
+  for e in range(num_epochs):
+    dyn = update(dyn, logits_ENC[e], jnp.asarray(eval_logits_ENC[e], jnp.float32)
+                 if both else None, e)
+  return dyn
 
 
 def aum(dyn):

@@ -236,8 +236,11 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
   mesh = parallel.make_mesh(config.get("num_devices", 0))
   init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
   margins = config.get("aum", {}).get("margins", "train")
-  # (examples, epochs, real classes, also eval-mode margins).
-  dyn_shape = (n, num_epochs, learner.num_classes, margins == "both") if dynamics else None
+  # (examples, epochs, real classes, also eval-mode margins, logits' classes
+  # when every epoch's logits are kept: aum.save_logits, default on).
+  save_logits = config.get("aum", {}).get("save_logits", True)
+  dyn_shape = ((n, num_epochs, learner.num_classes, margins == "both",
+                num_classes if save_logits else 0) if dynamics else None)
   state = learner.init_state(init_rng, num_classes, num_steps, mesh, dynamics_shape=dyn_shape,
                              init_params=init_params)
   dropout_rng = parallel.replicate(dropout_rng, mesh)

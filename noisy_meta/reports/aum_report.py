@@ -106,8 +106,9 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
            "flagged_share": float(flags[p].mean())}
     if noisy is not None:
       row["detection"] = aum_lib.detection_scores(flags[p], noisy, -used)
-      refined = flags[p] & ~neighbours["agrees"]
-      row["detection_with_neighbours"] = aum_lib.detection_scores(refined, noisy)
+      if neighbours is not None:
+        refined = flags[p] & ~neighbours["agrees"]
+        row["detection_with_neighbours"] = aum_lib.detection_scores(refined, noisy)
     for method in config.clean.methods:
       runs = [r for (q, _), r in results.get(method, {}).items() if q == p and r is not None]
       if runs:
@@ -119,7 +120,7 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
                                    if r.get("finished") and r.get("collapsed") is None)
   out["finished_runs"] = len(rs)
   flagged_any = flags[max(config.aum.percentiles)]
-  out["neighbours"] = {
+  out["neighbours"] = None if neighbours is None else {
       "k": config.neighbors.k,
       "flagged_agree_share": float(neighbours["agrees"][flagged_any].mean())
       if flagged_any.any() else None,
@@ -185,7 +186,8 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
                 + [f"{used[i]:.6f}", int(judged_in[i]), int(is_thr[0, i]), int(is_thr[1, i]),
                    f"{stats['confidence'][i]:.6f}", f"{stats['variability'][i]:.6f}",
                    f"{stats['correctness'][i]:.4f}",
-                   f"{neighbours['majority_share'][i]:.3f}", int(neighbours["agrees"][i])]
+                   *((f"{neighbours['majority_share'][i]:.3f}", int(neighbours["agrees"][i]))
+                     if neighbours is not None else ("", ""))]
                 + [int(flags[p][i]) for p in pcts])
     if det:
       rows[-1] += ([int(det["flags"][config.clean.detector][i])]
@@ -232,7 +234,8 @@ def read_workdir(workdir):
                     for p in config.aum.percentiles},
           "stats": {k: col(k) for k in ("confidence", "variability", "correctness")},
           "neighbours": {"majority_share": col("neighbour_majority_share"),
-                         "agrees": col("neighbour_agrees", int).astype(bool)}}
+                         "agrees": col("neighbour_agrees", int).astype(bool)}
+                        if rows and rows[0]["neighbour_agrees"] else None}
 
 
 def fmt_stat(stat, metric, scale=100):
@@ -314,7 +317,8 @@ def table5_lines(config, summary):
             "|---" * (9 + len(methods)) + "|"]
   num = lambda v: "undefined" if v is None or not np.isfinite(v) else f"{v:.3f}"
   for p, row in summary["percentiles"].items():
-    d, r = row["detection"], row["detection_with_neighbours"]
+    d = row["detection"]
+    r = row.get("detection_with_neighbours") or {"precision": None, "recall": None}
     scores = [fmt_stat(row.get(x), m) or _why_not_run(config, int(p), x)
               for x in methods]
     lines.append(f"| {p} | {num(d['precision'])} | {num(d['recall'])} | {num(d['f1'])} | "
@@ -326,6 +330,9 @@ def table5_lines(config, summary):
 def neighbour_lines(summary):
   """How often a flagged / unflagged example's label is its neighbours' majority."""
   nb = summary["neighbours"]
+  if nb is None:
+    return ["## Neighbours (beyond the paper)", "",
+            "—: no embeddings in this job (`detect.frozen=False`, or logits-only analysis)."]
   share = lambda v: "n/a (no such example)" if v is None else f"{v:.3f}"
   return ["## Neighbours (beyond the paper)", "",
           f"Share of examples whose label is the majority among their {nb['k']} nearest "

@@ -73,17 +73,24 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   extra = {"final_probs": final_probs}
   if features is not None:
     extra["features"] = features
-  result = dict(aum=aum_lib.aum(dyn), count=np.asarray(dyn.count),
-                margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
-                correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
-                threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn), **extra)
-  if dyn.eval_margin_EN is not None:
-    result["eval_margin_EN"] = np.asarray(dyn.eval_margin_EN)
+  result = dict(run_arrays(dyn, threshold_idx), **extra)
   if parallel.is_lead():
     with atomic.path(out, suffix=".npz") as tmp:
       np.savez(tmp, **result)
   _drop_checkpoints(config, path)
   return result
+
+
+def run_arrays(dyn, threshold_idx):
+  """One AUM run's saved arrays (dynamics.npz) from its `Dynamics`."""
+  out = dict(aum=aum_lib.aum(dyn), count=np.asarray(dyn.count),
+             margin_EN=np.asarray(dyn.margin_EN), prob_EN=np.asarray(dyn.prob_EN),
+             correct_EN=np.asarray(dyn.correct_EN), other_EN=np.asarray(dyn.other_EN),
+             threshold_idx=np.asarray(threshold_idx), **aum_lib.data_map(dyn))
+  for key in ("eval_margin_EN", "logits_ENC"):
+    if getattr(dyn, key) is not None:
+      out[key] = np.asarray(getattr(dyn, key))
+  return out
 
 
 def predict_outputs(state, learner, split, mesh):
@@ -148,19 +155,31 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   neighbour table. Returns a dict: scores, flags, notes, seconds, emb, table
   (the detectors against the injected noise, when there is some)."""
   t = time.perf_counter()
-  views = None
-  if hasattr(learner, "embed_layers"):  # One pass: the last layer and all of them.
-    layers = learner.embed_layers(learner.train)
+  # detect.frozen=False: no frozen-encoder detectors and no neighbours (what a
+  # logits-only analysis, noisy_meta.analyze, has).
+  emb = views = None
+  if config.detect.get("frozen", True) and hasattr(learner, "embed_layers"):
+    layers = learner.embed_layers(learner.train)  # One pass: the last layer and all.
     emb = layers[:, -1]
     every = layers.reshape(len(layers), -1)  # Each layer's unit vectors side by side.
     views = [emb, linear_probe.principal_components(every, emb.shape[1])
              / np.sqrt(layers.shape[1])]  # As long as one layer's vectors.
-  else:
+  elif config.detect.get("frozen", True):
     emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
   folds = {}
   if config.detect.folds:
     folds = out_of_fold(config, workdir, learner, given, num_classes, config.detect.folds)
+  return score_detectors(config, workdir, given, num_classes, runs, noisy, emb, views, folds,
+                         embed_seconds)
+
+
+def score_detectors(config, workdir, given, num_classes, runs, noisy, emb=None, views=None,
+                    folds=None, embed_seconds=0.0):
+  """`detect`'s result from what it read: the AUM runs' arrays, the frozen
+  embeddings (emb [N, D], probe views; None: none) and the out-of-fold
+  models (`out_of_fold`'s dict; empty: none)."""
+  folds = folds or {}
   ev = detectors.Evidence(runs=runs, given=given, num_classes=num_classes, emb=emb,
                           oof_probs=folds.get("probs"), fold_of=folds.get("fold_of"),
                           fold_features=folds.get("features"), probe_views=views)
@@ -279,16 +298,8 @@ def train_and_evaluate(config, workdir):
   tick("aum_run2")
 
   det = detect(config, workdir, learner, given, c, [run_1, run_2], noisy)
-
-  flags, thresholds = {}, {}
-  # `used` (the judging run's AUM) and `judged_in` do not depend on p.
-  for p in config.aum.percentiles:
-    flags[p], used, judged_in, thresholds[p] = aum_lib.combine_runs(
-        run_1["aum"], thr_1, run_2["aum"], thr_2, p)
-  # The judging run's statistics for each example.
-  pick = lambda key: np.where(judged_in == 1, run_1[key], run_2[key])
-  other = np.where(judged_in == 1, run_1["other_EN"][-1], run_2["other_EN"][-1])
-  stats = {k: pick(k) for k in ("confidence", "variability", "correctness")}
+  j = judge(config.aum.percentiles, run_1, run_2)
+  flags, other = j["flags"], j["other"]
 
   everything = np.ones(len(given), bool)
   results = {"none": {}}
@@ -316,15 +327,43 @@ def train_and_evaluate(config, workdir):
                                              f"{method}_p{p}_s{seed}")
         tick(f"clean/{method}_p{p}_s{seed}")
 
-  neighbours = aum_report.neighbour_agreement(det["emb"], given, k=config.neighbors.k)
-  summary = aum_report.summarize(config, given, noisy, used, thr_1, thr_2, flags,
-                                 thresholds, results, neighbours,
-                                 aum_runs=[_load_result(os.path.join(workdir, n))
-                                           if _done(os.path.join(workdir, n)) else None
-                                           for n in ("aum_run1", "aum_run2")],
-                                 by_detector=by_detector, detector=chosen)
+  aum_runs = [_load_result(os.path.join(workdir, n)) if _done(os.path.join(workdir, n))
+              else None for n in ("aum_run1", "aum_run2")]
+  return write_reports(config, workdir, train, original, given, noisy, j, det, results,
+                       by_detector, aum_runs)
+
+
+def judge(percentiles, run_1, run_2):
+  """Every example judged in the run where it kept its label: flags at each
+  percentile, the judging run's AUM (`used`), which run (`judged_in`), the
+  thresholds, its data-map statistics and the best other real class at the
+  last epoch (`other`, what flipping relabels a multi-class example to)."""
+  thr_1, thr_2 = run_1["threshold_idx"], run_2["threshold_idx"]
+  flags, thresholds = {}, {}
+  # `used` (the judging run's AUM) and `judged_in` do not depend on p.
+  for p in percentiles:
+    flags[p], used, judged_in, thresholds[p] = aum_lib.combine_runs(
+        run_1["aum"], thr_1, run_2["aum"], thr_2, p)
+  pick = lambda key: np.where(judged_in == 1, run_1[key], run_2[key])
+  return dict(flags=flags, thresholds=thresholds, used=used, judged_in=judged_in,
+              threshold_idx=(thr_1, thr_2),
+              other=np.where(judged_in == 1, run_1["other_EN"][-1], run_2["other_EN"][-1]),
+              stats={k: pick(k) for k in ("confidence", "variability", "correctness")})
+
+
+def write_reports(config, workdir, train, original, given, noisy, j, det, results,
+                  by_detector, aum_runs):
+  """Neighbours, summary.json, examples.csv, report.md and the figures of a
+  judged job (`judge`'s `j`, `detect`'s `det`); returns the summary."""
+  thr_1, thr_2 = j["threshold_idx"]
+  neighbours = (aum_report.neighbour_agreement(det["emb"], given, k=config.neighbors.k)
+                if det["emb"] is not None else None)
+  summary = aum_report.summarize(config, given, noisy, j["used"], thr_1, thr_2, j["flags"],
+                                 j["thresholds"], results, neighbours, aum_runs=aum_runs,
+                                 by_detector=by_detector, detector=config.clean.detector)
   summary["detectors"] = aum_report.detector_summary(config, det, by_detector)
-  if lead:
-    aum_report.write_all(workdir, config, train, original, given, noisy, used, judged_in,
-                         thr_1, thr_2, flags, stats, neighbours, summary, det)
+  if parallel.is_lead():
+    aum_report.write_all(workdir, config, train, original, given, noisy, j["used"],
+                         j["judged_in"], thr_1, thr_2, j["flags"], j["stats"], neighbours,
+                         summary, det)
   return summary

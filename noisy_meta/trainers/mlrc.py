@@ -108,18 +108,25 @@ def meta_train(config, workdir, learner, rows):
 
   # Progress between the metric lines (a slow learner on CPU takes minutes per
   # log_every): the first meta-iteration (its time includes compiling) and
-  # then at most every 60 s. Log lines only: the metrics files do not depend
-  # on timing.
-  shown = time.perf_counter()
+  # then at most every 60 s; log lines only, the metrics files do not depend
+  # on timing. At most one meta-iteration is in flight: the host builds the
+  # next tasks while it runs, and the clock sees real progress (asynchronous
+  # dispatch would otherwise queue every iteration at once).
+  shown, running = time.perf_counter(), None
   with session.guard():
     for it in range(session.start, m.iterations):
-      state, metrics = step_fn(state, tasks_of(it), rng)
+      tasks = tasks_of(it)
+      if running is not None:
+        jax.block_until_ready(running)
+      state, metrics = step_fn(state, tasks, rng)
+      running = metrics
       session.record(metrics)
       done = it + 1
       now = time.perf_counter()
       logged = done % m.log_every == 0 or done == m.iterations
       if not logged and (it == session.start or now - shown >= 60):
         jax.block_until_ready(metrics)
+        now = time.perf_counter()
         logging.info("meta %s%s", session.progress.line(done)[0],
                      " (the first meta-iteration, compiling included)"
                      if it == session.start else "")
