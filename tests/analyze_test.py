@@ -128,3 +128,23 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
     analyze.from_logits(logits, np.full(5, 3))
   with pytest.raises(errors.InputError, match="not a finished AUM workdir"):
     analyze.load(str(tmp_path))
+
+
+def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
+  """bench/torch_logits_example.py on 300 sentences: the callback's dump, the
+  report, and the `aum` package's AUM of the same logits equal to ours."""
+  pytest.importorskip("torch")
+  pytest.importorskip("aum")
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  spec = importlib.util.spec_from_file_location(
+      "torch_logits_example", os.path.join(root, "bench", "torch_logits_example.py"))
+  example = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(example)
+  assert example.main([f"--data_dir={data_dir}", f"--out={tmp_path}", "--n=300",
+                       "--epochs=2"]) == 0
+  out = capsys.readouterr().out
+  diff = float(out.split("max |difference| ")[1].split()[0])
+  assert diff < 1e-5
+  assert os.path.exists(tmp_path / "report" / "examples.csv")
+  assert sum(1 for _ in open(tmp_path / "logits.jsonl")) == 2 * 2 * 300
