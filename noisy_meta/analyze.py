@@ -263,3 +263,61 @@ def _load_jsonl(path):
     threshold = [np.flatnonzero(trained[r] == fake) for r in range(2)]
     labels[threshold[0]] = trained[1][threshold[0]]
   return {"logits": list(logits), "labels": labels, "threshold": threshold}
+
+
+def find_label_issues(texts, labels, workdir, *, dev_texts=None, dev_labels=None,
+                      model="minilm", seeds=0, folds=0, arg="", **overrides):
+  """The AUM job of our trainer on in-memory texts; returns its per-example
+  table (a DataFrame, lowest AUM first), as cleanlab's find_label_issues
+  returns its issues. The job's files (examples.csv, report.md, the figures,
+  the runs) are in `workdir`, and calling again resumes from them.
+
+  labels: strings or ints (any hashable; the classes are their sorted
+  values). dev_texts/dev_labels: development rows that only monitor the AUM
+  runs (and score the retrains); absent: the first min(200, N) training rows.
+  seeds: retrain seeds of the cleaning (0: detection only); folds: K
+  out-of-fold models for confident learning and the ensemble (0: none; the
+  job then cleans with AUM's own cut). `arg`: more configs/aum_tsv.py
+  arguments ("runlocal,train_size=500"); `overrides`: config fields, e.g.
+  num_epochs=3 or **{"optim.lr": 3e-5}.
+  """
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import aum as aum_trainer  # pylint: disable=g-import-not-at-top
+  texts, labels = [str(t) for t in texts], [str(y) for y in labels]
+  if len(texts) != len(labels) or not texts:
+    raise errors.InputError(f"{len(texts)} texts and {len(labels)} labels: need as many, "
+                            "and at least one.")
+  if dev_texts is None:
+    dev_texts, dev_labels = texts[:200], labels[:200]
+  dev_labels = [str(y) for y in dev_labels]
+  data = os.path.join(workdir, "data")
+  os.makedirs(data, exist_ok=True)
+  for name, ts, ys in (("train.tsv", texts, labels), ("dev.tsv", dev_texts, dev_labels)):
+    with open(os.path.join(data, name), "w", encoding="utf-8", newline="") as f:
+      f.write("sentence\tlabel\n")
+      for t, y in zip(ts, ys):
+        f.write(" ".join(str(t).split()) + "\t" + y.replace("\t", " ") + "\n")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  if root not in sys.path:  # configs/ is the repository's, beside noisy_meta/.
+    sys.path.insert(0, root)
+  spec = importlib.util.spec_from_file_location("aum_tsv",
+                                                os.path.join(root, "configs", "aum_tsv.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  cfg = module.get_config(",".join(x for x in (f"model={model},seeds={seeds},folds={folds}",
+                                                arg) if x))
+  cfg.input.train_file = os.path.join(data, "train.tsv")
+  cfg.input.dev_file = os.path.join(data, "dev.tsv")
+  if not folds:
+    cfg.clean.detector = "aum"
+  for key, value in overrides.items():
+    *parents, leaf = key.split(".")
+    target = cfg
+    for part in parents:
+      target = target[part]
+    target[leaf] = value
+  aum_trainer.train_and_evaluate(cfg, os.path.join(workdir, "job"))
+  table = pd.read_csv(os.path.join(workdir, "job", "examples.csv"), keep_default_na=False)
+  return table.sort_values("aum", kind="stable")

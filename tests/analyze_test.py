@@ -148,3 +148,24 @@ def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
   assert diff < 1e-5
   assert os.path.exists(tmp_path / "report" / "examples.csv")
   assert sum(1 for _ in open(tmp_path / "logits.jsonl")) == 2 * 2 * 300
+
+
+def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir):
+  """Texts and string labels in, the AUM job's table out (lowest AUM first);
+  a second call reads the finished job back."""
+  with open(os.path.join(data_dir, "sst2", "train.tsv"), encoding="utf-8") as f:
+    rows = [line.rstrip("\n").split("\t") for line in f][1:81]
+  texts = [r[0] for r in rows]
+  labels = ["pos" if r[1] == "1" else "neg" for r in rows]
+  kw = dict(model=tiny_bert_dir, arg="runlocal", num_epochs=2,
+            **{"input.batch_size": 16, "input.buckets": (32, 64), "optim.lr": 1e-3,
+               "input.cache_dir": str(tmp_path / "cache"), "detect.frozen": False})
+  table = analyze.find_label_issues(texts, labels, str(tmp_path / "w"), **kw)
+  assert len(table) == 80 and set(table["label_name"]) == {"neg", "pos"}
+  assert (np.diff(table["aum"].to_numpy()) >= 0).all()
+  assert {"flagged_p99", "score_aum", "flag_aum"} <= set(table.columns)
+  assert os.path.exists(tmp_path / "w" / "job" / "report.md")
+  again = analyze.find_label_issues(texts, labels, str(tmp_path / "w"), **kw)
+  assert again.equals(table)
+  with pytest.raises(errors.InputError, match="3 texts and 2 labels"):
+    analyze.find_label_issues(["a", "b", "c"], ["x", "y"], str(tmp_path / "bad"))
