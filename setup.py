@@ -25,7 +25,13 @@ setuptools.setup(
         # noisy_meta.analyze returns its per-example table as a DataFrame, as
         # cleanlab's find_label_issues does (cleanlab depends on it too).
         "pandas",
+        # The progress bar on a terminal (core/progress.py); transformers needs it too.
+        "tqdm",
         "matplotlib",  # PNG figures of the AUM report.
+        # explorer.html (noisy_meta/reports/explorer.py): plotly.js comes inlined
+        # from this package, so the page works offline; its WebGL scatter keeps
+        # 67k points responsive.
+        "plotly",
         # SemEval -> TACRED schema conversion (noisy_meta/data/relations.py);
         # the English model comes from scripts/setup.sh.
         "spacy>=3.8,<3.9",
@@ -34,8 +40,10 @@ setuptools.setup(
         # aum: the AUM authors' reference package, to check our AUM values.
         # pytest-xdist: scripts/test.sh runs the suite on every core (up to 4).
         # cleanlab: the AUM job's confident-learning detector (detect.folds > 0).
+        # playwright: drives Debian's Chromium (scripts/setup.sh) in the explorer's
+        # browser test and bench/explorer_load.py; no browser download needed.
         "test": ["pytest", "pytest-xdist", "chex", "aum", "nbclient", "nbformat",
-                 "ipykernel", "cleanlab"],
+                 "ipykernel", "cleanlab", "playwright"],
         "cleanlab": ["cleanlab"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).

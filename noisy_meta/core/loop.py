@@ -25,6 +25,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import functools
+import io
 import math
 import os
 import time
@@ -66,7 +67,10 @@ class Session:
     self.start = int(state.step)
     self.writer = writers.MetricWriter(self.workdir, enabled=self.lead,
                                        resume_step=self.start)
-    self.progress = progress.Progress(self.total, self.start, unit=self.unit)
+    # The terminal bar (lead process only) is named after the run's folder.
+    self.progress = progress.Progress(
+        self.total, self.start, unit=self.unit, desc=os.path.basename(self.workdir.rstrip("/")),
+        stream=None if self.lead else io.StringIO())
     return state
 
   def compile(self, step_fn, mesh):
@@ -105,6 +109,8 @@ class Session:
       self.ckpt.save(step, state)
 
   def close(self):
+    if self.progress is not None:
+      self.progress.close()
     with guards.uninterrupted():
       self.ckpt.close()
       self.writer.close()
@@ -281,6 +287,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
         state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
         session.record(m)
         step += 1
+        session.progress.advance(step)
         if step % config.log_every == 0 or step == num_steps:
           m, line, rate = session.flush(step)
           lr = float(learner.learning_rate(state, step - 1))

@@ -122,6 +122,7 @@ def meta_train(config, workdir, learner, rows):
       running = metrics
       session.record(metrics)
       done = it + 1
+      session.progress.advance(done)
       now = time.perf_counter()
       logged = done % m.log_every == 0 or done == m.iterations
       if not logged and (it == session.start or now - shown >= 60):
