@@ -36,8 +36,17 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.noise = ml_collections.ConfigDict()
   c.noise.rate = a.noise  # Share of train labels flipped (0: the data as given).
   # uniform: to any other class; class_conditional: each class to one fixed
-  # other class (noisy_meta/data/noise.py; the same model for two classes).
-  c.noise.kind = a.noise_kind
+  # other class (the same model for two classes). Relations: direction
+  # (X(e1,e2) <-> X(e2,e1)), pair (to one confusable relation: noise.pairing),
+  # negative (positives to Other / no_relation; noise.back_rate the other
+  # way). A mix gives its own rates: noise_kind=direction=0.1+pair=0.1 on the
+  # command line ("+" for ","), noise.rate then unused. noisy_meta/data/noise.py.
+  c.noise.kind = a.noise_kind.replace("+", ",")
+  # Pair noise's map: a JSON file {label: label}, or a finished supervised
+  # workdir (its test confusion matrix: each relation to its most confused
+  # other); empty: a seeded derangement of the labels.
+  c.noise.pairing = ""
+  c.noise.back_rate = 0.0  # Negative noise: share of negatives made positive.
   c.noise.seed = a.noise_seed  # 100: seed 000, Table 5.
 
   c.aum = ml_collections.ConfigDict()

@@ -66,6 +66,17 @@ def test_mlrc_runs_on_the_text_classifier(data_dir, tiny_bert_dir, tmp_path):
   assert "F1" not in report and "Per relation" not in report  # Scored by dev MCC.
 
 
+def aum_semeval_names(workdir):
+  """Label names by index, from a relation AUM job's examples.csv."""
+  names = {}
+  with open(os.path.join(workdir, "examples.csv"), newline="") as f:
+    for r in csv.DictReader(f):
+      names[int(r["label"])] = r["label_name"]
+      if r["original_label"]:
+        names[int(r["original_label"])] = r["original_label_name"]
+  return names
+
+
 def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   pytest.importorskip("spacy")
   from configs import aum_semeval  # pylint: disable=g-import-not-at-top
@@ -75,8 +86,17 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   config.aum.threshold_mode = "random"  # 400 // 20 per run, whatever the class.
   config.model.hidden = config.model.attn_dim = 32  # Small and quick.
   config.clean.methods = ("sieve",)
+  config.noise.kind = "direction=0.1,negative=0.05"  # Relation noise, a mix.
   summary = aum.train_and_evaluate(config, str(tmp_path))
   n = config.train_size
+  with np.load(tmp_path / "noise.npz") as z:
+    names = aum_semeval_names(tmp_path)
+    swapped = [names[a].split("(")[0] == names[b].split("(")[0] != "Other"
+               for a, b in zip(z["original"][z["noisy"]], z["given"][z["noisy"]])]
+    to_other = [names[b] == "Other" for b in z["given"][z["noisy"]]]
+    assert z["noisy"].sum() == round(0.1 * n) + round(0.05 * (z["original"] != 0).sum())
+    assert all(s or o for s, o in zip(swapped, to_other)) and sum(swapped) == round(0.1 * n)
+    assert summary["noise_rate"] == pytest.approx(float(z["noisy"].mean()))
   assert summary["examples"] == n and summary["metric"] == "accuracy"
   for run in ("aum_run1", "aum_run2"):
     with np.load(tmp_path / run / "dynamics.npz") as z:

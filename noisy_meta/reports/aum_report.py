@@ -83,7 +83,10 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
   """
   metric = metrics_lib.headline(_task(config))
   seeds = list(config.clean.seeds)
-  out = {"task": _task(config), "noise_rate": config.noise.rate,
+  rate = config.noise.rate
+  if rate <= 0 and noisy is not None:  # A noise mix: the share it flipped.
+    rate = float(noisy.mean())
+  out = {"task": _task(config), "noise_rate": rate,
          "noisy": int(noisy.sum()) if noisy is not None else None,
          "examples": int(len(given)), "threshold_samples": [len(thr_1), len(thr_2)],
          "metric": metric, "seeds": seeds, "percentiles": {}, "dev": {}, "runs": {}}

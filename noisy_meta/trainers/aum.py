@@ -270,9 +270,15 @@ def train_and_evaluate(config, workdir):
   guards.check_data(workdir, config, **learner.source_fingerprints())
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
-  if config.noise.rate > 0:
-    given, noisy = noise_lib.inject(config.noise.get("kind", "uniform"), original, c,
-                                    config.noise.rate, config.noise.seed)
+  kind = config.noise.get("kind", "uniform")
+  if config.noise.rate > 0 or "=" in kind:  # A mix carries its own rates.
+    try:
+      given, noisy = noise_lib.inject(kind, original, c, config.noise.rate, config.noise.seed,
+                                      label_names=train.label_names,
+                                      pairing=config.noise.get("pairing", ""),
+                                      back_rate=config.noise.get("back_rate", 0.0))
+    except ValueError as e:  # A bad noise setting or pairing file: one line.
+      raise errors.InputError(f"noise: {e}") from None
   else:
     given, noisy = original.copy(), None
   if lead:
