@@ -103,7 +103,10 @@ def load_examples(config):
                               patch_format=inp.label_patch_format)
     # The output space: every relation in any split (TACRED, TACRED-Revisited
     # and Re-TACRED differ), no_relation first.
-    labels = sorted({e["relation"] for k in ("train", "dev", "test") for e in d[k]}
+    # A relation a patch replaced everywhere still names training labels
+    # before the patch (noise.from_patch).
+    labels = sorted({r for k in ("train", "dev", "test") for e in d[k]
+                     for r in (e["relation"], e.get("original_relation", e["relation"]))}
                     - {"no_relation"})
     return d, ["no_relation"] + labels
   raise errors.InputError(f"input.dataset={inp.dataset!r}: use semeval or tacred.")
@@ -134,7 +137,18 @@ def prepare(config):
   enc = {name: rf.encode(split, vocabs, inp.prune_k, inp.lower, mask=inp.entity_mask)
          for name, split in (("train", train), ("dev", d["dev"]), ("test", d["test"]))}
   return dict(enc=enc, vocabs=vocabs, glove=glove, labels=labels,
-              dev_ids=d.get("dev_ids", enc["dev"].ids))
+              dev_ids=d.get("dev_ids", enc["dev"].ids),
+              train_before_patch=labels_before_patch(train, labels))
+
+
+def labels_before_patch(examples, labels):
+  """[N] label indices of `examples` before a label patch changed them (a
+  changed example keeps `original_relation`), or None when none changed."""
+  if not any("original_relation" in e for e in examples):
+    return None
+  index = {name: i for i, name in enumerate(labels)}
+  return np.array([index[e.get("original_relation", e["relation"])] for e in examples],
+                  np.int32)
 
 
 def create_train_state(config, vocabs, glove, num_classes, rng, mesh=None,
@@ -286,6 +300,10 @@ class RelationClassifier:
   def source_fingerprints(self):
     """{split: digest} of the data a whole job (AUM, MLRC) reads."""
     return self.fingerprints(self.train)
+
+  def labels_before_patch(self):
+    """The training labels before the label patch (None: it changed none)."""
+    return self.data.get("train_before_patch")
 
   def embed(self, split):
     """Mean GloVe vector of each sentence's words [N, D], L2-normalised (the

@@ -87,7 +87,8 @@ def prepare(config):
                inp.markers, splits["train"].lengths.mean(), cut, inp.max_len)
   return dict(splits=splits, labels=labels, dev_ids=d.get("dev_ids", splits["dev"].ids),
               enc_cfg=enc_cfg, enc_params=enc_params, tokenizer=tokenizer,
-              examples=dict(train=train))
+              examples=dict(train=train),
+              train_before_patch=relation_classifier.labels_before_patch(train, labels))
 
 
 def create_train_state(config, enc_cfg, enc_params, num_classes, num_steps, rng,
@@ -273,6 +274,10 @@ class RelationTransformer:
 
   def source_fingerprints(self):
     return self.fingerprints(self.train)
+
+  def labels_before_patch(self):
+    """The training labels before the label patch (None: it changed none)."""
+    return self.data.get("train_before_patch")
 
   def score(self, gold, preds):
     return relation_classifier.score(self.dataset, self.names(gold), self.names(preds))

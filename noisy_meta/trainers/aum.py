@@ -271,7 +271,16 @@ def train_and_evaluate(config, workdir):
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
   kind = config.noise.get("kind", "uniform")
-  if config.noise.rate > 0 or "=" in kind:  # A mix carries its own rates.
+  if config.noise.get("from_patch", False):
+    # A published correction as ground truth: train on the labels before the
+    # patch; the examples it relabels are the known-wrong ones.
+    before = getattr(learner, "labels_before_patch", lambda: None)()
+    if before is None:
+      raise errors.InputError(
+          "noise.from_patch: the label patch (input.label_patch) changes no training label "
+          "(TACRED-Revisited patches dev and test only; Re-TACRED patches train).")
+    given, noisy = before.astype(np.int32), before != original
+  elif config.noise.rate > 0 or "=" in kind:  # A mix carries its own rates.
     try:
       given, noisy = noise_lib.inject(kind, original, c, config.noise.rate, config.noise.seed,
                                       label_names=train.label_names,
