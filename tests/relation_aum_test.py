@@ -7,13 +7,13 @@ import os
 import numpy as np
 import pytest
 
-from configs import aum as aum_configs
+from configs import aum_tacred
 from noisy_meta.core import errors
 from noisy_meta.trainers import aum
 
 
 def _tacred_aum_config(data_dir, patch):
-  config = aum_configs.get_config("runlocal,model=pa_lstm,seeds=0", task="tacred")
+  config = aum_tacred.get_config("runlocal,model=pa_lstm,seeds=0")
   config.input.tacred_dir = os.path.join(data_dir, "tacred_sample")
   config.input.glove = os.path.join(data_dir, "glove",
                                     "glove.6B.50d.filtered_cola_sst2_semeval.txt")
