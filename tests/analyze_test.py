@@ -72,7 +72,8 @@ def test_the_trainers_logits_give_a_byte_identical_examples_csv(tmp_path, data_d
   assert rows[0]["neighbour_agrees"] == ""  # No embeddings: empty cells.
   # The table: one row per example, lowest AUM first.
   assert len(table) == 64 and (np.diff(table["aum"].to_numpy()) >= 0).all()
-  for name in ("report.md", "summary.json", "fig1_data_map.png", "fig3_aum_histogram.png"):
+  for name in ("report.md", "summary.json", "fig1_data_map.png", "fig3_aum_histogram.png",
+               "explorer.html"):
     assert os.path.exists(os.path.join(out, name)), name
   assert json.load(open(os.path.join(out, "summary.json")))["noisy"] == int(noise["noisy"].sum())
 

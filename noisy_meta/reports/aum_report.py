@@ -208,6 +208,9 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
   figures, skipped = plot_all(workdir, config, used, noisy, flags, stats, summary)
   write_report(workdir, config, train, given, used, flags, summary, figures, skipped,
                seconds=det["seconds"] if det else None)
+  # The interactive page (docs/explorer.md), from the files just written.
+  from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
+  explorer.write_aum_explorer(workdir)
 
 
 def read_workdir(workdir):

@@ -202,7 +202,7 @@ def per_relation_lines(results, fraction):
 def score_label(config):
   """What the runs are scored by: "test F1" (relation data, the official
   scorer) or a text task's final dev metric ("dev MCC", "dev accuracy")."""
-  if config.get("learner", "relation") == "relation":
+  if config.get("learner", "relation") != "text":  # PA-LSTM, C-GCN, the Transformer.
     return "test F1"
   return {"mcc": "dev MCC", "accuracy": "dev accuracy"}[
       metrics_lib.headline(config.input.get("task"))]
@@ -260,6 +260,9 @@ def write_report(config, workdir, results, total):
   writers.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
   writers.write_json(os.path.join(workdir, "results.json"),
                      {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
+  if results:  # The interactive page (docs/explorer.md), from results.json.
+    from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
+    explorer.write_mlrc_explorer(workdir)
   return summary
 
 
