@@ -114,3 +114,7 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   sieved = json.load(open(tmp_path / "clean" / "sieve_p50_s0" / "metrics.json"))
   assert sieved["train_examples"] == n - flagged
   assert os.path.getsize(tmp_path / "fig3_aum_histogram.png") > 1000
+  report = open(tmp_path / "report.md").read()
+  assert "## Relations: flags at the 99th percentile" in report
+  assert "| flagged label | suggested label | examples |" in report
+  assert report.count("| [S ") + report.count(" [S ") >= 30  # The 30 lowest, entities marked.

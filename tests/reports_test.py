@@ -185,3 +185,18 @@ def test_aum_summary_json_is_strict_with_undefined_scores(tmp_path):
   d = summary["percentiles"]["50"]["detection"]
   assert d["auroc"] is None and d["auroc_note"] == "undefined: not a number"
   assert "undefined" in text_report
+
+
+def test_relation_lines_by_hand():
+  names = ("Other", "A(e1,e2)", "A(e2,e1)")
+  given = np.array([0, 0, 0, 1, 1, 2])
+  flags = np.array([1, 0, 0, 1, 1, 0], bool)
+  other = np.array([1, 1, 1, 2, 2, 1])
+  noisy = np.array([1, 0, 0, 0, 1, 1], bool)
+  lines = aum_report.relation_lines(names, given, flags, 99, other, noisy)
+  # Other: 3 examples, 1 flagged (noisy): precision 1, recall 1. A(e1,e2): 2
+  # flagged, 1 noisy: precision 0.5, recall 1. A(e2,e1): none flagged, 1 noisy.
+  assert "| Other | 3 | 1 | 0.333 | 1 | 1.000 | 1.000 |" in lines
+  assert "| A(e1,e2) | 2 | 2 | 1.000 | 1 | 0.500 | 1.000 |" in lines
+  assert "| A(e2,e1) | 1 | 0 | 0.000 | 1 | — | 0.000 |" in lines
+  assert "| A(e1,e2) | A(e2,e1) | 2 |" in lines and "| Other | A(e1,e2) | 1 |" in lines

@@ -166,10 +166,15 @@ def _ordered(names):
   return sorted(set(names), key=lambda n: (known.index(n) if n in known else len(known), n))
 
 
+def is_relation(config):
+  return config.get("learner", "text") in ("relation", "relation_transformer")
+
+
 def write_all(workdir, config, train, original, given, noisy, used, judged_in,
-              thr_1, thr_2, flags, stats, neighbours, summary, det=None):
+              thr_1, thr_2, flags, stats, neighbours, summary, det=None, other=None):
   """examples.csv, summary.json, report.md and the figures. `det`: the
-  detectors' scores and flags (trainers/aum.detect), as columns."""
+  detectors' scores and flags (trainers/aum.detect), as columns; `other`:
+  each example's best other real class (relation runs' suggested labels)."""
   names = train.label_names
   pcts = list(config.aum.percentiles)
   is_thr = np.zeros((2, len(given)), bool)
@@ -206,8 +211,12 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
                     len(summary["collapsed_runs"]), summary["finished_runs"],
                     ", ".join(summary["collapsed_runs"]))
   figures, skipped = plot_all(workdir, config, used, noisy, flags, stats, summary)
+  extra = []
+  if is_relation(config) and other is not None:
+    p = max(pcts)
+    extra = relation_lines(names, given, flags[p], p, other, noisy)
   write_report(workdir, config, train, given, used, flags, summary, figures, skipped,
-               seconds=det["seconds"] if det else None)
+               seconds=det["seconds"] if det else None, extra=extra)
   # The interactive page (docs/explorer.md), from the files just written.
   from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
   explorer.write_aum_explorer(workdir)
@@ -308,6 +317,41 @@ def lowest_aum_lines(texts, label_names, given, used, top=15):
   return lines
 
 
+def relation_lines(label_names, given, flags, p, other, noisy=None, top=15):
+  """Relation runs: per relation, its examples, how many are flagged at the
+  percentile `p` (and, with injected noise, how many are noisy and the
+  flags' precision and recall there); then the most frequent flagged label
+  -> suggested label pairs (what flipping would relabel them to)."""
+  n_cls = len(label_names)
+  f = np.asarray(flags, bool)
+  lines = [f"## Relations: flags at the {p}th percentile", ""]
+  head = "| relation | examples | flagged | flagged share |"
+  if noisy is not None:
+    head += " noisy | precision | recall |"
+  lines += [head, "|" + "---|" * (head.count("|") - 1)]
+  for c in np.argsort(-np.bincount(given, minlength=n_cls), kind="stable"):
+    m = given == c
+    if not m.any():
+      continue
+    row = f"| {label_names[c]} | {int(m.sum())} | {int((f & m).sum())} | {(f & m).sum() / m.sum():.3f} |"
+    if noisy is not None:
+      tp = int((f & m & noisy).sum())
+      prec = f"{tp / (f & m).sum():.3f}" if (f & m).any() else "—"
+      rec = f"{tp / (m & noisy).sum():.3f}" if (m & noisy).any() else "—"
+      row += f" {int((m & noisy).sum())} | {prec} | {rec} |"
+    lines.append(row)
+  pairs = {}
+  for i in np.flatnonzero(f):
+    key = (int(given[i]), int(other[i]))
+    pairs[key] = pairs.get(key, 0) + 1
+  lines += ["", f"Flagged label → suggested label (the judging run's best other relation "
+            f"at the last epoch), the {top} most frequent of {len(pairs)} pairs:", "",
+            "| flagged label | suggested label | examples |", "|---|---|---|"]
+  for (a, b), k in sorted(pairs.items(), key=lambda x: (-x[1], x[0]))[:top]:
+    lines.append(f"| {label_names[a]} | {label_names[b] if b < n_cls else '—'} | {k} |")
+  return lines
+
+
 def table5_lines(config, summary):
   """Table 5: detection of the injected noise and the cleaned retrains' scores."""
   m = summary["metric"]
@@ -348,7 +392,7 @@ def neighbour_lines(summary):
 
 
 def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=(),
-                 seconds=None):
+                 seconds=None, extra=()):
   """report.md with the paper's tables, rebuilt from this run's numbers.
 
   `skipped`: (figure, why) pairs of figures not drawn.
@@ -373,7 +417,10 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
               "Cells marked `collapsed` come from them; each is listed under Runs.", ""]
   lines += table1_lines(config, summary)
   lines += runs_lines(summary, m)
-  lines += lowest_aum_lines(train.texts, train.label_names, given, used)
+  lines += lowest_aum_lines(train.texts, train.label_names, given, used,
+                           top=30 if is_relation(config) else 15)
+  if extra:
+    lines += [""] + list(extra)
   lines += [""] + table5_lines(config, summary)
   lines += [""] + neighbour_lines(summary)
   if "detectors" in summary:

@@ -380,5 +380,5 @@ def write_reports(config, workdir, train, original, given, noisy, j, det, result
   if parallel.is_lead():
     aum_report.write_all(workdir, config, train, original, given, noisy, j["used"],
                          j["judged_in"], thr_1, thr_2, j["flags"], j["stats"], neighbours,
-                         summary, det)
+                         summary, det, other=j["other"])
   return summary
