@@ -25,7 +25,7 @@ def get_config(arg=None, dataset="semeval"):
                        fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                        inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                        stratified=False, epochs=0,
-                       task_axis="auto", trim_rows=False)
+                       task_axis="auto", trim_rows=False, markers="")
 
   # The learner: the supervised config, its other arguments at their defaults.
   if text:  # Its own :runlocal shrink applies.
@@ -36,7 +36,8 @@ def get_config(arg=None, dataset="semeval"):
     c.train_size = 0  # Subsets: input.train_size.
   else:  # Shrunk for :runlocal below.
     c = relation.build(dataset, ml_collections.ConfigDict(dict(
-        relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs)))  # Sets c.learner.
+        relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs,
+        markers=a.markers)))  # Sets c.learner.
   c.trainer = "mlrc"
   c.runlocal = a.runlocal
 
