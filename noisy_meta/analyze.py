@@ -265,12 +265,45 @@ def _load_jsonl(path):
   return {"logits": list(logits), "labels": labels, "threshold": threshold}
 
 
+def _job_config(name, arg, overrides):
+  """configs/<name>.py of the repository (beside noisy_meta/) with `arg` and
+  `overrides` ({"optim.lr": 3e-5, ...})."""
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  if root not in sys.path:  # configs/ is the repository's, beside noisy_meta/.
+    sys.path.insert(0, root)
+  spec = importlib.util.spec_from_file_location(name, os.path.join(root, "configs",
+                                                                   f"{name}.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  cfg = module.get_config(arg)
+  for key, value in overrides.items():
+    *parents, leaf = key.split(".")
+    target = cfg
+    for part in parents:
+      target = target[part]
+    target[leaf] = value
+  return cfg
+
+
+def _run_job(cfg, workdir, folds):
+  """The AUM job in <workdir>/job; its examples.csv, lowest AUM first."""
+  import pandas as pd  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import aum as aum_trainer  # pylint: disable=g-import-not-at-top
+  if not folds:
+    cfg.clean.detector = "aum"
+  aum_trainer.train_and_evaluate(cfg, os.path.join(workdir, "job"))
+  table = pd.read_csv(os.path.join(workdir, "job", "examples.csv"), keep_default_na=False)
+  return table.sort_values("aum", kind="stable")
+
+
 def find_label_issues(texts, labels, workdir, *, dev_texts=None, dev_labels=None,
                       model="minilm", seeds=0, folds=0, arg="", **overrides):
   """The AUM job of our trainer on in-memory texts; returns its per-example
   table (a DataFrame, lowest AUM first), as cleanlab's find_label_issues
   returns its issues. The job's files (examples.csv, report.md, the figures,
-  the runs) are in `workdir`, and calling again resumes from them.
+  explorer.html, the runs) are in `workdir`/job, and calling again resumes.
 
   labels: strings or ints (any hashable; the classes are their sorted
   values). dev_texts/dev_labels: development rows that only monitor the AUM
@@ -281,10 +314,6 @@ def find_label_issues(texts, labels, workdir, *, dev_texts=None, dev_labels=None
   arguments ("runlocal,train_size=500"); `overrides`: config fields, e.g.
   num_epochs=3 or **{"optim.lr": 3e-5}.
   """
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
-  import pandas as pd  # pylint: disable=g-import-not-at-top
-  from noisy_meta.trainers import aum as aum_trainer  # pylint: disable=g-import-not-at-top
   texts, labels = [str(t) for t in texts], [str(y) for y in labels]
   if len(texts) != len(labels) or not texts:
     raise errors.InputError(f"{len(texts)} texts and {len(labels)} labels: need as many, "
@@ -299,25 +328,32 @@ def find_label_issues(texts, labels, workdir, *, dev_texts=None, dev_labels=None
       f.write("sentence\tlabel\n")
       for t, y in zip(ts, ys):
         f.write(" ".join(str(t).split()) + "\t" + y.replace("\t", " ") + "\n")
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  if root not in sys.path:  # configs/ is the repository's, beside noisy_meta/.
-    sys.path.insert(0, root)
-  spec = importlib.util.spec_from_file_location("aum_tsv",
-                                                os.path.join(root, "configs", "aum_tsv.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  cfg = module.get_config(",".join(x for x in (f"model={model},seeds={seeds},folds={folds}",
-                                                arg) if x))
+  cfg = _job_config("aum_tsv", ",".join(
+      x for x in (f"model={model},seeds={seeds},folds={folds}", arg) if x), overrides)
   cfg.input.train_file = os.path.join(data, "train.tsv")
   cfg.input.dev_file = os.path.join(data, "dev.tsv")
-  if not folds:
-    cfg.clean.detector = "aum"
-  for key, value in overrides.items():
-    *parents, leaf = key.split(".")
-    target = cfg
-    for part in parents:
-      target = target[part]
-    target[leaf] = value
-  aum_trainer.train_and_evaluate(cfg, os.path.join(workdir, "job"))
-  table = pd.read_csv(os.path.join(workdir, "job", "examples.csv"), keep_default_na=False)
-  return table.sort_values("aum", kind="stable")
+  return _run_job(cfg, workdir, folds)
+
+
+def find_relation_issues(examples, workdir, *, dev_examples=None, model="transformer",
+                         seeds=0, folds=0, arg="", **overrides):
+  """`find_label_issues` for relation examples: dicts of TACRED's JSON schema
+  (token, subj_start/end, obj_start/end, subj_type, obj_type, relation; and
+  stanford_pos, stanford_ner, stanford_head, stanford_deprel for PA-LSTM and
+  C-GCN), checked as the TACRED reader checks a file. model: transformer (or
+  an encoder), pa_lstm or cgcn. Dev examples only monitor the AUM runs;
+  absent: the first min(200, N). `arg`: configs/aum_tacred.py arguments."""
+  examples = list(examples)
+  if not examples:
+    raise errors.InputError("no relation examples.")
+  dev = list(dev_examples) if dev_examples is not None else examples[:200]
+  data = os.path.join(workdir, "data")
+  os.makedirs(data, exist_ok=True)
+  for name, exs in (("train", examples), ("dev", dev), ("test", dev)):
+    rows = [dict(e, id=str(e.get("id", f"{name}-{i}"))) for i, e in enumerate(exs)]
+    with open(os.path.join(data, f"{name}.json"), "w", encoding="utf-8") as f:
+      json.dump(rows, f)
+  cfg = _job_config("aum_tacred", ",".join(
+      x for x in (f"model={model},seeds={seeds},folds={folds}", arg) if x), overrides)
+  cfg.input.tacred_dir = data
+  return _run_job(cfg, workdir, folds)

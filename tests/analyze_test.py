@@ -170,3 +170,19 @@ def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir):
   assert again.equals(table)
   with pytest.raises(errors.InputError, match="3 texts and 2 labels"):
     analyze.find_label_issues(["a", "b", "c"], ["x", "y"], str(tmp_path / "bad"))
+
+
+def test_find_relation_issues_on_the_tacred_sample(tmp_path, data_dir):
+  """TACRED-schema dicts in (here the 20-sentence sample, PA-LSTM), the
+  relation AUM job's table out; a bad example is refused with its index."""
+  exs = json.load(open(os.path.join(data_dir, "tacred_sample", "train.json")))
+  glove = os.path.join(data_dir, "glove", "glove.6B.50d.filtered_cola_sst2_semeval.txt")
+  kw = {"model": "pa_lstm", "arg": "runlocal", "input.glove": glove,
+        "aum.threshold_mode": "random", "model.hidden": 16, "model.attn_dim": 16}
+  table = analyze.find_relation_issues(exs, str(tmp_path / "w"), **kw)
+  assert len(table) == 20 and "[S " in table["text"].iloc[0]
+  assert (np.diff(table["aum"].to_numpy()) >= 0).all()
+  assert os.path.exists(tmp_path / "w" / "job" / "explorer.html")
+  bad = [dict(exs[0], subj_end=999)] + exs[1:]
+  with pytest.raises(errors.InputError, match=r"train.json#0 .*"):
+    analyze.find_relation_issues(bad, str(tmp_path / "bad"), **kw)
