@@ -217,9 +217,15 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
     extra = relation_lines(names, given, flags[p], p, other, noisy)
   write_report(workdir, config, train, given, used, flags, summary, figures, skipped,
                seconds=det["seconds"] if det else None, extra=extra)
-  # The interactive page (docs/explorer.md), from the files just written.
+  # The interactive page (docs/explorer.md), from the files just written; a
+  # failure there costs the page, not the finished job.
   from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
-  explorer.write_aum_explorer(workdir)
+  try:
+    explorer.write_aum_explorer(workdir)
+  except Exception as e:  # pylint: disable=broad-except
+    logging.warning("%s: explorer.html not written (%s: %s); `python -m "
+                    "noisy_meta.reports.explorer %s` retries.", workdir, type(e).__name__, e,
+                    workdir)
 
 
 def read_workdir(workdir):

@@ -8,6 +8,8 @@ is a function of its own, which the colab calls too.
 import collections
 import os
 
+from absl import logging
+
 import numpy as np
 
 from noisy_meta import metrics as metrics_lib
@@ -262,7 +264,11 @@ def write_report(config, workdir, results, total):
                      {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
   if results:  # The interactive page (docs/explorer.md), from results.json.
     from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
-    explorer.write_mlrc_explorer(workdir)
+    try:
+      explorer.write_mlrc_explorer(workdir)
+    except Exception as e:  # pylint: disable=broad-except
+      logging.warning("%s: explorer.html not written (%s: %s).", workdir,
+                      type(e).__name__, e)
   return summary
 
 
