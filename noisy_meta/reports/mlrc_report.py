@@ -9,7 +9,6 @@ import collections
 import os
 
 from absl import logging
-
 import numpy as np
 
 from noisy_meta import metrics as metrics_lib
