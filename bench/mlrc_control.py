@@ -23,6 +23,7 @@ import json
 import os
 import sys
 
+from absl import logging
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -44,6 +45,8 @@ def main():
   ap.add_argument("--eval_every", type=int, default=1,
                   help="Score dev (best-dev selection) every N epochs and after the last.")
   args = ap.parse_args()
+  logging.set_verbosity(logging.INFO)  # The trainings' progress lines, on stderr.
+  logging.set_stderrthreshold(logging.INFO)
 
   path, _, arg = args.config.partition(":")
   spec = importlib.util.spec_from_file_location("grid_config", path)
