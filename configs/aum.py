@@ -56,7 +56,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.aum = ml_collections.ConfigDict()
   # equal: N/(c+1) threshold samples, equally from each class (Talukdar et al. §3.1);
   # random: N//(c+1) drawn uniformly (the AUM authors' code).
-  c.aum.threshold_mode = "equal"
+  # capped (relations' default: 19 or 42 imbalanced classes): equal shares, no
+  # class giving more than 1/(c+1) of its examples (aum_lib.capped_quota).
+  c.aum.threshold_mode = "capped" if relation_task else "equal"
   # How many per run: N//(c+1) ("c+1", Talukdar et al. and the AUM authors' code)
   # or N//c ("c").
   c.aum.threshold_divisor = "c+1"

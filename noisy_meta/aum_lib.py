@@ -126,13 +126,42 @@ def data_map(dyn):
           "correctness": np.asarray(dyn.correct_EN).mean(0)}
 
 
+def capped_quota(counts, total, share):
+  """Threshold samples per class: `total` in all, shared equally, class c
+  giving at most counts[c] // share; what a class cannot give is shared by
+  the others (water-filling, smallest classes first)."""
+  counts = np.asarray(counts, np.int64)
+  cap = counts // share
+  quota = np.zeros(len(counts), np.int64)
+  left, open_ = min(int(total), int(cap.sum())), list(np.argsort(cap, kind="stable"))
+  while open_ and left > 0:
+    each = left // len(open_)
+    c = open_[0]
+    if cap[c] - quota[c] <= each:  # The smallest open class fills up.
+      left -= cap[c] - quota[c]
+      quota[c] = cap[c]
+      open_.pop(0)
+      continue
+    if each == 0:  # One each to the largest open classes for the remainder.
+      for c in sorted(open_, key=lambda k: -cap[k])[:left]:
+        quota[c] += 1
+      break
+    quota[open_] += each
+    left -= each * len(open_)
+  return quota
+
+
 def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=None,
                              divisor="c+1"):
   """Indices of threshold samples (to be relabelled to the fake class c).
 
   mode "equal": N/(c+1) samples drawn equally from each original class
   (Talukdar et al. §3.1); "random": N//(c+1) drawn uniformly from all examples,
-  whatever their class (what the AUM authors' code does). `exclude` marks
+  whatever their class (what the AUM authors' code does); "capped" (many,
+  imbalanced classes: relations): N//(c+1) in all, equal shares but no class
+  gives more than 1/(c+1) of its examples, what small classes cannot give
+  going to the larger ones (water-filling), so every class keeps at least
+  c/(c+1) of its real examples in each run. `exclude` marks
   examples that must not be chosen (the first run's threshold samples, so
   that a second run's set is disjoint). `divisor="c"` asks for N//c
   instead of N//(c+1).
@@ -150,8 +179,14 @@ def assign_threshold_samples(labels, num_classes, rng, mode="equal", exclude=Non
     if total > len(pool):
       raise ValueError(f"{total} threshold samples asked, {len(pool)} available.")
     return np.sort(rng.choice(pool, total, replace=False))
+  if mode == "capped":
+    counts = np.bincount(labels, minlength=num_classes)
+    quota = capped_quota(counts, total, num_classes + 1)
+    return np.sort(np.concatenate([
+        rng.choice(np.flatnonzero(allowed & (labels == c)), quota[c], replace=False)
+        for c in range(num_classes)]).astype(np.int64))
   if mode != "equal":
-    raise ValueError(f"Unknown threshold-sample mode {mode!r} (equal, random).")
+    raise ValueError(f"Unknown threshold-sample mode {mode!r} (equal, random, capped).")
   per_class = total // num_classes
   chosen = []
   for c in range(num_classes):

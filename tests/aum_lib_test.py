@@ -144,3 +144,19 @@ def test_uniform_flips_rate_and_classes():
   assert (again == noisy).all() and (mask2 == mask).all()
   binary, bmask = noise.uniform_flips(labels % 2, 2, 0.4, seed=1)
   assert (binary[bmask] == 1 - (labels % 2)[bmask]).all()
+
+
+def test_capped_threshold_samples_keep_every_class_mostly_real():
+  # Caps: counts // 5 = 200, 20, 2, 0; 222 asked: every class gives its cap.
+  assert aum_lib.capped_quota([1000, 100, 10, 1], 222, 5).tolist() == [200, 20, 2, 0]
+  # 50 asked: the two small classes give their caps (2, 0), the 48 left are
+  # shared by the larger two, 24 each, but class 1 stops at 20: 28 for class 0.
+  assert aum_lib.capped_quota([1000, 100, 10, 1], 50, 5).tolist() == [28, 20, 2, 0]
+  assert aum_lib.capped_quota([30, 30, 30], 7, 4).tolist() == [3, 2, 2]
+  labels = np.repeat(np.arange(4), [1000, 100, 10, 1])
+  rng = np.random.default_rng(0)
+  first = aum_lib.assign_threshold_samples(labels, 4, rng, "capped")
+  second = aum_lib.assign_threshold_samples(labels, 4, rng, "capped", exclude=first)
+  assert len(first) == len(second) == 1111 // 5 and not set(first) & set(second)
+  for ids in (first, second):
+    assert np.bincount(labels[ids], minlength=4).tolist() == [200, 20, 2, 0]
