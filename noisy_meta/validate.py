@@ -33,10 +33,9 @@ CHOICES = {
     "input.label_patch_format": ("auto", "tacrev", "retacred", "mapping"),
     "optim.name": ("sgd", "adagrad", "adam", "adamw"),
     "input.markers": ("entity", "punct", "typed_punct"),
-    "aum.threshold_mode": ("equal", "random"),
+    "aum.threshold_mode": ("equal", "random", "capped"),
     "aum.threshold_divisor": ("c+1", "c"),
     "aum.margins": ("train", "eval", "both"),
-    "noise.kind": ("uniform", "class_conditional"),
     "clean.detector": ("ensemble", "aum", "aum_bbe", "knn", "simifeat", "cleanlab", "probe"),
     "meta.algorithm": ("reptile", "fomaml", "maml"),
     "meta.task_axis": ("auto", "vmap", "map"),
@@ -127,6 +126,22 @@ def _text_input(config):
             "e.g. --config.input.buckets=(16,32,64,128).")
 
 
+def _noise(config):
+  """noise.kind: one kind, or a mix "direction=0.1,pair=0.1" of known kinds
+  with rates in [0, 1)."""
+  from noisy_meta.data import noise  # pylint: disable=g-import-not-at-top
+  v = lookup(config, "noise.kind")
+  if v is MISSING:
+    return
+  if "=" not in str(v):
+    _choice("noise.kind", v, noise.KINDS)
+    return
+  try:
+    noise.parse_mix(str(v), 0.0)
+  except ValueError as e:
+    _fail("noise.kind", v, f"{e} A mix: kind=rate pairs of {', '.join(noise.KINDS)}.")
+
+
 def _aum(config):
   aum_p = lookup(config, "aum.percentiles")
   if aum_p is not MISSING:
@@ -205,5 +220,6 @@ def check(config):
       _choice(key, v, known)
   _numbers(config)
   _text_input(config)
+  _noise(config)
   _aum(config)
   _mlrc(config)

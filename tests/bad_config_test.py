@@ -103,7 +103,10 @@ def test_the_real_configs_pass(make):
     (AUM, "noise.rate", -0.1, "--config.noise.rate=-0.1: a noise rate must be in [0, 1)"),
     (AUM, "noise.rate", 1.0, "a noise rate must be in [0, 1)"),
     (FT, "trainer", "fintune", "--config.trainer=fintune: did you mean 'finetune'?"),
-    (AUM, "aum.threshold_mode", "equl", "did you mean 'equal'? use one of equal, random."),
+    (AUM, "aum.threshold_mode", "equl", "did you mean 'equal'? use one of equal, random, capped."),
+    (AUM, "noise.kind", "directon", "did you mean 'direction'? use one of uniform, "
+     "class_conditional, direction, pair, negative."),
+    (AUM, "noise.kind", "direction=0.1,swap=0.1", "Unknown noise kind 'swap'"),
     (AUM, "aum.threshold_divisor", "c-1", "use one of c+1, c."),
     (AUM, "aum.margins", "evl", "--config.aum.margins=evl: did you mean 'eval'?"),
     (AUM, "clean.methods", ("sieve", "flp"), "--config.clean.methods=flp: did you mean 'flip'?"),
