@@ -89,9 +89,13 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
   arg = (f"train_size={grid.sizes[dataset]},noise={rate},noise_kind={kind},"
          f"noise_seed={seed},seeds={retrain_seeds},folds={grid.folds},"
          f"epochs={grid.epochs},batch_size={grid.batch_size},lr={grid.lr}")
+  if grid.get("model"):  # Relation grids: the learner (0s above: its own recipe).
+    arg += f",model={grid.model}"
   cmd = [sys.executable, "-m", "noisy_meta.main", f"--config=configs/aum_{dataset}.py:{arg}",
          f"--workdir={workdir}", f"--config.aum.margins={grid.margins}",
          "--config.eval_every_epoch=False"]
+  if kind == "pair" and grid.get("pairing"):
+    cmd.append(f"--config.noise.pairing={grid.pairing}")
   if retrain_seeds:
     p = aum_config.get_config().detect.aum_percentile
     methods = ",".join(repr(m) for m in grid.clean_methods)  # A tuple of strings.
@@ -303,7 +307,7 @@ def main(argv):
   grid = load_grid(_GRID.value)
   out = os.path.abspath(_OUT.value)
   os.makedirs(os.path.join(out, "cells"), exist_ok=True)
-  num_classes = {"sst2": 2, "cola": 2, "trec": 6}
+  num_classes = {"sst2": 2, "cola": 2, "trec": 6, "semeval": 19}
   cell_list = cells(grid, num_classes)
   cell_dir = lambda name: os.path.join(out, "cells", name)
   first = [c for c in cell_list if c[4] == grid.noise_seeds[0] and c[3] > 0]

@@ -118,6 +118,30 @@ def test_detector_bench_cleaning_command_passes_literal_tuples():
   assert "seeds=3" in job and "folds=2" in job
 
 
+def test_relation_detector_grid_cells_and_commands():
+  """SemEval with relation noise: 3 kinds x 1 rate x 3 seeds + the original;
+  the learner and the pairing reach the AUM job's command, which main accepts."""
+  import detectors as bench  # pylint: disable=g-import-not-at-top
+  grid = bench.load_grid("configs/detectors_relation.py:model=transformer,pairing=runs/re/pa")
+  cell_list = bench.cells(grid, {"semeval": 19})
+  assert len(cell_list) == 3 * 3 + 1
+  assert {c[2] for c in cell_list if c[3] > 0} == {"uniform", "direction", "pair"}
+  pair = next(c for c in cell_list if c[2] == "pair")
+  cmd = bench.job_command(grid, "semeval", "pair", 0.2, pair[4], "/tmp/w")
+  job = next(a for a in cmd if a.startswith("--config="))
+  assert job.startswith("--config=configs/aum_semeval.py:") and "model=transformer" in job
+  assert "noise_kind=pair" in job and "--config.noise.pairing=runs/re/pa" in cmd
+  uniform = bench.job_command(grid, "semeval", "uniform", 0.2, 100, "/tmp/w")
+  assert not any("pairing" in a for a in uniform)
+  # The job's config, as main builds it, passes validation.
+  from configs import aum_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+  config = aum_semeval.get_config(job.split(":", 1)[1])
+  config.noise.pairing = "runs/re/pa"
+  validate.check(config)
+  assert config.learner == "relation_transformer" and config.noise.kind == "pair"
+
+
 def _grid(path, runs):
   os.makedirs(path)
   rows = [dict(fraction=f, run=r, baseline=b, mlrc=m, n_train=75) for f, r, b, m in runs]

@@ -1,0 +1,33 @@
+r"""The detector benchmark on relation data (issue 19): SemEval with relation noise.
+
+  python bench/detectors.py --grid=configs/detectors_relation.py:model=pa_lstm --out=runs/bench/det_re_pa
+  python bench/detectors.py --grid=configs/detectors_relation.py:model=transformer --out=runs/bench/det_re_tf
+
+Every cell is one AUM job (configs/aum_semeval.py, detection only) with the
+learner `model=` (pa_lstm, cgcn, transformer) and confident learning's folds
+of the same learner; noise kinds uniform, direction and pair (each relation
+to the one a clean model of the same learner confuses it with most:
+`pairing=` a finished supervised workdir, e.g. runs/re/pa_s0, or a JSON
+file; empty: a seeded map) at 20 %, noise seeds 100-102, and the original
+training set. Arguments: model, pairing, noise_seeds, folds, epochs (0: the
+learner's recipe), size (a seeded subset; 0: all 7500), clean_seeds.
+"""
+from configs import common
+from configs import detectors
+
+
+def get_config(arg=None):
+  a = common.parse_arg(arg, model="pa_lstm", pairing="", noise_seeds=3, folds=2, epochs=0,
+                       size=0, clean_seeds=0)
+  g = detectors.get_config(f"noise_seeds={a.noise_seeds},datasets=semeval,folds={a.folds},"
+                           f"clean_seeds={a.clean_seeds}")
+  g.model = a.model
+  g.pairing = a.pairing
+  g.sizes = {"semeval": a.size}
+  g.epochs = a.epochs  # 0: the learner's own (PA-LSTM 30, C-GCN 100, Transformer 5).
+  g.batch_size = g.lr = 0  # The learner's recipe.
+  g.noise_kinds = ("uniform", "direction", "pair")
+  g.noise_rates = (0.2,)
+  g.clean_datasets = ("semeval",) if a.clean_seeds else ()
+  g.clean_rates = (0.2,)
+  return g
