@@ -98,6 +98,11 @@ def _check(logits, labels, threshold):
       raise errors.InputError(
           "flags need two runs with disjoint threshold samples (each example judged in the "
           "run where it kept its label); analyze.threshold_ids gives the two sets.")
+    for r, ids in enumerate(threshold, 1):
+      ids = np.asarray(ids)
+      if ids.size and (ids.dtype.kind not in "iu" or ids.min() < 0 or ids.max() >= len(labels)):
+        raise errors.InputError(f"run {r}: threshold-sample ids must be integers in "
+                                f"0..{len(labels) - 1}.")
     if len(np.intersect1d(threshold[0], threshold[1])):
       raise errors.InputError("the two runs' threshold samples must be disjoint.")
 
@@ -137,6 +142,8 @@ def from_logits(logits, labels, threshold=None, *, texts=None, sources=None, lab
   noisy = None
   if original_labels is not None:
     original = np.asarray(original_labels, np.int32)
+    if original.shape != given.shape:
+      raise errors.InputError(f"original_labels: {original.shape}, labels: {given.shape}.")
     noisy = original != given
   else:
     original = given.copy()

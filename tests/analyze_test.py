@@ -127,6 +127,8 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
     analyze.from_logits(np.full((2, 5, 3), np.nan, np.float32), np.zeros(5, int))
   with pytest.raises(errors.InputError, match="labels must lie in 0..2"):
     analyze.from_logits(logits, np.full(5, 3))
+  with pytest.raises(errors.InputError, match="threshold-sample ids must be integers in 0..4"):
+    analyze.from_logits([logits, logits], np.zeros(5, int), [np.array([0]), np.array([7])])
   with pytest.raises(errors.InputError, match="not a finished AUM workdir"):
     analyze.load(str(tmp_path))
 
