@@ -310,3 +310,14 @@ def test_sweep_runs_jobs_and_names_the_failed_one(tmp_path):
   assert len(os.listdir(tmp_path / "root" / "logs")) == 4
   proc = _sweep(*args[:-3], "--noise=0", "--percentiles=10", "--seeds=0,1")
   assert "all 2 jobs finished" in proc.stderr
+
+
+def test_mlrc_learners_dry_run_grid_controls_and_figure(tmp_path):
+  env = dict(os.environ, DRY_RUN="1", ITERATIONS="50", MODELS="pa_lstm transformer")
+  out = subprocess.run(["bash", os.path.join(ROOT, "launch", "mlrc_learners.sh"),
+                        str(tmp_path)], env=env, check=True, capture_output=True,
+                       text=True).stdout.splitlines()
+  assert len(out) == 5 and _workdirs(out[0]) == [f"{tmp_path}/pa_lstm"]
+  # 50 meta-iterations x 8 tasks x 3 steps x 10 rows over the 75 rows of 1 %.
+  assert "--epochs=160" in out[1] and "--runs=0,1,2,3,4" in out[1]
+  assert "model=transformer" in out[2] and out[4].count("--grid=") == 2
