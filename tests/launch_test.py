@@ -321,3 +321,12 @@ def test_mlrc_learners_dry_run_grid_controls_and_figure(tmp_path):
   # 50 meta-iterations x 8 tasks x 3 steps x 10 rows over the 75 rows of 1 %.
   assert "--epochs=160" in out[1] and "--runs=0,1,2,3,4" in out[1]
   assert "model=transformer" in out[2] and out[4].count("--grid=") == 2
+
+
+def test_relation_noise_dry_run_supervised_then_the_grid(tmp_path):
+  env = dict(os.environ, DRY_RUN="1", MODELS="pa_lstm")
+  out = subprocess.run(["bash", os.path.join(ROOT, "launch", "relation_noise.sh"),
+                        str(tmp_path)], env=env, check=True, capture_output=True,
+                       text=True).stdout.splitlines()
+  assert _workdirs(out[0]) == [f"{tmp_path}/pa_lstm/supervised"]
+  assert f"pairing={tmp_path}/pa_lstm/supervised" in out[1] and "detectors_relation" in out[1]
