@@ -216,7 +216,7 @@ def write_report(config, workdir, results, total):
   model = config.model.name
   dataset = config.input.get("dataset", config.input.get("task"))
   label = score_label(config)
-  relation = config.get("learner", "relation") == "relation"
+  relation = config.get("learner", "relation") != "text"
   score = ("Official test score" if relation else
            f"Final {label} (a text task has no labelled test split)")
   lines = [f"# MLRC vs supervised {model} on {dataset}", "",
