@@ -74,6 +74,10 @@ def plot(by_label, out, dataset="semeval"):
                   capsize=3, color=f"C{k}", markersize=4,
                   label=f"{label} {'+ MLRC' if name == 'mlrc' else 'baseline'}")
   ax.set_xscale("log")
+  xs = sorted({100 * r["fraction"] for runs in by_label.values() for r in runs})
+  ax.set_xticks(xs, [f"{v:g} %" for v in xs])
+  ax.minorticks_off()
+  ax.set_xlim(min(xs) / 1.6, max(xs) * 1.6)
   ax.set_xlabel(f"training sentences used (% of {dataset}'s training set)")
   ax.set_ylabel("test F1 (%)")
   ax.set_ylim(bottom=0)
