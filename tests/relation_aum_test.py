@@ -61,3 +61,23 @@ def test_a_patch_without_train_labels_is_refused(data_dir, tmp_path):
   patch.write_text(json.dumps([{"id": dev[0]["id"], "relation": "no_relation"}]))
   with pytest.raises(errors.InputError, match="changes no training label"):
     aum.train_and_evaluate(_tacred_aum_config(data_dir, str(patch)), str(tmp_path / "j"))
+
+
+def test_from_patch_keeps_the_relations_the_patch_replaced(data_dir, tmp_path):
+  """Every org:city_of_headquarters becomes org:city_of_branch: the output
+  space still holds the old label, which the job trains on."""
+  from noisy_meta.learners import relation_classifier  # pylint: disable=g-import-not-at-top
+  sample = os.path.join(data_dir, "tacred_sample")
+  folder = tmp_path / "retacred"
+  folder.mkdir()
+  for s in ("train", "dev", "test"):
+    exs = json.load(open(os.path.join(sample, f"{s}.json")))
+    (folder / f"{s}_id2label.json").write_text(json.dumps({
+        e["id"]: e["relation"].replace("org:city_of_headquarters", "org:city_of_branch")
+        for e in exs}))
+  config = _tacred_aum_config(data_dir, str(folder))
+  _, labels = relation_classifier.load_examples(config)
+  assert {"org:city_of_headquarters", "org:city_of_branch"} <= set(labels)
+  config.noise.from_patch = False  # A plain run: the patched labels only.
+  _, labels = relation_classifier.load_examples(config)
+  assert "org:city_of_headquarters" not in labels

@@ -103,11 +103,13 @@ def load_examples(config):
                               patch_format=inp.label_patch_format)
     # The output space: every relation in any split (TACRED, TACRED-Revisited
     # and Re-TACRED differ), no_relation first.
-    # A relation a patch replaced everywhere still names training labels
-    # before the patch (noise.from_patch).
+    # The patched data's relations; an AUM job that trains on the labels
+    # before the patch (noise.from_patch) also needs the relations the patch
+    # replaced everywhere.
+    before = config.get("noise", {}).get("from_patch", False)
     labels = sorted({r for k in ("train", "dev", "test") for e in d[k]
-                     for r in (e["relation"], e.get("original_relation", e["relation"]))}
-                    - {"no_relation"})
+                     for r in ((e["relation"], e.get("original_relation", e["relation"]))
+                               if before else (e["relation"],))} - {"no_relation"})
     return d, ["no_relation"] + labels
   raise errors.InputError(f"input.dataset={inp.dataset!r}: use semeval or tacred.")
 
