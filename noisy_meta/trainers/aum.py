@@ -158,13 +158,14 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   # detect.frozen=False: no frozen-encoder detectors and no neighbours (what a
   # logits-only analysis, noisy_meta.analyze, has).
   emb = views = None
-  if config.detect.get("frozen", True) and hasattr(learner, "embed_layers"):
+  frozen = config.detect.get("frozen", True)
+  if frozen and hasattr(learner, "embed_layers"):
     layers = learner.embed_layers(learner.train)  # One pass: the last layer and all.
     emb = layers[:, -1]
     every = layers.reshape(len(layers), -1)  # Each layer's unit vectors side by side.
     views = [emb, linear_probe.principal_components(every, emb.shape[1])
              / np.sqrt(layers.shape[1])]  # As long as one layer's vectors.
-  elif config.detect.get("frozen", True):
+  elif frozen:
     emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
   folds = {}
