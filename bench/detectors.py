@@ -92,8 +92,9 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
   if grid.get("model"):  # Relation grids: the learner (0s above: its own recipe).
     arg += f",model={grid.model}"
   cmd = [sys.executable, "-m", "noisy_meta.main", f"--config=configs/aum_{dataset}.py:{arg}",
-         f"--workdir={workdir}", f"--config.aum.margins={grid.margins}",
-         "--config.eval_every_epoch=False"]
+         f"--workdir={workdir}", f"--config.aum.margins={grid.margins}"]
+  if not grid.get("model"):  # Text learners read dev only for selection; relation
+    cmd.append("--config.eval_every_epoch=False")  # learners decay lr on it.
   if kind == "pair" and grid.get("pairing"):
     cmd.append(f"--config.noise.pairing={grid.pairing}")
   if retrain_seeds:

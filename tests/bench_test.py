@@ -140,6 +140,14 @@ def test_relation_detector_grid_cells_and_commands():
   config.noise.pairing = "runs/re/pa"
   validate.check(config)
   assert config.learner == "relation_transformer" and config.noise.kind == "pair"
+  # Every --config.X override names a field the relation config has (main
+  # refuses the job otherwise: the text-only eval_every_epoch once slipped in).
+  for a in cmd + uniform:
+    if a.startswith("--config."):
+      node = config
+      for key in a[len("--config."):].split("=", 1)[0].split("."):
+        assert key in node, a
+        node = node[key]
 
 
 def _grid(path, runs):
