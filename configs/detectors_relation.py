@@ -9,7 +9,7 @@ of the same learner; noise kinds uniform, direction and pair (each relation
 to the one a clean model of the same learner confuses it with most:
 `pairing=` a finished supervised workdir, e.g. runs/re/pa_s0, or a JSON
 file; empty: a seeded map) at 20 %, noise seeds 100-102, and the original
-training set. Arguments: model, pairing, noise_seeds, folds, epochs (0: the
+training set. Arguments: model, pairing, noise_seeds (0: 3), folds, epochs (0: the
 learner's recipe), size (the first N of the 7500 training sentences; 0:
 all), clean_seeds, and `cpu`: what a 2-core CPU finishes in well under an
 hour for PA-LSTM (2000 sentences, noise seed 100 only, 10 epochs; the
@@ -20,12 +20,11 @@ from configs import detectors
 
 
 def get_config(arg=None):
-  a = common.parse_arg(arg, model="pa_lstm", pairing="", noise_seeds=3, folds=2, epochs=0,
+  a = common.parse_arg(arg, model="pa_lstm", pairing="", noise_seeds=0, folds=2, epochs=0,
                        size=0, clean_seeds=0, cpu=False)
+  a.noise_seeds = a.noise_seeds or (1 if a.cpu else 3)
   if a.cpu:
-    given = arg or ""
     a.size = a.size or 2000
-    a.noise_seeds = a.noise_seeds if "noise_seeds=" in given else 1
     a.epochs = a.epochs or (3 if a.model == "transformer" else 10)
   g = detectors.get_config(f"noise_seeds={a.noise_seeds},datasets=semeval,folds={a.folds},"
                            f"clean_seeds={a.clean_seeds}")
