@@ -50,7 +50,10 @@ def main(argv):
   if not os.path.exists(_CHROMIUM.value):
     raise errors.InputError(f"--chromium={_CHROMIUM.value}: no such binary "
                             "(apt-get install chromium).")
-  from playwright import sync_api  # pylint: disable=g-import-not-at-top
+  try:
+    from playwright import sync_api  # pylint: disable=g-import-not-at-top
+  except ImportError:
+    raise errors.InputError("playwright is not installed (pip install -e .[test])") from None
   with sync_api.sync_playwright() as p:
     browser = p.chromium.launch(executable_path=_CHROMIUM.value, args=["--no-sandbox"])
     page = browser.new_page(viewport={"width": _WIDTH.value, "height": _HEIGHT.value or 1000})
