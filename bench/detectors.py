@@ -82,10 +82,12 @@ def cells(grid, num_classes):
   return out
 
 
-def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
+def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0, methods=None):
   """The AUM job of one cell: detection only, or (retrain_seeds) the cleaning
-  comparison: whole dev set, sieving by the default detector and by AUM's
-  own cut."""
+  comparison: whole dev set, cleaning by the default detector (or the grid's
+  `clean_detector`) and by AUM at `clean_percentiles` (default: AUM's own
+  cut). `methods`: the cleaning methods (default the grid's; () for
+  unfiltered retrains only, e.g. on the original data)."""
   arg = (f"train_size={grid.sizes[dataset]},noise={rate},noise_kind={kind},"
          f"noise_seed={seed},seeds={retrain_seeds},folds={grid.folds},"
          f"epochs={grid.epochs},batch_size={grid.batch_size},lr={grid.lr}")
@@ -98,13 +100,39 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0):
   if kind == "pair" and grid.get("pairing"):
     cmd.append(f"--config.noise.pairing={grid.pairing}")
   if retrain_seeds:
-    p = aum_config.get_config().detect.aum_percentile
-    methods = ",".join(repr(m) for m in grid.clean_methods)  # A tuple of strings.
-    cmd += [f"--config.clean.methods=({methods},)",
-            f"--config.clean.percentiles=({p},)"]
+    pcs = tuple(grid.get("clean_percentiles") or ()) or (
+        aum_config.get_config().detect.aum_percentile,)
+    methods = grid.clean_methods if methods is None else methods
+    quoted = "".join(f"{m!r}," for m in methods)  # A tuple of strings.
+    cmd += [f"--config.clean.methods=({quoted})",
+            "--config.clean.percentiles=(" + "".join(f"{p}," for p in pcs) + ")"]
+    if grid.get("clean_detector"):
+      cmd.append(f"--config.clean.detector={grid.clean_detector}")
   elif grid.dev_size:
     cmd += [f"--config.input.dev_size={grid.dev_size}"]
   return cmd
+
+
+def clean_jobs(grid, out, cell_dir):
+  """The cleaning comparison's jobs [(name, source cell dir, command)]: per
+  dataset, noise kind (`clean_kinds`, default uniform) and rate, the first
+  noise seed's cell retrained; with `clean_original`, unfiltered retrains on
+  the original data (the clean reference), reusing its `<dataset>_clean` cell."""
+  if not grid.clean_seeds:
+    return []
+  jobs = []
+  for d in grid.clean_datasets:
+    if grid.get("clean_original"):
+      jobs.append((f"clean/{d}_original", cell_dir(f"{d}_clean"), job_command(
+          grid, d, "uniform", 0.0, grid.noise_seeds[0], os.path.join(out, "clean", f"{d}_original"),
+          retrain_seeds=len(grid.clean_seeds), methods=())))
+    for kind in grid.get("clean_kinds", ("uniform",)):
+      for rate in grid.clean_rates:
+        name = f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}"
+        jobs.append((f"clean/{name}", cell_dir(name), job_command(
+            grid, d, kind, rate, grid.noise_seeds[0], os.path.join(out, "clean", name),
+            retrain_seeds=len(grid.clean_seeds))))
+  return jobs
 
 
 def reuse_trainings(source, workdir):
@@ -215,28 +243,87 @@ def goal_checks(agg, default):
   return out
 
 
+def _clean_summary(out, name):
+  path = os.path.join(out, "clean", name, "summary.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def clean_table(grid, out):
-  """{dataset rate: {unfiltered, default, aum: [mean, std, n]}} of dev scores."""
+  """{dataset kind rate: {unfiltered, <method> by <detector>, <method> by aum pP:
+  [mean, std, n]}} of dev scores (the summary's metric)."""
   rows = {}
   for d in grid.clean_datasets:
-    for rate in grid.clean_rates:
-      path = os.path.join(out, "clean", f"{d}_uniform_{rate:g}_s{grid.noise_seeds[0]}",
-                          "summary.json")
-      if not os.path.exists(path):
-        continue
-      with open(path) as f:
-        s = json.load(f)
-      m = s["metric"]
-      row = {"metric": m, "detector": s["detectors"]["chosen"],
-             "unfiltered": s["dev"]["none"].get(m)}
-      for method, st in s["detectors"]["cleaning"].items():
-        row[f"{method} by {s['detectors']['chosen']}"] = st.get(m)
-      for p, prow in s["percentiles"].items():
-        for method in grid.clean_methods:
-          if method in prow:
-            row[f"{method} by aum p{p}"] = prow[method].get(m)
-      rows[f"{d} {rate:g}"] = row
+    for kind in grid.get("clean_kinds", ("uniform",)):
+      for rate in grid.clean_rates:
+        s = _clean_summary(out, f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}")
+        if s is None:
+          continue
+        m = s["metric"]
+        row = {"metric": m, "detector": s["detectors"]["chosen"],
+               "unfiltered": s["dev"]["none"].get(m)}
+        for method, st in s["detectors"]["cleaning"].items():
+          row[f"{method} by {s['detectors']['chosen']}"] = st.get(m)
+        for p, prow in s["percentiles"].items():
+          for method in grid.clean_methods:
+            if method in prow:
+              row[f"{method} by aum p{p}"] = prow[method].get(m)
+        rows[f"{d} {kind} {rate:g}"] = row
   return rows
+
+
+def test_table(grid, out):
+  """Relation grids' cleaning on test: {dataset kind rate: {clean, noisy,
+  <method>: {percentile (chosen on dev), dev, test}, recovered: {method:
+  share of the test F1 lost to noise that cleaning won back}}}."""
+  rows = {}
+  for d in grid.clean_datasets:
+    orig = _clean_summary(out, f"{d}_original")
+    clean = orig["dev"]["none"].get("test_f1") if orig else None
+    for kind in grid.get("clean_kinds", ("uniform",)):
+      for rate in grid.clean_rates:
+        s = _clean_summary(out, f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}")
+        if s is None or "test_f1" not in s["dev"]["none"]:
+          continue
+        noisy = s["dev"]["none"]["test_f1"]
+        row = {"clean": clean, "noisy": noisy, "methods": s.get("selected", {}),
+               "recovered": {}}
+        for method, sel in row["methods"].items():
+          if clean and sel.get("test") and clean[0] > noisy[0]:
+            row["recovered"][method] = (sel["test"][0] - noisy[0]) / (clean[0] - noisy[0])
+        rows[f"{d} {kind} {rate:g}"] = row
+  return rows
+
+
+def test_lines(grid, rows):
+  """The relation cleaning table (test F1 ×100) and the issue's goal check."""
+  if not rows:
+    return []
+  pct = lambda v: "—" if v is None or v[0] is None else (
+      f"{100 * v[0]:.2f}" + ("" if v[1] is None else f" ± {100 * v[1]:.2f}"))
+  methods = list(grid.clean_methods)
+  lines = ["", "### Cleaning on test: official F1 ×100 of the best-dev epoch, mean ± std "
+           f"over retrain seeds {list(grid.clean_seeds)}", "",
+           "Each method's percentile is the one whose retrains score best on dev (never "
+           "test). Recovered: (cleaned − noisy) / (clean − noisy) test F1.", "",
+           "| dataset, noise | clean data | noisy, unfiltered | "
+           + " | ".join(f"{m} (p chosen on dev)" for m in methods)
+           + " | recovered " + " / ".join(methods) + " |", "|---" * (4 + len(methods)) + "|"]
+  for g, r in rows.items():
+    cells_ = [pct(r["clean"]), pct(r["noisy"])]
+    for m in methods:
+      sel = r["methods"].get(m)
+      cells_.append("—" if not sel else f"{pct(sel.get('test'))} (p{sel['percentile']})")
+    rec = [f"{r['recovered'][m]:.2f}" if m in r["recovered"] else "—" for m in methods]
+    lines.append(f"| {g} | " + " | ".join(cells_) + " | " + " / ".join(rec) + " |")
+  for g, r in rows.items():
+    if r["recovered"]:
+      best = max(r["recovered"].values())
+      lines.append(f"- {g}: the better method recovers {best:.2f} of the F1 lost to noise: "
+                   f"{'met' if best >= 0.5 else '**not met**'} (>= 0.50).")
+  return lines
 
 
 def fmt(v, digits=3):
@@ -246,7 +333,7 @@ def fmt(v, digits=3):
   return f"{mean:.{digits}f}" if std is None else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
-def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
+def markdown(grid, agg, clean, checks, cleaning, seconds, spec="", tested=None):
   default = checks["default"]
   sizes = ", ".join(f"{d} {n or 'all'}" for d, n in grid.sizes.items())
   lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, "
@@ -291,7 +378,7 @@ def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
     cols = sorted({k for r in cleaning.values() for k in r if k not in ("metric", "detector")},
                   key=lambda k: (k != "unfiltered", k))
     lines += ["", "### Cleaning: retrained dev score ×100 (mean ± std over retrain seeds)",
-              "", "| dataset, uniform noise | metric | " + " | ".join(cols) + " |",
+              "", "| dataset, noise | metric | " + " | ".join(cols) + " |",
               "|---" * (len(cols) + 2) + "|"]
     for g, r in cleaning.items():
       cells_ = []
@@ -300,6 +387,7 @@ def markdown(grid, agg, clean, checks, cleaning, seconds, spec=""):
         cells_.append("—" if v is None or v[0] is None else (
             f"{100 * v[0]:.2f}" + ("" if v[1] is None else f" ± {100 * v[1]:.2f}")))
       lines.append(f"| {g} | {r['metric']} | " + " | ".join(cells_) + " |")
+  lines += test_lines(grid, tested or {})
   return "\n".join(lines) + "\n"
 
 
@@ -313,23 +401,17 @@ def main(argv):
   cell_dir = lambda name: os.path.join(out, "cells", name)
   first = [c for c in cell_list if c[4] == grid.noise_seeds[0] and c[3] > 0]
   rest = [c for c in cell_list if c not in first]
-  jobs = [(name, False, job_command(grid, d, kind, rate, seed, cell_dir(name)))
+  jobs = [(name, None, job_command(grid, d, kind, rate, seed, cell_dir(name)))
           for name, d, kind, rate, seed in first]
   # The cleaning comparison (after the first seed's cells, whose AUM runs it
   # reuses): retrains added.
-  for d in grid.clean_datasets:
-    for rate in grid.clean_rates:
-      if grid.clean_seeds:
-        name = f"{d}_uniform_{rate:g}_s{grid.noise_seeds[0]}"
-        jobs.append((f"clean/{name}", True, job_command(
-            grid, d, "uniform", rate, grid.noise_seeds[0], os.path.join(out, "clean", name),
-            retrain_seeds=len(grid.clean_seeds))))
-  jobs += [(name, False, job_command(grid, d, kind, rate, seed, cell_dir(name)))
+  jobs += clean_jobs(grid, out, cell_dir)
+  jobs += [(name, None, job_command(grid, d, kind, rate, seed, cell_dir(name)))
            for name, d, kind, rate, seed in rest]
   jobs = select(jobs, _ONLY.value, _SKIP.value)
   t0 = time.perf_counter()
   prog = progress.Progress(len(jobs), unit="jobs")
-  for i, (name, retrains, cmd) in enumerate(jobs, 1):
+  for i, (name, source, cmd) in enumerate(jobs, 1):
     wd = cmd[4].split("=", 1)[1]
     if os.path.exists(os.path.join(wd, "summary.json")) and not _RESCORE.value:
       print(f"[{i}/{len(jobs)}] {name}: reused", flush=True)
@@ -337,16 +419,18 @@ def main(argv):
     if os.path.exists(os.path.join(wd, "summary.json")):  # --rescore: the trainings stay,
       cmd = cmd + ["--config.overwrite_config=True"]     # the detector config may be new.
     os.makedirs(wd, exist_ok=True)
-    if retrains:
-      reuse_trainings(cell_dir(os.path.basename(wd)), wd)
+    if source:  # A cleaning job: the detection cell's trainings serve it.
+      reuse_trainings(source, wd)
     run_job(cmd, os.path.join(wd, "job.log"))
     print(f"[{i}/{len(jobs)}] {name}: done | {prog.line(i)[0]}", flush=True)
   agg, clean = aggregate(grid, cell_list, out)
   checks = goal_checks(agg, grid.candidate)
-  cleaning = clean_table(grid, out)
-  text = markdown(grid, agg, clean, checks, cleaning, time.perf_counter() - t0, _GRID.value)
+  cleaning, tested = clean_table(grid, out), test_table(grid, out)
+  text = markdown(grid, agg, clean, checks, cleaning, time.perf_counter() - t0, _GRID.value,
+                  tested)
   writers.write_json(os.path.join(out, "summary.json"),
                      {"groups": agg, "clean": clean, "checks": checks, "cleaning": cleaning,
+                      "cleaning_test": tested,
                       "ranking": ranking(agg), "grid": grid.to_dict()})
   with open(os.path.join(out, "detectors.md"), "w") as f:
     f.write(text)

@@ -150,6 +150,56 @@ def test_relation_detector_grid_cells_and_commands():
         node = node[key]
 
 
+def test_relation_cleaning_jobs_and_test_table(tmp_path):
+  """clean_seeds: the original's unfiltered retrains and, per noise kind, sieve
+  and flip at every candidate percentile; the test table takes each method's
+  dev-chosen percentile and the share of lost F1 it won back."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import detectors as bench  # pylint: disable=g-import-not-at-top
+  grid = bench.load_grid("configs/detectors_relation.py:cpu,clean_seeds=3")
+  out = str(tmp_path)
+  jobs = bench.clean_jobs(grid, out, lambda n: os.path.join(out, "cells", n))
+  assert [j[0] for j in jobs] == ["clean/semeval_original", "clean/semeval_uniform_0.2_s100",
+                                  "clean/semeval_direction_0.2_s100",
+                                  "clean/semeval_pair_0.2_s100"]
+  assert jobs[0][1].endswith("cells/semeval_clean")  # The original's detection cell.
+  from configs import aum_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+  for name, _, cmd in jobs:
+    args = dict(a[2:].split("=", 1) for a in cmd if a.startswith("--config."))
+    methods = ast.literal_eval(args["config.clean.methods"])
+    assert methods == (() if name.endswith("original") else ("sieve", "flip"))
+    assert ast.literal_eval(args["config.clean.percentiles"]) == (10, 50, 99)
+    assert args["config.clean.detector"] == "aum"
+    config = aum_semeval.get_config(next(a for a in cmd if a.startswith("--config="))
+                                    .split(":", 1)[1])
+    config.clean.methods, config.clean.detector = methods, "aum"
+    validate.check(config)
+    assert list(config.clean.seeds) == [0, 1, 2]
+
+  def summary(name, none, selected):
+    os.makedirs(os.path.join(out, "clean", name))
+    with open(os.path.join(out, "clean", name, "summary.json"), "w") as f:
+      json.dump({"dev": {"none": {"n": 3, "test_f1": none}}, "selected": selected}, f)
+  sel = lambda p, test: {"percentile": p, "dev": [0.5, 0.0], "test": [test, 0.01], "n": 3}
+  summary("semeval_original", [0.80, 0.01], {})
+  summary("semeval_uniform_0.2_s100", [0.60, 0.02], {"sieve": sel(50, 0.72),
+                                                     "flip": sel(10, 0.65)})
+  summary("semeval_direction_0.2_s100", [0.70, 0.02], {"sieve": sel(99, 0.72)})
+  rows = bench.test_table(grid, out)
+  assert set(rows) == {"semeval uniform 0.2", "semeval direction 0.2"}  # Pair: not run.
+  # (0.72 - 0.60) / (0.80 - 0.60) = 0.6; (0.65 - 0.60) / 0.2 = 0.25; (0.72 - 0.7) / 0.1 = 0.2.
+  assert rows["semeval uniform 0.2"]["recovered"] == pytest.approx({"sieve": 0.6,
+                                                                     "flip": 0.25})
+  assert rows["semeval direction 0.2"]["recovered"] == pytest.approx({"sieve": 0.2})
+  text = "\n".join(bench.test_lines(grid, rows))
+  assert "| semeval uniform 0.2 | 80.00 ± 1.00 | 60.00 ± 2.00 | 72.00 ± 1.00 (p50) | " \
+         "65.00 ± 1.00 (p10) | 0.60 / 0.25 |" in text
+  assert "semeval uniform 0.2: the better method recovers 0.60 of the F1 lost to noise: met" \
+      in text
+  assert "semeval direction 0.2: the better method recovers 0.20" in text and "**not met**" in text
+
+
 def test_relation_detector_grid_cpu_scale():
   """`cpu`: 2000 sentences, one noise seed, 10 epochs (Transformer 3) unless given."""
   from configs import detectors_relation  # pylint: disable=g-import-not-at-top

@@ -97,7 +97,8 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
     assert z["noisy"].sum() == round(0.1 * n) + round(0.05 * (z["original"] != 0).sum())
     assert all(s or o for s, o in zip(swapped, to_other)) and sum(swapped) == round(0.1 * n)
     assert summary["noise_rate"] == pytest.approx(float(z["noisy"].mean()))
-  assert summary["examples"] == n and summary["metric"] == "accuracy"
+  # Relations are compared by the official F1 of the best-dev epoch.
+  assert summary["examples"] == n and summary["metric"] == "dev_best_f1"
   for run in ("aum_run1", "aum_run2"):
     with np.load(tmp_path / run / "dynamics.npz") as z:
       # Every example measured once per epoch; 19 real classes + the fake one.
@@ -113,8 +114,17 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   assert summary["percentiles"]["50"]["flagged"] == flagged
   sieved = json.load(open(tmp_path / "clean" / "sieve_p50_s0" / "metrics.json"))
   assert sieved["train_examples"] == n - flagged
+  # Every retrain scores its best-dev model on test (the official scorer):
+  # the summary's unfiltered and chosen-percentile scores are those runs'.
+  base = json.load(open(tmp_path / "clean" / "none_s0" / "metrics.json"))
+  for m in (base, sieved):
+    assert 0 <= m["test_f1"] <= 1 and m["dev_best_f1"] >= m["dev"]["f1"] - 1e-6
+  assert summary["dev"]["none"]["test_f1"] == [base["test_f1"], None]
+  assert summary["selected"]["sieve"]["percentile"] == 50  # The only candidate.
+  assert summary["selected"]["sieve"]["test"] == [sieved["test_f1"], None]
   assert os.path.getsize(tmp_path / "fig3_aum_histogram.png") > 1000
   report = open(tmp_path / "report.md").read()
   assert "## Relations: flags at the 99th percentile" in report
   assert "| flagged label | suggested label | examples |" in report
+  assert "Percentile chosen on dev" in report and "- sieve: p50" in report
   assert report.count("| [S ") + report.count(" [S ") >= 30  # The 30 lowest, entities marked.

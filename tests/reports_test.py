@@ -200,3 +200,25 @@ def test_relation_lines_by_hand():
   assert "| A(e1,e2) | 2 | 2 | 1.000 | 1 | 0.500 | 1.000 |" in lines
   assert "| A(e2,e1) | 1 | 0 | 0.000 | 1 | — | 0.000 |" in lines
   assert "| A(e1,e2) | A(e2,e1) | 2 |" in lines and "| Other | A(e1,e2) | 1 |" in lines
+
+
+def test_select_percentile_is_chosen_on_dev_never_test():
+  """The best mean dev score wins (ties: the lower percentile); test rides along."""
+  st = lambda dev, test, n=3: {"n": n, "collapsed": 0, "dev_best_f1": [dev, 0.01],
+                               "test_f1": [test, 0.02]}
+  summary = {"metric": "dev_best_f1", "percentiles": {
+      "10": {"sieve": st(0.70, 0.90), "flip": st(0.60, 0.50)},
+      "50": {"sieve": st(0.75, 0.60), "flip": st(0.60, 0.70)},
+      "99": {"sieve": st(0.74, 0.80), "flip": {"n": 0, "collapsed": 0}}}}
+  sel = aum_report.select_percentile(summary, ("sieve", "flip", "none"))
+  assert sel["sieve"] == {"percentile": 50, "dev": [0.75, 0.01], "test": [0.60, 0.02],
+                          "n": 3, "collapsed": 0}
+  assert sel["flip"]["percentile"] == 10 and "none" not in sel  # Tie: p10; p99 not run.
+  lines = aum_report.selected_lines(dict(summary, selected=sel, dev={"none": st(0.6, 0.55)}))
+  assert lines[1] == ("- sieve: p50, dev F1 (official, best-dev epoch) 75.00 ± 1.00 (n=3); "
+                      "test F1 (official, best-dev epoch) 60.00 ± 2.00 (n=3) (unfiltered "
+                      "55.00 ± 2.00 (n=3)).")
+  # Text tasks: their headline metric, no test.
+  text = {"metric": "accuracy", "percentiles": {"50": {"sieve": {"n": 1, "collapsed": 0,
+                                                                "accuracy": [0.8, None]}}}}
+  assert aum_report.select_percentile(text, ("sieve",))["sieve"]["test"] is None

@@ -48,16 +48,27 @@ def neighbour_agreement(emb, labels, k):
   return {"majority_share": majority_share, "agrees": agrees}
 
 
+# Scores a relation learner's retrains also have (finetune.fit's score_test):
+# the best-dev epoch's dev F1 and that model's test F1 (official scorers).
+RESULT_KEYS = ("dev_best_f1", "test_f1")
+
+
 def _stats(devs, results=()):
   """Dev scores of finished runs: {metric: [mean, sample std], n, collapsed}.
 
   The std is None for one run (undefined), both are None for none.
-  `results`: the runs' metrics.json dicts, for their collapse flags.
+  `results`: the runs' metrics.json dicts, for their collapse flags and the
+  relation learners' `dev_best_f1` and `test_f1` (kept when every run has them).
   """
   n = len(devs)
+  results = list(results)
   out = {"n": n, "collapsed": sum(bool(r.get("collapsed")) for r in results)}
-  for m in ("accuracy", "mcc"):
-    v = np.asarray([d[m] for d in devs], np.float64)
+  values = {m: [d[m] for d in devs] for m in ("accuracy", "mcc")}
+  if n and len(results) == n:
+    values.update({k: [r[k] for r in results] for k in RESULT_KEYS
+                   if all(k in r for r in results)})
+  for m, v in values.items():
+    v = np.asarray(v, np.float64)
     out[m] = [float(v.mean()) if n else None, float(v.std(ddof=1)) if n > 1 else None]
   return out
 
@@ -68,9 +79,28 @@ def _run_row(result, note="not run: every example flagged"):
     return {"finished": False, "note": note}
   dev = result["dev"]
   return {"finished": True, "accuracy": dev["accuracy"], "mcc": dev["mcc"],
+          **{k: result[k] for k in RESULT_KEYS if k in result},
           "train_examples": result.get("train_examples"),
           # metrics.json written before the check have no flag: unknown.
           "collapsed": result.get("collapsed"), "collapse_reason": result.get("collapse_reason")}
+
+
+def select_percentile(summary, methods):
+  """Per cleaning method, the percentile whose retrains score best on dev (the
+  summary's metric, mean over seeds; ties: the lower percentile), with its dev
+  and, where scored, test statistics: what a user without test labels picks."""
+  out = {}
+  m = summary["metric"]
+  for method in methods:
+    cands = [(row[method][m][0], -int(p), p) for p, row in summary["percentiles"].items()
+             if row.get(method) and row[method]["n"] and m in row[method]]
+    if not cands:
+      continue
+    _, _, p = max(cands)
+    st = summary["percentiles"][p][method]
+    out[method] = {"percentile": int(p), "dev": st[m], "test": st.get("test_f1"),
+                   "n": st["n"], "collapsed": st["collapsed"]}
+  return out
 
 
 def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, results,
@@ -81,7 +111,9 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
   `aum_runs`: the two AUM runs' metrics.json dicts (their dev collapse flags);
   `by_detector`: {method: {seed: metrics or None}} of cleaning by `detector`.
   """
-  metric = metrics_lib.headline(_task(config))
+  # Relation learners: the official F1 of the best-dev epoch (the model that
+  # is scored on test); text tasks: their headline dev metric.
+  metric = "dev_best_f1" if is_relation(config) else metrics_lib.headline(_task(config))
   seeds = list(config.clean.seeds)
   rate = config.noise.rate
   if rate <= 0 and noisy is not None:  # A noise mix: the share it flipped.
@@ -117,6 +149,7 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
       if runs:
         row[method] = _stats([r["dev"] for r in runs], runs)
     out["percentiles"][str(p)] = row
+  out["selected"] = select_percentile(out, config.clean.methods)
   rs = [r for r in out["runs"].values() if r.get("finished")]
   out["collapsed_runs"] = sorted(k for k, r in out["runs"].items() if r.get("collapsed"))
   out["collapse_unknown"] = sorted(k for k, r in out["runs"].items()
@@ -261,7 +294,7 @@ def read_workdir(workdir):
 
 def fmt_stat(stat, metric, scale=100):
   """'mean ± std (n=k)', 'value (n=1)', or None when nothing ran; collapse noted."""
-  if stat is None or not stat["n"]:
+  if stat is None or not stat["n"] or metric not in stat:
     return None
   mean, std = stat[metric]
   text = (f"{scale * mean:.2f} (n=1)" if std is None
@@ -282,8 +315,10 @@ def _why_not_run(config, p, method):
 
 
 def _metrics(summary):
-  """The task's metric first, then the other one."""
+  """The task's metric first, then the other one (relations: test F1)."""
   m = summary["metric"]
+  if m == "dev_best_f1":
+    return [m, "test_f1"]
   return [m] + [x for x in ("accuracy", "mcc") if x != m]
 
 
@@ -291,15 +326,35 @@ def _base_cell(base, metric):
   return fmt_stat(base, metric) or base.get("note", "not run")
 
 
+def selected_lines(summary):
+  """The percentile each cleaning method would use, chosen on dev (never on
+  test), with its scores: the cleaning result a user can reproduce."""
+  sel = summary.get("selected") or {}
+  if not sel:
+    return []
+  m = summary["metric"]
+  base = summary["dev"]["none"]
+  names = common.NAMES
+  lines = [f"Percentile chosen on dev (dev {names[m]}, mean over seeds), never on test:"]
+  for method, r in sel.items():
+    st = {"n": r["n"], "collapsed": r["collapsed"], m: r["dev"]}
+    text = f"- {method}: p{r['percentile']}, dev {names[m]} {fmt_stat(st, m)}"
+    if r.get("test"):
+      st["test_f1"] = r["test"]
+      text += (f"; {names['test_f1']} {fmt_stat(st, 'test_f1')} (unfiltered "
+               f"{_base_cell(base, 'test_f1')})")
+    lines.append(text + ".")
+  return lines + [""]
+
+
 def table1_lines(config, summary):
   """Table 1: thresholds, flags and dev scores at every percentile."""
   metrics = _metrics(summary)
   base = summary["dev"]["none"]
   methods = list(config.clean.methods)
-  names = common.NAMES
   lines = ["## Table 1: percentile sweep", "",
            "| percentile | thresholds (run 1, run 2) | flagged | "
-           + " | ".join(f"{x} {names[k]}" for k in metrics for x in ["unfiltered"] + methods)
+           + " | ".join(f"{x} {common.NAMES[k]}" for k in metrics for x in ["unfiltered"] + methods)
            + " |", "|---" * (3 + len(metrics) * (1 + len(methods))) + "|"]
   for p, row in summary["percentiles"].items():
     cells = [p, f"{row['threshold'][0]:.3f}, {row['threshold'][1]:.3f}",
@@ -310,7 +365,7 @@ def table1_lines(config, summary):
                 for x in methods]
     lines.append("| " + " | ".join(cells) + " |")
   return lines + ["", "Unfiltered: " + ", ".join(
-      f"{names[k]} {_base_cell(base, k)}" for k in metrics) + ".", ""]
+      f"{common.NAMES[k]} {_base_cell(base, k)}" for k in metrics) + ".", ""]
 
 
 def lowest_aum_lines(texts, label_names, given, used, top=15):
@@ -422,6 +477,7 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
               "scores; their scores (MCC 0.00 for one class) say nothing about cleaning. "
               "Cells marked `collapsed` come from them; each is listed under Runs.", ""]
   lines += table1_lines(config, summary)
+  lines += selected_lines(summary)
   lines += runs_lines(summary, m)
   lines += lowest_aum_lines(train.texts, train.label_names, given, used,
                            top=30 if is_relation(config) else 15)
@@ -494,7 +550,8 @@ def runs_lines(summary, metric):
       continue
     flag = {True: f"**yes**: {r.get('collapse_reason')}", False: "no",
             None: "unknown (metrics.json older than the check)"}[r.get("collapsed")]
-    lines.append(f"| {name} | {100 * r[metric]:.2f} | {100 * r['accuracy']:.2f} | {flag} |")
+    score = "—" if r.get(metric) is None else f"{100 * r[metric]:.2f}"
+    lines.append(f"| {name} | {score} | {100 * r['accuracy']:.2f} | {flag} |")
   unknown = summary.get("collapse_unknown", [])
   if unknown:
     lines += ["", f"{len(unknown)} runs were finished before collapse was recorded; rerun "
@@ -592,7 +649,7 @@ def percentile_figure(plt, config, summary, metric):
   """Fig. 2: threshold percentile vs the task's dev metric, collapsed runs marked."""
   fig, ax = plt.subplots(figsize=(5.5, 3.8))
   base = summary["dev"]["none"]
-  if base["n"]:
+  if base["n"] and metric in base:
     mean, std = base[metric]
     bad = ", collapsed" if base.get("collapsed") else ""
     ax.axhline(100 * mean, color="C3" if bad else "k", ls="--",
@@ -603,7 +660,7 @@ def percentile_figure(plt, config, summary, metric):
   any_collapsed = bool(base.get("collapsed"))
   for k, method in enumerate(config.clean.methods):
     pts = [(q, summary["percentiles"][str(q)][method]) for q in pcs
-           if method in summary["percentiles"][str(q)]]
+           if metric in summary["percentiles"][str(q)].get(method, {})]
     if not pts:
       continue
     x = [q for q, _ in pts]

@@ -2,7 +2,8 @@
 import json
 import os
 
-NAMES = {"mcc": "MCC", "accuracy": "accuracy"}
+NAMES = {"mcc": "MCC", "accuracy": "accuracy", "dev_best_f1": "F1 (official, best-dev epoch)",
+         "test_f1": "test F1 (official, best-dev epoch)"}
 # The first line under a report's title when the job was a :runlocal smoke run.
 SMOKE_RUN = ("**Smoke run (`:runlocal`)**: tiny data and one or two epochs, to check that "
              "the job runs end to end; its numbers are not results.")

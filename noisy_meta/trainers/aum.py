@@ -234,7 +234,7 @@ def retrain(config, workdir, learner, keep, labels, seed, name):
     logging.warning("%s: every example is flagged; nothing left to train on.", name)
     return None
   train = learner.subset(learner.relabel(learner.train, labels), np.flatnonzero(keep))
-  result = finetune.fit(config, path, learner, train, seed=seed)[0]
+  result = finetune.fit(config, path, learner, train, seed=seed, score_test=True)[0]
   _drop_checkpoints(config, path)
   return result
 

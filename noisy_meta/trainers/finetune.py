@@ -34,14 +34,17 @@ def collapse_fields(preds, labels, names, workdir, split):
 
 
 def fit(config, workdir, learner, train, num_classes=None, dynamics=False, seed=None,
-        init_params=None):
+        init_params=None, score_test=False):
   """Trains `learner` on its split `train` in `workdir` (resuming).
 
   num_classes: e.g. an AUM run's real classes + its fake class; dynamics:
   record per-example margins and data-map statistics in the state; seed:
   defaults to config.seed; init_params: start from these (MLRC's
-  fine-tuning). Returns (result dict, final state) and writes
-  metrics.json (process 0).
+  fine-tuning); score_test: a learner that keeps its best-dev parameters
+  and has a labelled test split (the relation learners) also scores them on
+  test with its official scorer (`dev_best_f1`, `test_f1`, as the
+  supervised relation job reports). Returns (result dict, final state) and
+  writes metrics.json (process 0).
   """
   seed = config.seed if seed is None else seed
   fitted = loop.fit(config, workdir, learner, train, seed=seed,
@@ -53,6 +56,12 @@ def fit(config, workdir, learner, train, num_classes=None, dynamics=False, seed=
             "seed": seed, **learner.info()}
   result.update(collapse_fields(fitted.dev_preds, learner.dev.labels, learner.label_names,
                                 workdir, "dev"))
+  best = getattr(fitted.state, "best_params", None)
+  if score_test and best is not None and getattr(learner, "test", None) is not None:
+    preds = loop.predict(fitted.predict, fitted.state, best, learner, learner.test, fitted.mesh)
+    result["dev_best_f1"] = float(fitted.state.best_f1)
+    result["test_f1"] = float(learner.score(learner.test.labels, preds)[0])
+    logging.info("%s: test F1 (best dev model): %.4f", workdir, result["test_f1"])
   if parallel.is_lead():
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
   return result, fitted.state
