@@ -13,11 +13,14 @@ over its saved trainings with the current detector code and config (the
 job's config.json is replaced, the old one kept as config.prev<N>.json). Then the cleaning
 comparison reruns the SST-2 and TREC cells with retrains: sieving by the
 default detector (configs/aum.py's clean.detector) and by AUM's own cut.
+Relation grids (configs/detectors_relation.py) clean every noise kind:
+sieve and flip at candidate percentiles, the one best on dev scored on test
+with the official scorer, against retrains on the original data.
 
 Writes `<out>/summary.json` and `<out>/detectors.md` (per dataset x noise:
 AUROC, AP, F1 at the automatic cut and at the best cut, seconds, mean ± std
 over noise seeds; a ranking; the clean originals' flag counts; the goal
-checks; the cleaning table), and with --write_docs the generated part of
+checks; the cleaning tables), and with --write_docs the generated part of
 docs/detectors.md. Last line: where the results are.
 """
 import datetime
