@@ -210,15 +210,19 @@ def test_select_percentile_is_chosen_on_dev_never_test():
       "10": {"sieve": st(0.70, 0.90), "flip": st(0.60, 0.50)},
       "50": {"sieve": st(0.75, 0.60), "flip": st(0.60, 0.70)},
       "99": {"sieve": st(0.74, 0.80), "flip": {"n": 0, "collapsed": 0}}}}
+  summary["dev"] = {"none": st(0.65, 0.55)}
   sel = aum_report.select_percentile(summary, ("sieve", "flip", "none"))
   assert sel["sieve"] == {"percentile": 50, "dev": [0.75, 0.01], "test": [0.60, 0.02],
-                          "n": 3, "collapsed": 0}
+                          "n": 3, "collapsed": 0, "beats_unfiltered": True}
+  assert sel["flip"]["beats_unfiltered"] is False  # 0.60 < 0.65 on dev.
   assert sel["flip"]["percentile"] == 10 and "none" not in sel  # Tie: p10; p99 not run.
-  lines = aum_report.selected_lines(dict(summary, selected=sel, dev={"none": st(0.6, 0.55)}))
+  lines = aum_report.selected_lines(dict(summary, selected=sel))
   assert lines[1] == ("- sieve: p50, dev F1 (official, best-dev epoch) 75.00 ± 1.00 (n=3); "
                       "test F1 (official, best-dev epoch) 60.00 ± 2.00 (n=3) (unfiltered "
                       "55.00 ± 2.00 (n=3)).")
+  assert lines[2].endswith("below the unfiltered retrains on dev: dev says not to clean.")
   # Text tasks: their headline metric, no test.
   text = {"metric": "accuracy", "percentiles": {"50": {"sieve": {"n": 1, "collapsed": 0,
                                                                 "accuracy": [0.8, None]}}}}
-  assert aum_report.select_percentile(text, ("sieve",))["sieve"]["test"] is None
+  got = aum_report.select_percentile(text, ("sieve",))["sieve"]
+  assert got["test"] is None and got["beats_unfiltered"] is None  # No unfiltered run.

@@ -88,9 +88,13 @@ def _run_row(result, note="not run: every example flagged"):
 def select_percentile(summary, methods):
   """Per cleaning method, the percentile whose retrains score best on dev (the
   summary's metric, mean over seeds; ties: the lower percentile), with its dev
-  and, where scored, test statistics: what a user without test labels picks."""
+  and, where scored, test statistics: what a user without test labels picks.
+  `beats_unfiltered`: whether it also beats the unfiltered retrains on dev
+  (False: dev says not to clean; None: no unfiltered retrains)."""
   out = {}
   m = summary["metric"]
+  base = (summary.get("dev") or {}).get("none") or {}
+  base_dev = base[m][0] if base.get("n") and m in base else None
   for method in methods:
     cands = [(row[method][m][0], -int(p), p) for p, row in summary["percentiles"].items()
              if row.get(method) and row[method]["n"] and m in row[method]]
@@ -99,7 +103,8 @@ def select_percentile(summary, methods):
     _, _, p = max(cands)
     st = summary["percentiles"][p][method]
     out[method] = {"percentile": int(p), "dev": st[m], "test": st.get("test_f1"),
-                   "n": st["n"], "collapsed": st["collapsed"]}
+                   "n": st["n"], "collapsed": st["collapsed"],
+                   "beats_unfiltered": None if base_dev is None else st[m][0] > base_dev}
   return out
 
 
@@ -343,6 +348,8 @@ def selected_lines(summary):
       st["test_f1"] = r["test"]
       text += (f"; {names['test_f1']} {fmt_stat(st, 'test_f1')} (unfiltered "
                f"{_base_cell(base, 'test_f1')})")
+    if r.get("beats_unfiltered") is False:
+      text += "; below the unfiltered retrains on dev: dev says not to clean"
     lines.append(text + ".")
   return lines + [""]
 
