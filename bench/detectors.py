@@ -103,13 +103,12 @@ def job_command(grid, dataset, kind, rate, seed, workdir, retrain_seeds=0, metho
   if kind == "pair" and grid.get("pairing"):
     cmd.append(f"--config.noise.pairing={grid.pairing}")
   if retrain_seeds:
-    pcs = tuple(grid.get("clean_percentiles") or ()) or (
-        aum_config.get_config().detect.aum_percentile,)
+    pcs = tuple(grid.clean_percentiles) or (aum_config.get_config().detect.aum_percentile,)
     methods = grid.clean_methods if methods is None else methods
     quoted = "".join(f"{m!r}," for m in methods)  # A tuple of strings.
     cmd += [f"--config.clean.methods=({quoted})",
             "--config.clean.percentiles=(" + "".join(f"{p}," for p in pcs) + ")"]
-    if grid.get("clean_detector"):
+    if grid.clean_detector:
       cmd.append(f"--config.clean.detector={grid.clean_detector}")
   elif grid.dev_size:
     cmd += [f"--config.input.dev_size={grid.dev_size}"]
@@ -125,11 +124,11 @@ def clean_jobs(grid, out, cell_dir):
     return []
   jobs = []
   for d in grid.clean_datasets:
-    if grid.get("clean_original"):
+    if grid.clean_original:
       jobs.append((f"clean/{d}_original", cell_dir(f"{d}_clean"), job_command(
           grid, d, "uniform", 0.0, grid.noise_seeds[0], os.path.join(out, "clean", f"{d}_original"),
           retrain_seeds=len(grid.clean_seeds), methods=())))
-    for kind in grid.get("clean_kinds", ("uniform",)):
+    for kind in grid.clean_kinds:
       for rate in grid.clean_rates:
         name = f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}"
         jobs.append((f"clean/{name}", cell_dir(name), job_command(
@@ -259,7 +258,7 @@ def clean_table(grid, out):
   [mean, std, n]}} of dev scores (the summary's metric)."""
   rows = {}
   for d in grid.clean_datasets:
-    for kind in grid.get("clean_kinds", ("uniform",)):
+    for kind in grid.clean_kinds:
       for rate in grid.clean_rates:
         s = _clean_summary(out, f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}")
         if s is None:
@@ -285,7 +284,8 @@ def test_table(grid, out):
   for d in grid.clean_datasets:
     orig = _clean_summary(out, f"{d}_original")
     clean = orig["dev"]["none"].get("test_f1") if orig else None
-    for kind in grid.get("clean_kinds", ("uniform",)):
+    clean_collapsed = orig["dev"]["none"].get("collapsed", 0) if orig else 0
+    for kind in grid.clean_kinds:
       for rate in grid.clean_rates:
         s = _clean_summary(out, f"{d}_{kind}_{rate:g}_s{grid.noise_seeds[0]}")
         if s is None or "test_f1" not in s["dev"]["none"]:
@@ -293,6 +293,9 @@ def test_table(grid, out):
         noisy = s["dev"]["none"]["test_f1"]
         row = {"clean": clean, "noisy": noisy, "methods": s.get("selected", {}),
                "recovered": {}}
+        # Collapsed retrains (one class predicted on dev) among the row's numbers.
+        row["collapsed"] = clean_collapsed + s["dev"]["none"].get("collapsed", 0) + sum(
+            sel.get("collapsed", 0) for sel in row["methods"].values())
         for method, sel in row["methods"].items():
           if clean and sel.get("test") and clean[0] > noisy[0]:
             row["recovered"][method] = (sel["test"][0] - noisy[0]) / (clean[0] - noisy[0])
@@ -322,6 +325,9 @@ def test_lines(grid, rows):
     rec = [f"{r['recovered'][m]:.2f}" if m in r["recovered"] else "—" for m in methods]
     lines.append(f"| {g} | " + " | ".join(cells_) + " | " + " / ".join(rec) + " |")
   for g, r in rows.items():
+    if r.get("collapsed"):
+      lines.append(f"- {g}: **{r['collapsed']} of its retrains collapsed** (one class "
+                   "predicted on dev); their scores are in the means above.")
     if r["recovered"]:
       best = max(r["recovered"].values())
       lines.append(f"- {g}: the better method recovers {best:.2f} of the F1 lost to noise: "

@@ -54,4 +54,8 @@ def get_config(arg=None):
   g.clean_rates = (0.2, 0.4)
   g.clean_seeds = tuple(range(a.clean_seeds))
   g.clean_methods = ("sieve",)
+  g.clean_kinds = ("uniform",)  # Noise kinds cleaned (relation grids: every kind).
+  g.clean_percentiles = ()  # AUM's cuts retrained at; empty: its own (detect.aum_percentile).
+  g.clean_detector = ""  # The detector cleaning too; empty: configs/aum.py's clean.detector.
+  g.clean_original = False  # Unfiltered retrains on the original data too.
   return g

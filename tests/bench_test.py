@@ -185,7 +185,7 @@ def test_relation_cleaning_jobs_and_test_table(tmp_path):
   summary("semeval_original", [0.80, 0.01], {})
   summary("semeval_uniform_0.2_s100", [0.60, 0.02], {"sieve": sel(50, 0.72),
                                                      "flip": sel(10, 0.65)})
-  summary("semeval_direction_0.2_s100", [0.70, 0.02], {"sieve": sel(99, 0.72)})
+  summary("semeval_direction_0.2_s100", [0.70, 0.02], {"sieve": dict(sel(99, 0.72), collapsed=2)})
   rows = bench.test_table(grid, out)
   assert set(rows) == {"semeval uniform 0.2", "semeval direction 0.2"}  # Pair: not run.
   # (0.72 - 0.60) / (0.80 - 0.60) = 0.6; (0.65 - 0.60) / 0.2 = 0.25; (0.72 - 0.7) / 0.1 = 0.2.
@@ -198,6 +198,8 @@ def test_relation_cleaning_jobs_and_test_table(tmp_path):
   assert "semeval uniform 0.2: the better method recovers 0.60 of the F1 lost to noise: met" \
       in text
   assert "semeval direction 0.2: the better method recovers 0.20" in text and "**not met**" in text
+  assert "semeval direction 0.2: **2 of its retrains collapsed**" in text  # Never hidden.
+  assert "semeval uniform 0.2: **" not in text
 
 
 def test_relation_detector_grid_cpu_scale():

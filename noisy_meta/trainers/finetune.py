@@ -15,6 +15,7 @@ from noisy_meta.core import parallel
 from noisy_meta.core import writers
 from noisy_meta import learners
 from noisy_meta import metrics as metrics_lib
+from noisy_meta.trainers import relation
 
 
 def train_and_evaluate(config, workdir):
@@ -56,11 +57,10 @@ def fit(config, workdir, learner, train, num_classes=None, dynamics=False, seed=
             "seed": seed, **learner.info()}
   result.update(collapse_fields(fitted.dev_preds, learner.dev.labels, learner.label_names,
                                 workdir, "dev"))
-  best = getattr(fitted.state, "best_params", None)
-  if score_test and best is not None and getattr(learner, "test", None) is not None:
-    preds = loop.predict(fitted.predict, fitted.state, best, learner, learner.test, fitted.mesh)
+  if (score_test and getattr(fitted.state, "best_params", None) is not None
+      and getattr(learner, "test", None) is not None):
     result["dev_best_f1"] = float(fitted.state.best_f1)
-    result["test_f1"] = float(learner.score(learner.test.labels, preds)[0])
+    result["test_f1"] = float(relation.best_on_test(fitted, learner)[1])
     logging.info("%s: test F1 (best dev model): %.4f", workdir, result["test_f1"])
   if parallel.is_lead():
     writers.write_json(os.path.join(workdir, "metrics.json"), result)
