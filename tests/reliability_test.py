@@ -189,6 +189,37 @@ def test_ctrl_c_waits_for_a_save_and_sticks_when_python_swallows_it():
     guards._CTRL_C.clear()  # pylint: disable=protected-access
 
 
+def test_ctrl_c_in_a_gc_callback_is_remembered_not_printed(monkeypatch):
+  """Ctrl-C pressed while a garbage-collector callback runs (JAX's does, at
+  any allocation) is not raised there, where Python would print "Exception
+  ignored" with a traceback; the loop raises it at its next step."""
+  import gc  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  unraisable, ran = [], []
+  monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+
+  def callback(phase, info):
+    del info
+    if phase == "start" and not ran:
+      ran.append(True)
+      os.kill(os.getpid(), signal.SIGINT)
+      for _ in range(1000):  # The handler runs here, between bytecodes.
+        pass
+
+  before = signal.getsignal(signal.SIGINT)
+  gc.callbacks.append(callback)
+  try:
+    guards.catch_ctrl_c()
+    gc.collect()
+    assert ran and not unraisable, [u.exc_type for u in unraisable]
+    with pytest.raises(KeyboardInterrupt):
+      guards.raise_if_interrupted()
+  finally:
+    gc.callbacks.remove(callback)
+    signal.signal(signal.SIGINT, before)
+    guards._CTRL_C.clear()  # pylint: disable=protected-access
+
+
 def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):
   p = tmp_path / "a.csv"
   atomic.write_text(str(p), "old\n")

@@ -4,6 +4,7 @@ injects one)."""
 import contextlib
 import dataclasses
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -215,17 +216,31 @@ def inject_nan(step_fn, nan_at_step):
 _CTRL_C = []  # Non-empty once Ctrl-C was pressed in this process (catch_ctrl_c).
 
 
+def _swallows_exceptions(frame):
+  """Whether `frame` runs inside code whose exceptions Python prints as
+  "Exception ignored in ..." with a traceback and drops: a garbage-collector
+  callback (JAX has one) or a finalizer (`__del__`)."""
+  callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+  while frame is not None:
+    if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+      return True
+    frame = frame.f_back
+  return False
+
+
 def _on_ctrl_c(signum, frame):
-  del signum, frame
+  del signum
   _CTRL_C.append(True)
-  raise KeyboardInterrupt
+  if not _swallows_exceptions(frame):  # There: remembered only, raised at the next step.
+    raise KeyboardInterrupt
 
 
 def catch_ctrl_c():
   """Makes Ctrl-C stick: KeyboardInterrupt as usual, and remembered, so the
-  loop raises it again at its next step (`raise_if_interrupted`) when Python
-  swallowed it: one raised inside a garbage-collector callback (JAX has one)
-  is printed as "Exception ignored" and the run would go on."""
+  loop raises it at its next step (`raise_if_interrupted`) when it was not
+  raised or was swallowed. One pressed while a garbage-collector callback (JAX
+  has one) or a finalizer runs is only remembered: raised there, Python would
+  print it as "Exception ignored" with a traceback and the run would go on."""
   del _CTRL_C[:]
   if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGINT, _on_ctrl_c)
