@@ -236,3 +236,38 @@ def test_mlrc_learners_merges_grids_into_one_table_and_figure(tmp_path, capsys):
     mlrc_learners.main([f"--grid={tmp_path}/b", f"--out={out}"])
   with pytest.raises(SystemExit, match="no such file"):
     mlrc_learners.main([f"--grid=C={tmp_path}/nope", f"--out={out}"])
+
+
+def test_aum_epochs_curve_by_hand(tmp_path):
+  """AUM over the first k epochs, by hand: the noisy example (0) has the
+  lowest margin in epoch 1 and the highest in epoch 2, as a memorising
+  model's; run 2 judges run 1's threshold sample (3)."""
+  import aum_epochs  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  margin = np.array([[-1.0, 1.0, 2.0, 9.0], [3.0, 0.0, 1.0, 9.0]])
+  run1 = dict(margin_EN=margin, correct_EN=(margin > 0).astype(np.float32),
+              threshold_idx=np.array([3]))
+  run2 = dict(margin_EN=np.array([[0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 0.0, -1.0]]),
+              correct_EN=np.array([[0, 0, 0, 1], [0, 0, 0, 0]], np.float32),
+              threshold_idx=np.array([0]))
+  noisy = np.array([True, False, False, False])
+  rows = aum_epochs.curve([run1, run2], noisy)
+  # Epoch 1 (example 3 from run 2): scores 1, -1, -2, -3: the noisy one
+  # first. Epochs 1-2: -1, -0.5, -1.5, -1: above one clean example, below one,
+  # tied with one (a tie counts a half): (0 + 1 + 0.5) / 3.
+  assert [r["auroc"] for r in rows] == [1.0, 0.5]
+  assert rows[1]["auroc_alone"] == 0.0  # Epoch 2: -3, 0, -1, 1.
+  assert rows[0]["ap"] == 1.0
+  assert [r["noisy_fit"] for r in rows] == [0.0, 1.0]
+  assert [r["clean_fit"] for r in rows] == [1.0, pytest.approx(1 / 3)]
+  w = tmp_path / "w"
+  for i, r in enumerate((run1, run2), 1):
+    os.makedirs(w / f"aum_run{i}")
+    np.savez(w / f"aum_run{i}" / "dynamics.npz", **r)
+  np.savez(w / "noise.npz", noisy=noisy)
+  runs, mask = aum_epochs.load(str(w))
+  assert aum_epochs.curve(runs, mask) == rows
+  assert "| 1-2 |" in aum_epochs.markdown(str(w), rows)
+  np.savez(w / "noise.npz", noisy=np.zeros(4, bool))
+  with pytest.raises(SystemExit, match="no injected noise"):
+    aum_epochs.load(str(w))
