@@ -494,6 +494,6 @@ def test_nan_in_relation_and_meta_steps_stops_and_keeps_checkpoints(tmp_path, da
   config.debug.nan_at_step = -1
   out = mlrc_trainer.train_and_evaluate(config, str(w))
   assert 0.0 <= out["runs"][0]["mlrc"] <= 1.0
-  meta_log = [json.loads(l) for l in open(run / "meta" / "metrics.jsonl")]
+  meta_log = [json.loads(l) for l in (run / "meta" / "metrics.jsonl").read_text().splitlines()]
   assert [r["step"] for r in meta_log] == [2, 4]
-  assert "All 1 runs of the grid finished." in open(w / "report.md").read()
+  assert "All 1 runs of the grid finished." in (w / "report.md").read_text()
