@@ -203,12 +203,14 @@ def test_relation_cleaning_jobs_and_test_table(tmp_path):
 
 
 def test_relation_detector_grid_cpu_scale():
-  """`cpu`: 2000 sentences, one noise seed, 10 epochs (Transformer 3) unless given."""
+  """`cpu`: 2000 sentences, one noise seed, 10 epochs (every learner) unless given."""
   from configs import detectors_relation  # pylint: disable=g-import-not-at-top
   g = detectors_relation.get_config("cpu")
   assert (g.sizes["semeval"], g.noise_seeds, g.epochs) == (2000, (100,), 10)
   g = detectors_relation.get_config("cpu,model=transformer,noise_seeds=2,size=500")
-  assert (g.sizes["semeval"], g.noise_seeds, g.epochs) == (500, (100, 101), 3)
+  assert (g.sizes["semeval"], g.noise_seeds, g.epochs) == (500, (100, 101), 10)
+  g = detectors_relation.get_config("cpu,model=transformer,epochs=3")
+  assert (g.sizes["semeval"], g.epochs) == (2000, 3)
   assert detectors_relation.get_config().epochs == 0  # The learner's recipe.
 
 
