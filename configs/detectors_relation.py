@@ -15,7 +15,7 @@ all), clean_seeds, and `cpu`: a 2-core CPU's scale, 2000 sentences, noise
 seed 100 only, 10 epochs (a PA-LSTM cell in well under an hour, a
 Transformer cell's two AUM runs about 35 min on one core), unless those are
 given. Ten for the Transformer too: with 3 its AUM runs measure margins of a
-model still learning (docs/relation.md: AUROC 0.884 -> 0.966 uniform).
+model still learning (docs/relation.md: AUROC 0.884 -> 0.967 uniform).
 
 With clean_seeds=K the cleaning comparison follows: for each noise kind, the
 first noise seed's cell retrained K times unfiltered, sieved and flipped by

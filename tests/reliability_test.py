@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -187,12 +188,14 @@ def test_ctrl_c_waits_for_a_save_and_sticks_when_python_swallows_it():
   finally:
     signal.signal(signal.SIGINT, before)
     guards._CTRL_C.clear()  # pylint: disable=protected-access
+    guards._RAISED.clear()  # pylint: disable=protected-access
 
 
 def test_ctrl_c_in_a_gc_callback_is_remembered_not_printed(monkeypatch):
   """Ctrl-C pressed while a garbage-collector callback runs (JAX's does, at
   any allocation) is not raised there, where Python would print "Exception
-  ignored" with a traceback; the loop raises it at its next step."""
+  ignored" with a traceback: it is pressed again just after, and the loop
+  raises it at its next step if that comes first."""
   import gc  # pylint: disable=g-import-not-at-top
   import signal  # pylint: disable=g-import-not-at-top
   unraisable, ran = [], []
@@ -212,12 +215,22 @@ def test_ctrl_c_in_a_gc_callback_is_remembered_not_printed(monkeypatch):
     guards.catch_ctrl_c()
     gc.collect()
     assert ran and not unraisable, [u.exc_type for u in unraisable]
+    with pytest.raises(KeyboardInterrupt):  # Pressed again, outside the callback.
+      time.sleep(5)
+    with pytest.raises(KeyboardInterrupt):  # And remembered.
+      guards.raise_if_interrupted()
+    # Raised by the loop first: not pressed again.
+    ran.clear()
+    guards.catch_ctrl_c()
+    gc.collect()
     with pytest.raises(KeyboardInterrupt):
       guards.raise_if_interrupted()
+    time.sleep(0.3)  # A second press would raise in here.
   finally:
     gc.callbacks.remove(callback)
     signal.signal(signal.SIGINT, before)
     guards._CTRL_C.clear()  # pylint: disable=protected-access
+    guards._RAISED.clear()  # pylint: disable=protected-access
 
 
 def test_atomic_path_leaves_the_old_file_when_the_write_fails(tmp_path):

@@ -214,6 +214,7 @@ def inject_nan(step_fn, nan_at_step):
 
 
 _CTRL_C = []  # Non-empty once Ctrl-C was pressed in this process (catch_ctrl_c).
+_RAISED = []  # Non-empty once that Ctrl-C was raised as KeyboardInterrupt.
 
 
 def _swallows_exceptions(frame):
@@ -228,26 +229,38 @@ def _swallows_exceptions(frame):
   return False
 
 
+def _press_again():
+  if not _RAISED:
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def _on_ctrl_c(signum, frame):
   del signum
   _CTRL_C.append(True)
-  if not _swallows_exceptions(frame):  # There: remembered only, raised at the next step.
-    raise KeyboardInterrupt
+  if _swallows_exceptions(frame):  # Pressed again once the callback is done.
+    timer = threading.Timer(0.05, _press_again)
+    timer.daemon = True
+    timer.start()
+    return
+  _RAISED.append(True)
+  raise KeyboardInterrupt
 
 
 def catch_ctrl_c():
   """Makes Ctrl-C stick: KeyboardInterrupt as usual, and remembered, so the
-  loop raises it at its next step (`raise_if_interrupted`) when it was not
-  raised or was swallowed. One pressed while a garbage-collector callback (JAX
-  has one) or a finalizer runs is only remembered: raised there, Python would
-  print it as "Exception ignored" with a traceback and the run would go on."""
-  del _CTRL_C[:]
+  loop raises it at its next step (`raise_if_interrupted`) if Python
+  swallowed it. One pressed while a garbage-collector callback (JAX has one)
+  or a finalizer runs is not raised there (Python would print it as
+  "Exception ignored" with a traceback and go on): it is pressed again 50 ms
+  later, unless the loop has raised it by then."""
+  del _CTRL_C[:], _RAISED[:]
   if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGINT, _on_ctrl_c)
 
 
 def raise_if_interrupted():
   if _CTRL_C:
+    _RAISED.append(True)
     raise KeyboardInterrupt
 
 
