@@ -246,7 +246,7 @@ def test_aum_epochs_curve_by_hand(tmp_path):
   model's; run 2 judges run 1's threshold sample (3)."""
   import aum_epochs  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  margin = np.array([[-1.0, 1.0, 2.0, 9.0], [3.0, 0.0, 1.0, 9.0]])
+  margin = np.array([[-1.0, 1.0, 2.0, 9.0], [3.0, 0.0, 1.0, -9.0]])
   run1 = dict(margin_EN=margin, correct_EN=(margin > 0).astype(np.float32),
               threshold_idx=np.array([3]))
   run2 = dict(margin_EN=np.array([[0.0, 0.0, 0.0, 3.0], [0.0, 0.0, 0.0, -1.0]]),
@@ -262,6 +262,8 @@ def test_aum_epochs_curve_by_hand(tmp_path):
   assert rows[0]["ap"] == 1.0
   assert [r["noisy_fit"] for r in rows] == [0.0, 1.0]
   assert [r["clean_fit"] for r in rows] == [1.0, pytest.approx(1 / 3)]
+  # Threshold samples: 3 in run 1 (right at epoch 1 only), 0 in run 2 (never).
+  assert [r["fake_fit"] for r in rows] == [0.5, 0.0]
   w = tmp_path / "w"
   for i, r in enumerate((run1, run2), 1):
     os.makedirs(w / f"aum_run{i}")
@@ -270,6 +272,11 @@ def test_aum_epochs_curve_by_hand(tmp_path):
   runs, mask = aum_epochs.load(str(w))
   assert aum_epochs.curve(runs, mask) == rows
   assert "| 1-2 |" in aum_epochs.markdown(str(w), rows)
-  np.savez(w / "noise.npz", noisy=np.zeros(4, bool))
-  with pytest.raises(SystemExit, match="no injected noise"):
-    aum_epochs.load(str(w))
+  np.savez(w / "noise.npz", noisy=np.zeros(4, bool))  # Nothing injected: no mask,
+  runs, mask = aum_epochs.load(str(w))                # the threshold samples' column only.
+  assert mask is None
+  blank = aum_epochs.curve(runs, mask)
+  assert [r["fake_fit"] for r in blank] == [0.5, 0.0] and blank[0]["auroc"] is None
+  assert "| 1-1 | — / — | — | — | — | 0.500 |" in aum_epochs.markdown(str(w), blank)
+  with pytest.raises(SystemExit, match="not a finished AUM workdir"):
+    aum_epochs.load(str(tmp_path))
