@@ -1,7 +1,7 @@
 r"""How many epochs AUM needs: detection against the epochs it averages.
 
   python bench/aum_epochs.py --workdirs=runs/bench/det_re_tf_cpu_e10/cells/semeval_uniform_0.2_s100
-  python bench/aum_epochs.py --workdirs=runs/a,runs/b --out=runs/bench/aum_epochs.md
+  python bench/aum_epochs.py --workdirs=runs/a,runs/b --markdown=runs/bench/aum_epochs.md
 
 Reads finished AUM workdirs (aum_run{1,2}/dynamics.npz; noise.npz's `noisy`
 mask where noise was injected) and prints, for k = 1 .. E epochs: the
@@ -30,7 +30,8 @@ from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
 from noisy_meta import detectors  # pylint: disable=g-import-not-at-top
 
 _WORKDIRS = flags.DEFINE_list("workdirs", [], "Finished AUM workdirs with injected noise.")
-_OUT = flags.DEFINE_string("out", "", "Also write the tables (Markdown) here.")
+# Not --out: tests import this module beside bench/detectors.py, which defines it.
+_MARKDOWN = flags.DEFINE_string("markdown", "", "Also write the tables (Markdown) to this file.")
 
 
 def load(workdir):
@@ -96,10 +97,10 @@ def main(argv):
     raise SystemExit("--workdirs: give one or more finished AUM workdirs.")
   text = "\n".join(markdown(w, curve(*load(w))) for w in _WORKDIRS.value)
   print(text)
-  if _OUT.value:
-    with open(_OUT.value, "w") as f:
+  if _MARKDOWN.value:
+    with open(_MARKDOWN.value, "w") as f:
       f.write(text)
-    print(f"done: {_OUT.value}")
+    print(f"done: {_MARKDOWN.value}")
 
 
 if __name__ == "__main__":

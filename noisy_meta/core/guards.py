@@ -4,11 +4,11 @@ injects one)."""
 import contextlib
 import dataclasses
 import fcntl
-import gc
 import hashlib
 import json
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -214,53 +214,57 @@ def inject_nan(step_fn, nan_at_step):
 
 
 _CTRL_C = []  # Non-empty once Ctrl-C was pressed in this process (catch_ctrl_c).
-_RAISED = []  # Non-empty once that Ctrl-C was raised as KeyboardInterrupt.
-
-
-def _swallows_exceptions(frame):
-  """Whether `frame` runs inside code whose exceptions Python prints as
-  "Exception ignored in ..." with a traceback and drops: a garbage-collector
-  callback (JAX has one) or a finalizer (`__del__`)."""
-  callbacks = {getattr(cb, "__code__", None) for cb in gc.callbacks}
-  while frame is not None:
-    if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
-      return True
-    frame = frame.f_back
-  return False
-
-
-def _press_again():
-  if not _RAISED:
-    os.kill(os.getpid(), signal.SIGINT)
+_SWALLOWED = []  # Non-empty while a Ctrl-C Python swallowed waits to be pressed again.
 
 
 def _on_ctrl_c(signum, frame):
-  del signum
+  del signum, frame
   _CTRL_C.append(True)
-  if _swallows_exceptions(frame):  # Pressed again once the callback is done.
+  raise KeyboardInterrupt
+
+
+def _press_again():
+  if _SWALLOWED:
+    del _SWALLOWED[:]
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _unraisable(args):
+  """sys.unraisablehook: a KeyboardInterrupt Python swallowed (raised in a
+  garbage-collector or weakref callback, or a finalizer) is not printed and
+  is pressed again 50 ms later, unless the loop raises it first; anything
+  else goes to the previous hook."""
+  if isinstance(args.exc_value, KeyboardInterrupt):
+    _SWALLOWED.append(True)
     timer = threading.Timer(0.05, _press_again)
     timer.daemon = True
     timer.start()
     return
-  _RAISED.append(True)
-  raise KeyboardInterrupt
+  _unraisable.previous(args)
+
+
+_unraisable.previous = sys.unraisablehook
 
 
 def catch_ctrl_c():
-  """Makes Ctrl-C stick: KeyboardInterrupt as usual, and remembered, so the
-  loop raises it at its next step (`raise_if_interrupted`) if Python
-  swallowed it. One pressed while a garbage-collector callback (JAX has one)
-  or a finalizer runs is not raised there (Python would print it as
-  "Exception ignored" with a traceback and go on): it is pressed again 50 ms
-  later, unless the loop has raised it by then."""
-  del _CTRL_C[:], _RAISED[:]
+  """Makes Ctrl-C stick. It raises KeyboardInterrupt as usual and is
+  remembered, so the loop raises it again at its next step
+  (`raise_if_interrupted`). Where Python swallows the exception (inside a
+  garbage-collector callback, JAX has one, a weakref callback or a
+  finalizer), it would print "Exception ignored" with a traceback and go
+  on: there it is not printed, and pressed again 50 ms later unless the
+  loop has raised it by then."""
+  del _CTRL_C[:], _SWALLOWED[:]
   if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGINT, _on_ctrl_c)
+  if sys.unraisablehook is not _unraisable:
+    _unraisable.previous = sys.unraisablehook
+    sys.unraisablehook = _unraisable
 
 
 def raise_if_interrupted():
   if _CTRL_C:
-    _RAISED.append(True)
+    del _SWALLOWED[:]  # Raised here: not pressed again.
     raise KeyboardInterrupt
 
 
