@@ -172,6 +172,15 @@ def predict(pred_fn, state, params, learner, split, mesh):
   return preds
 
 
+def best_on_test(fitted, learner):
+  """(predictions, score, details) of a fit's best-dev parameters on the
+  learner's test split, by its scorer (relation learners: the official F1)."""
+  state = fitted.state
+  preds = predict(fitted.predict, state, state.best_params, learner, learner.test, fitted.mesh)
+  score, details = learner.score(learner.test.labels, preds)
+  return preds, score, details
+
+
 def precompile(step_fn, pred_fn, state, rng, learner, train, seed, epochs, batch_size, mesh):
   """Compiles the train step for every batch shape of `epochs` and the eval
   step for every dev shape, in parallel threads (XLA compiles one program per

@@ -15,7 +15,6 @@ from noisy_meta.core import parallel
 from noisy_meta.core import writers
 from noisy_meta import learners
 from noisy_meta import metrics as metrics_lib
-from noisy_meta.trainers import relation
 
 
 def train_and_evaluate(config, workdir):
@@ -60,7 +59,7 @@ def fit(config, workdir, learner, train, num_classes=None, dynamics=False, seed=
   if (score_test and getattr(fitted.state, "best_params", None) is not None
       and getattr(learner, "test", None) is not None):
     result["dev_best_f1"] = float(fitted.state.best_f1)
-    result["test_f1"] = float(relation.best_on_test(fitted, learner)[1])
+    result["test_f1"] = float(loop.best_on_test(fitted, learner)[1])
     logging.info("%s: test F1 (best dev model): %.4f", workdir, result["test_f1"])
   if parallel.is_lead():
     writers.write_json(os.path.join(workdir, "metrics.json"), result)

@@ -31,15 +31,6 @@ def train_and_evaluate(config, workdir):
   return fit(config, workdir, learners.get(config.get("learner", "relation"))(config))
 
 
-def best_on_test(fitted, learner):
-  """(predictions, official F1, details) of a fit's best-dev parameters on test."""
-  state = fitted.state
-  preds = loop.predict(fitted.predict, state, state.best_params, learner, learner.test,
-                       fitted.mesh)
-  f1, details = learner.score(learner.test.labels, preds)
-  return preds, f1, details
-
-
 def fit(config, workdir, learner, train_idx=None, init_params=None):
   """Supervised training of `learner`; returns the result dict.
 
@@ -52,7 +43,7 @@ def fit(config, workdir, learner, train_idx=None, init_params=None):
   fitted = loop.fit(config, workdir, learner, train, seed=config.seed,
                     fingerprints=learner.fingerprints(train), init_params=init_params)
   state = fitted.state
-  preds, test_f1, details = best_on_test(fitted, learner)
+  preds, test_f1, details = loop.best_on_test(fitted, learner)
   gold_l, pred_l = learner.names(learner.test.labels), learner.names(preds)
   logging.info("test F1 (best dev model): %.4f", test_f1)
   result = {"dev_best_f1": float(state.best_f1), "test_f1": test_f1, "steps": fitted.steps,
