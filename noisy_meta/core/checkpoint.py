@@ -27,34 +27,44 @@ class Checkpointer:
 
   def __init__(self, workdir, max_to_keep=2):
     self.directory = os.path.abspath(os.path.join(workdir, "ckpt"))
+    # The handler named up front: a step's metadata is then readable before
+    # any restore (restore_or compares shapes on it first).
     self.mngr = ocp.CheckpointManager(
         self.directory,
-        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+        options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+        item_handlers=ocp.StandardCheckpointHandler())
 
   def restore_or(self, state):
     """The latest saved state if any (same structure as `state`), else `state`.
 
     A checkpoint of another model or config (other parameter names or
-    shapes) is an InputError naming the checkpoint and what differs.
+    shapes) is an InputError naming the checkpoint and what differs. Names
+    and shapes are compared on the checkpoint's metadata before any array is
+    read: a restore that fails midway leaves orbax's reads of the other
+    arrays running, and they print "Exception ignored" tracebacks later.
     """
     step = self.mngr.latest_step()
     if step is None:
       return state
-    logging.info("Resuming from checkpoint at step %d.", step)
-    try:
-      return self.mngr.restore(step, args=ocp.args.StandardRestore(state))
-    except (ValueError, KeyError, TypeError) as e:
-      raise errors.InputError(
-          f"{os.path.join(self.directory, str(step))}: this checkpoint does not fit the "
-          f"model and config of this run ({self._difference(step, state, e)}). Use a new "
-          "--workdir, or delete its ckpt/ to start over.") from e
+    mismatch = self._mismatch(step, state)
+    if not mismatch:
+      logging.info("Resuming from checkpoint at step %d.", step)
+      try:
+        return self.mngr.restore(step, args=ocp.args.StandardRestore(state))
+      except (ValueError, KeyError, TypeError) as e:
+        mismatch = str(e).strip().split("\n")[0][:300]
+    raise errors.InputError(
+        f"{os.path.join(self.directory, str(step))}: this checkpoint does not fit the "
+        f"model and config of this run ({mismatch}). Use a new "
+        "--workdir, or delete its ckpt/ to start over.")
 
-  def _difference(self, step, state, error):
-    """The first differing parameter names or shapes, else orbax's first line."""
+  def _mismatch(self, step, state):
+    """The first differing parameter names or shapes ("" if none, or if the
+    checkpoint's metadata cannot be read: the restore then says)."""
     try:
       saved, want = _shapes(self.mngr.item_metadata(step).tree), _shapes(state)
     except Exception:  # pylint: disable=broad-except
-      saved, want = {}, {}
+      return ""
     params_first = lambda k: (not k.startswith("params/"), k)
     diffs = [f"{k}: checkpoint {saved[k]} != model {want[k]}"
              for k in sorted(saved.keys() & want.keys(), key=params_first)
@@ -65,9 +75,7 @@ class Checkpointer:
         diffs.append(f"only in the checkpoint: {', '.join(only_saved[:3])}")
       if only_want:
         diffs.append(f"only in the model: {', '.join(only_want[:3])}")
-    if diffs:
-      return "; ".join(diffs[:3]) + (f"; {len(diffs) - 3} more" if len(diffs) > 3 else "")
-    return str(error).strip().split("\n")[0][:300]
+    return "; ".join(diffs[:3]) + (f"; {len(diffs) - 3} more" if len(diffs) > 3 else "")
 
   def save(self, step, state):
     if step not in self.mngr.all_steps():
