@@ -19,16 +19,15 @@ RELATION_DATASETS = ("semeval", "tacred")
 def get_config(arg=None, task="cola", **task_defaults):
   """The AUM config of `task`; `task_defaults` change argument defaults."""
   relation_task = task in RELATION_DATASETS
-  defaults = dict(relation.ARGS if relation_task else finetune.ARGS, train_size=0, noise=0.0,
+  defaults = dict(relation.ARGS if relation_task else finetune.ARGS, noise=0.0,
                   noise_kind="uniform", noise_seed=100, seeds=3, folds=2)
   defaults.update(task_defaults)
   a = common.parse_arg(arg, **defaults)
 
-  # The learner: the supervised config of the same arguments.
-  if relation_task:  # PA-LSTM / C-GCN (issue 19 measures them); train_size: first N.
+  # The learner: the supervised config of the same arguments (train_size:
+  # input.train_size, a seeded subset of text, the first N relation examples).
+  if relation_task:  # PA-LSTM, C-GCN or the Transformer (issue 19 measures them).
     c = relation.build(task, a)  # Sets c.learner (relation | relation_transformer).
-    if a.train_size:
-      c.train_size = a.train_size
   else:
     c = finetune.build(task, a)
   c.trainer = "aum"
@@ -121,10 +120,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.detect.folds = a.folds
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
-    if relation_task:  # 19 classes: 800 // 20 // 19 = 2 threshold samples per class.
-      c.train_size = min(a.train_size, 800) if a.train_size else 800
-    else:
-      c.input.train_size = min(a.train_size, 128) if a.train_size else 128
+    # Relations: 19 classes, 800 // 20 // 19 = 2 threshold samples per class.
+    cap = 800 if relation_task else 128
+    c.input.train_size = min(a.train_size, cap) if a.train_size else cap
     c.num_epochs = 2  # Two margin measurements per example.
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)

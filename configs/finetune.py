@@ -42,7 +42,9 @@ def build(task, a):
   c.input.source = "auto"  # auto | local | tfds (auto: local files if present).
   c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR.
   c.input.cache_dir = ""  # Empty: $NOISY_META_CACHE or ~/.cache/noisy_meta.
-  c.input.train_size = a.train_size  # 0: all; else a seeded subset of train.
+  # Training examples: 0, all; text (here), a subset of N drawn with
+  # subset_seed; relations (configs/relation.py), the first N of the split.
+  c.input.train_size = a.train_size
   c.input.subset_seed = 0  # Seed of that subset (fixed across training seeds).
   c.input.max_len = 128  # Tokens, [CLS] and [SEP] included; longer is cut.
   c.input.buckets = (16, 32, 64, 128)  # Padded lengths: one compile each.

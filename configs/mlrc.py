@@ -28,12 +28,13 @@ def get_config(arg=None, dataset="semeval"):
                        task_axis="auto", trim_rows=False, markers="")
 
   # The learner: the supervised config, its other arguments at their defaults.
+  # input.train_size (0: all; :runlocal shrinks it) is the training split
+  # that the fractions draw from.
   if text:  # Its own :runlocal shrink applies.
     c = finetune.build(dataset, ml_collections.ConfigDict(dict(
         finetune.ARGS, runlocal=a.runlocal, seed=a.seed, model=a.model,
         epochs=a.epochs or 3)))
     c.learner = "text"
-    c.train_size = 0  # Subsets: input.train_size.
   else:  # Shrunk for :runlocal below.
     c = relation.build(dataset, ml_collections.ConfigDict(dict(
         relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs,
@@ -94,7 +95,7 @@ def get_config(arg=None, dataset="semeval"):
 
   if a.runlocal:
     if not text:
-      c.train_size = 300
+      c.input.train_size = 300
       c.num_epochs = a.epochs or 2
     c.mlrc.fractions = (a.fraction,) if a.fraction else (0.2, 0.5)
     c.mlrc.runs = 2

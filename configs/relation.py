@@ -20,8 +20,9 @@ from configs import common
 # The `:key=value,...` arguments and their defaults. epochs=0 and lr=0.0:
 # the model's own (RELATION_OPTIM).
 # batch_size=0: the model's own (50 in both originals; 32 for the Transformer).
-ARGS = dict(runlocal=False, seed=0, model="pa_lstm", epochs=0, lr=0.0, batch_size=0,
-            prune_k=1, encoder="minilm", max_len=128, markers="")
+# train_size=0: all (runlocal: 300).
+ARGS = dict(runlocal=False, seed=0, model="pa_lstm", train_size=0, epochs=0, lr=0.0,
+            batch_size=0, prune_k=1, encoder="minilm", max_len=128, markers="")
 
 # Published hyperparameters of the two learners. PA-LSTM: train.py defaults
 # of yuhaozhang/tacred-relation (Zhang et al. 2017). C-GCN: train.py
@@ -88,7 +89,7 @@ def build(dataset, a):
   c.input.dataset = dataset  # semeval | tacred
   c.input.data_dir = ""  # Empty: $NOISY_META_DATA_DIR (semeval2010_task8/ inside).
   c.input.cache_dir = ""  # spaCy conversions; empty: $NOISY_META_CACHE.
-  # SemEval already converted (relations.write_tacred_json of train, dev and
+  # SemEval already converted (tacred.write_tacred_json of train, dev and
   # test): train.json, dev.json, test.json here; then spaCy is not needed.
   c.input.converted_dir = ""
   c.input.tacred_dir = ""  # TACRED: folder with train.json, dev.json, test.json (LDC).
@@ -99,6 +100,9 @@ def build(dataset, a):
   # the file names and JSON shape) | tacrev | retacred | mapping.
   c.input.label_patch = ""
   c.input.label_patch_format = "auto"
+  # Training examples: 0, all; relations (here), the first N of the
+  # (shuffled) training split; text (configs/finetune.py), a seeded subset.
+  c.input.train_size = a.train_size
   c.input.dev_size = 500  # SemEval: seeded split of the 8000 training sentences.
   c.input.split_seed = 0
   c.input.glove = ""  # GloVe text file; empty: <data_dir>/glove/glove.6B.50d.*.txt.
@@ -134,10 +138,9 @@ def build(dataset, a):
   if a.lr:
     c.optim.lr = a.lr
   c.log_every = 50
-  c.train_size = 0  # 0: all; else the first N of the (shuffled) training split.
 
-  if a.runlocal:
-    c.train_size = 300
+  if a.runlocal:  # An explicit smaller train_size=N is kept.
+    c.input.train_size = min(a.train_size, 300) if a.train_size else 300
     c.num_epochs = 2
     c.log_every = 2
   return c

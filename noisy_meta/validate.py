@@ -18,9 +18,9 @@ POSITIVE = ("input.batch_size", "input.eval_batch_size", "input.length_bucket",
             "meta.inner_batch", "neighbors.k", "mlrc.runs", "detect.k", "detect.early_epochs",
             "detect.simifeat_rounds")
 # Integers >= 0: seeds and sizes where 0 means "all".
-NON_NEGATIVE = ("seed", "input.train_size", "train_size", "input.dev_size",
-                "input.subset_seed", "input.split_seed", "noise.seed", "aum.threshold_seed",
-                "detect.seed", "detect.folds")
+NON_NEGATIVE = ("seed", "input.train_size", "input.dev_size", "input.subset_seed",
+                "input.split_seed", "noise.seed", "aum.threshold_seed", "detect.seed",
+                "detect.folds")
 # Floats > 0.
 POSITIVE_FLOAT = ("optim.lr", "optim.grad_clip", "optim.lr_decay", "meta.meta_lr",
                   "meta.inner_grad_clip")

@@ -87,7 +87,7 @@ def test_the_real_configs_pass(make):
     (FT, "num_epochs", 0, POSITIVE),
     (FT, "seed", -1, "--config.seed=-1: must be an integer >= 0."),
     (FT, "input.train_size", -5, "must be an integer >= 0."),
-    (RE, "train_size", -1, "--config.train_size=-1: must be an integer >= 0."),
+    (RE, "input.train_size", -1, "--config.input.train_size=-1: must be an integer >= 0."),
     (FT, "input.dev_size", -1, "must be an integer >= 0."),
     (FT, "input.buckets", (), "--config.input.buckets=(): give padded lengths as positive, "
      "increasing integers"),

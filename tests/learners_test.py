@@ -88,7 +88,7 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   config.clean.methods = ("sieve",)
   config.noise.kind = "direction=0.1,negative=0.05"  # Relation noise, a mix.
   summary = aum.train_and_evaluate(config, str(tmp_path))
-  n = config.train_size
+  n = config.input.train_size
   with np.load(tmp_path / "noise.npz") as z:
     names = aum_semeval_names(tmp_path)
     swapped = [names[a].split("(")[0] == names[b].split("(")[0] != "Other"

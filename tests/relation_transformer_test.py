@@ -111,12 +111,12 @@ def test_aum_detection_on_the_transformer(data_dir, tiny_bert_dir, tmp_path):
   config.input.data_dir = data_dir
   config.model.path = tiny_bert_dir
   config.input.max_len = 64  # Cut around the entities where longer.
-  config.train_size = 400  # Small: the other AUM tests cover the method at size.
+  config.input.train_size = 400  # Small: the other AUM tests cover the method at size.
   config.input.dev_size = 100
   config.clean.methods = ("sieve",)
   config.input.buckets = (32, 64, 128)
   w = str(tmp_path / "w")
   aum.train_and_evaluate(config, w)
   rows = open(os.path.join(w, "examples.csv"), encoding="utf-8").read().splitlines()
-  assert len(rows) == config.train_size + 1 == 401 and "score_probe" in rows[0]
+  assert len(rows) == config.input.train_size + 1 == 401 and "score_probe" in rows[0]
   assert "[S " in open(os.path.join(w, "examples.csv"), encoding="utf-8").read()

@@ -130,7 +130,7 @@ def prepare(config):
   """Encoded splits, vocabularies and the GloVe matrix."""
   inp = config.input
   d, labels = load_examples(config)
-  train = d["train"][:config.train_size] if config.train_size else d["train"]
+  train = d["train"][:inp.train_size] if inp.train_size else d["train"]
   vocabs = rf.build_vocabs(train, labels=labels, lower=inp.lower, mask=inp.entity_mask)
   glove, hits = rf.read_glove(glove_path(config), vocabs.words, seed=0)
   logging.info("Vocabulary: %d words (%d with GloVe vectors, dim %d), %d POS, %d NER, "

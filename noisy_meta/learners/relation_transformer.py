@@ -67,7 +67,7 @@ def prepare(config):
   """Entity-marked splits (cached) and the pretrained encoder."""
   inp = config.input
   d, labels = relation_classifier.load_examples(config)
-  train = d["train"][:config.train_size] if config.train_size else d["train"]
+  train = d["train"][:inp.train_size] if inp.train_size else d["train"]
   folder, enc_cfg, enc_params, _ = hf_import.load(config.model.path)
   if enc_cfg.kind not in ("bert", "distilbert"):
     raise errors.InputError(f"model.path={config.model.path!r}: a BERT or DistilBERT "
