@@ -29,7 +29,7 @@ def get_config(arg=None, task="cola", **task_defaults):
   if relation_task:  # PA-LSTM, C-GCN or the Transformer (issue 19 measures them).
     c = relation.build(task, a)  # Sets c.learner (relation | relation_transformer).
   else:
-    c = finetune.build(task, a)
+    c = finetune.build(task, a)  # Sets c.learner (text).
   c.trainer = "aum"
 
   c.noise = ml_collections.ConfigDict()

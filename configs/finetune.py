@@ -27,6 +27,7 @@ def build(task, a):
   """The fine-tuning config of parsed arguments `a` (ARGS' keys; others are ignored)."""
   c = ml_collections.ConfigDict()
   c.trainer = "finetune"
+  c.learner = "text"  # noisy_meta/learners/text_classifier.py (configs/relation.py: its own).
   # A smoke run (:runlocal): tiny data, a check that the job runs end to end;
   # the log, report and closing line say so. Its numbers are not results.
   c.runlocal = a.runlocal
@@ -74,6 +75,10 @@ def build(task, a):
   c.log_every = 50  # Steps between progress lines and train metrics.
   c.checkpoint_every = 200  # Steps between checkpoints (and one per epoch end).
   c.eval_every_epoch = True  # False: dev scored after the last epoch only (cheaper).
+  c.eval_every = 1  # Dev scored after every N-th epoch and the last (when every epoch).
+  # Compile the train and eval steps for every batch shape in parallel before
+  # the first step (noisy_meta/core/loop.py); False: each on first use.
+  c.precompile = True
 
   if a.runlocal:  # An explicit smaller train_size=N is kept.
     c.input.train_size = min(a.train_size, 256) if a.train_size else 256

@@ -28,17 +28,16 @@ def get_config(arg=None, dataset="semeval"):
                        task_axis="auto", trim_rows=False, markers="")
 
   # The learner: the supervised config, its other arguments at their defaults.
-  # input.train_size (0: all; :runlocal shrinks it) is the training split
-  # that the fractions draw from.
+  # Both set c.learner; input.train_size (0: all; :runlocal shrinks it) is
+  # the training split that the fractions draw from.
   if text:  # Its own :runlocal shrink applies.
     c = finetune.build(dataset, ml_collections.ConfigDict(dict(
         finetune.ARGS, runlocal=a.runlocal, seed=a.seed, model=a.model,
         epochs=a.epochs or 3)))
-    c.learner = "text"
   else:  # Shrunk for :runlocal below.
     c = relation.build(dataset, ml_collections.ConfigDict(dict(
         relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs,
-        markers=a.markers)))  # Sets c.learner.
+        markers=a.markers)))
   c.trainer = "mlrc"
   c.runlocal = a.runlocal
 
@@ -70,7 +69,7 @@ def get_config(arg=None, dataset="semeval"):
   # AdamW has no inner-loop form here: SGD at 1e-3 (not tuned). The
   # Transformer relation learner: Adam without momentum at its fine-tuning
   # lr (Reptile's inner loop in Nichol et al. 2018; docs/relation.md).
-  transformer = c.get("learner") == "relation_transformer"
+  transformer = c.learner == "relation_transformer"
   c.meta.inner_optim = "sgd" if text else "adam" if transformer else c.optim.name
   c.meta.inner_lr = a.inner_lr or (1e-3 if text else 0.0)  # 0: the learner's lr.
   c.meta.inner_grad_clip = c.optim.grad_clip

@@ -121,7 +121,7 @@ def build(dataset, a):
     c.model = common.model_config(encoder)
     c.model.encoder, c.model.name = c.model.name, "transformer"
     # entity | punct | typed_punct; markers= overrides the dataset's default.
-    c.input.markers = a.get("markers") or MARKERS[dataset]
+    c.input.markers = a.markers or MARKERS[dataset]
     c.input.max_len = a.max_len  # Subword tokens; longer sentences are cut around the entities.
     c.input.buckets = tuple(b for b in (16, 32, 64, 128, 256, 512) if b < a.max_len) + (
         a.max_len,)
@@ -132,12 +132,24 @@ def build(dataset, a):
     o = dict(RELATION_OPTIM[a.model])
   c.model.pooling_l2 = 0.003 if a.model == "cgcn" else 0.0
 
+  c.noise = ml_collections.ConfigDict()
+  # TACRED with input.label_patch: True also puts the relations the patch
+  # replaced in the output space (an AUM job trains on the labels before the
+  # patch: configs/aum.py); a supervised job trains on the patched labels.
+  c.noise.from_patch = False
+
   c.num_epochs = a.epochs or o.pop("epochs")
   o.pop("epochs", None)
   c.optim = ml_collections.ConfigDict(o)
   if a.lr:
     c.optim.lr = a.lr
   c.log_every = 50
+  c.checkpoint_every = 0  # Steps between checkpoints; 0: at epoch ends only.
+  # These learners read dev every epoch (best-dev parameters; PA-LSTM's and
+  # C-GCN's lr decay), so False (dev after the last epoch only) changes nothing.
+  c.eval_every_epoch = True
+  c.eval_every = 1  # Dev scored after every N-th epoch and the last.
+  c.precompile = True  # As in configs/finetune.py.
 
   if a.runlocal:  # An explicit smaller train_size=N is kept.
     c.input.train_size = min(a.train_size, 300) if a.train_size else 300

@@ -56,6 +56,8 @@ def threshold_ids(labels, num_classes, seed=0, mode="equal", divisor="c+1"):
 def config(task="logits", percentiles=PERCENTILES, noise_rate=0.0, **detect):
   """The settings the report reads (an AUM job's config has them all)."""
   c = ml_collections.ConfigDict()
+  c.runlocal = False  # Not a smoke run (configs/finetune.py).
+  c.learner = "text"  # Reported as a classifier's logits, not a relation scorer's.
   c.input = ml_collections.ConfigDict({"task": task})
   c.noise = ml_collections.ConfigDict({"rate": float(noise_rate)})
   c.aum = ml_collections.ConfigDict({"percentiles": tuple(percentiles)})

@@ -169,7 +169,8 @@ def parse_flags(argv):
     rest = flags.FLAGS(argv)
     config = flags.FLAGS["config"].value
     if config is not None:
-      config.get("trainer")  # A config that failed to load raises here.
+      # A config that failed to load, or has no trainer, raises here.
+      config.trainer  # pylint: disable=pointless-statement
   except Exception as e:  # pylint: disable=broad-except
     fail(describe(e, argv))
   return rest
@@ -205,13 +206,13 @@ def done(config, workdir):
   """The closing line: the workdir and the main artifacts that exist there."""
   names = [n for n in ARTIFACTS.get(config.trainer, ())
            if os.path.exists(os.path.join(workdir, n))]
-  smoke = " (smoke run: its numbers are not results)" if config.get("runlocal") else ""
+  smoke = " (smoke run: its numbers are not results)" if config.runlocal else ""
   print(f"done{smoke}: {workdir}" + (f" ({', '.join(names)})" if names else ""),
         file=sys.stderr, flush=True)
 
 
 def announce(config):
   """Says, before any work, that a :runlocal job is a smoke run."""
-  if config.get("runlocal"):
+  if config.runlocal:
     logging.warning("Smoke run (:runlocal): a few hundred examples, one or two epochs, "
                     "to check that the job runs end to end; its numbers are not results.")

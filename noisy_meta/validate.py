@@ -13,14 +13,15 @@ from noisy_meta import trainers
 
 # Fields that must be integers >= 1.
 POSITIVE = ("input.batch_size", "input.eval_batch_size", "input.length_bucket",
-            "num_epochs", "log_every", "checkpoint_every", "meta.log_every",
+            "num_epochs", "log_every", "eval_every", "meta.log_every",
             "meta.checkpoint_every", "meta.iterations", "meta.tasks", "meta.inner_steps",
             "meta.inner_batch", "neighbors.k", "mlrc.runs", "detect.k", "detect.early_epochs",
             "detect.simifeat_rounds")
-# Integers >= 0: seeds and sizes where 0 means "all".
+# Integers >= 0: seeds, sizes where 0 means "all", checkpoint_every (0: at
+# epoch ends only).
 NON_NEGATIVE = ("seed", "input.train_size", "input.dev_size", "input.subset_seed",
                 "input.split_seed", "noise.seed", "aum.threshold_seed", "detect.seed",
-                "detect.folds")
+                "detect.folds", "checkpoint_every")
 # Floats > 0.
 POSITIVE_FLOAT = ("optim.lr", "optim.grad_clip", "optim.lr_decay", "meta.meta_lr",
                   "meta.inner_grad_clip")

@@ -80,7 +80,8 @@ def test_the_real_configs_pass(make):
 @pytest.mark.parametrize("make,key,value,message", [
     (FT, "input.batch_size", 0, "--config.input.batch_size=0: must be a positive integer."),
     (FT, "input.eval_batch_size", -1, POSITIVE),
-    (FT, "checkpoint_every", 0, "--config.checkpoint_every=0: " + POSITIVE),
+    (FT, "checkpoint_every", -1, "--config.checkpoint_every=-1: must be an integer >= 0."),
+    (RE, "eval_every", 0, "--config.eval_every=0: " + POSITIVE),
     (ML, "meta.checkpoint_every", 0, POSITIVE),
     (FT, "log_every", 0, POSITIVE),
     (RE, "log_every", 0, POSITIVE),
@@ -212,8 +213,8 @@ def test_config_typos_and_syntax_errors_are_one_line_with_a_suggestion(tmp_path)
 
 def test_a_bad_value_stops_main_before_the_workdir_is_made(tmp_path):
   line = _one_error_line(_main("--config=configs/aum_cola.py:runlocal",
-                               "--config.checkpoint_every=0", f"--workdir={tmp_path}/w"))
-  assert line == "error: --config.checkpoint_every=0: must be a positive integer."
+                               "--config.log_every=0", f"--workdir={tmp_path}/w"))
+  assert line == "error: --config.log_every=0: must be a positive integer."
   assert not os.path.exists(tmp_path / "w")
 
 

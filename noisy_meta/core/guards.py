@@ -80,7 +80,7 @@ def check_config(workdir, config):
     diff = sorted(k for k in old_f.keys() & new_f.keys()
                   if old_f[k] != new_f[k] and not _ignored(k))
     diff += sorted(k for k in old_f.keys() - new_f.keys() if not _ignored(k))
-    if diff and not config.get("overwrite_config", False):
+    if diff and not config.overwrite_config:
       shown = "; ".join(f"{k}: {old_f.get(k, '(absent)')!r} there, "
                         f"{new_f.get(k, '(absent)')!r} now" for k in diff[:5])
       more = f" (and {len(diff) - 5} more)" if len(diff) > 5 else ""
@@ -185,7 +185,7 @@ def check_data(workdir, config, **splits):
       changed.append(f"{name}: {old.get('examples')} examples there, {new['examples']} now")
     else:
       changed.append(f"{name}: {new['examples']} examples, but other texts, tokens or labels")
-  if changed and not config.get("overwrite_config", False):
+  if changed and not config.overwrite_config:
     raise errors.WorkdirConfigError(
         f"{path}: this workdir was trained on other data ({'; '.join(changed)}). Use a new "
         "--workdir, or --config.overwrite_config=True to resume here with the new data.")

@@ -58,13 +58,13 @@ def load_splits(inp):
   elif inp.train_size:
     # The subset depends on subset_seed only, so runs with other training
     # seeds see the same examples.
-    rng = np.random.default_rng(inp.get("subset_seed", 0))
+    rng = np.random.default_rng(inp.subset_seed)
     train = train.subset(np.sort(rng.choice(len(train), inp.train_size, replace=False)))
   present = np.unique(train.labels)
   if len(present) < 2:
     raise errors.InputError(
         f"{where}: all {len(train)} training examples (after train_size) have the label "
         f"{train.label_names[present[0]]!r}; a classifier needs two classes at least.")
-  if inp.get("dev_size", 0):
+  if inp.dev_size:
     dev = dev.subset(np.arange(min(inp.dev_size, len(dev))))
   return train, dev

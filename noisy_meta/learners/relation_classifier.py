@@ -106,7 +106,7 @@ def load_examples(config):
     # The patched data's relations; an AUM job that trains on the labels
     # before the patch (noise.from_patch) also needs the relations the patch
     # replaced everywhere.
-    before = config.get("noise", {}).get("from_patch", False)
+    before = config.noise.from_patch
     labels = sorted({r for k in ("train", "dev", "test") for e in d[k]
                      for r in ((e["relation"], e.get("original_relation", e["relation"]))
                                if before else (e["relation"],))} - {"no_relation"})
