@@ -19,8 +19,9 @@ RELATION_DATASETS = ("semeval", "tacred")
 def get_config(arg=None, task="cola", **task_defaults):
   """The AUM config of `task`; `task_defaults` change argument defaults."""
   relation_task = task in RELATION_DATASETS
+  # folds=-1: 2 fold models, none for :runlocal (an explicit folds=K is kept).
   defaults = dict(relation.ARGS if relation_task else finetune.ARGS, noise=0.0,
-                  noise_kind="uniform", noise_seed=100, seeds=3, folds=2)
+                  noise_kind="uniform", noise_seed=100, seeds=3, folds=-1)
   defaults.update(task_defaults)
   a = common.parse_arg(arg, **defaults)
 
@@ -117,7 +118,7 @@ def get_config(arg=None, task="cola", **task_defaults):
   # recipe, each trained on all but one fold (confident learning, the
   # ensemble, knn_oof); 0: none (the ensemble then averages aum and probe).
   # Costs folds - 1 trainings on the whole data (2: one).
-  c.detect.folds = a.folds
+  c.detect.folds = a.folds if a.folds != -1 else (0 if a.runlocal else 2)
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
     # Relations: 19 classes, 800 // 20 // 19 = 2 threshold samples per class.
@@ -127,6 +128,4 @@ def get_config(arg=None, task="cola", **task_defaults):
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)
     c.clean.seeds = (0,)
-    if "folds=" not in (arg or ""):
-      c.detect.folds = 0  # Smoke runs skip the fold models unless asked.
   return c
