@@ -6,6 +6,9 @@ setuptools.setup(
     version="0.1.0",
     description="AUM / data maps for mislabelled data and MLRC meta-learning for relation classification, in JAX/Flax.",
     packages=setuptools.find_packages(include=["noisy_meta", "noisy_meta.*"]),
+    # explorer.html's skeleton, styles and scripts (noisy_meta/reports/explorer.py
+    # reads them with importlib.resources): files, not Python strings.
+    package_data={"noisy_meta.reports": ["assets/*.html", "assets/*.css", "assets/*.js"]},
     python_requires=">=3.11",  # jax >= 0.7 needs 3.11.
     install_requires=[
         "jax>=0.7",

@@ -189,6 +189,35 @@ def test_mlrc_page_and_command(tmp_path, capsys):
   assert len(data["runs"]) == 6
 
 
+def test_page_holds_the_asset_files_verbatim(tmp_path):
+  """explorer.html is assets/page.html filled in: each asset file's text is
+  in it unchanged, and the skeleton's pieces between placeholders in order."""
+  aum = explorer.write_aum_explorer(_workdir(tmp_path / "w", 50))
+  mlrc = explorer.write_mlrc_explorer(_mlrc_workdir(tmp_path / "m"))
+  pieces = re.split(r"\{\{[a-z_]+\}\}", explorer.asset("page.html"))
+  for path, kind, other in ((aum, "aum", "mlrc"), (mlrc, "mlrc", "aum")):
+    with open(path, encoding="utf-8") as f:
+      page = f.read()
+    for name in ("page.css", "common.js", f"{kind}_body.html", f"{kind}.js"):
+      assert explorer.asset(name) in page, name
+    assert explorer.asset(f"{other}.js") not in page
+    assert page.startswith(pieces[0]) and page.endswith(pieces[-1])
+    pos = 0
+    for piece in pieces:
+      pos = page.index(piece, pos) + len(piece)
+
+
+def test_fill_reads_only_the_template_and_misses_nothing():
+  """Values are inserted as they are (braces, placeholders, backslashes);
+  a placeholder without a value, or a value without a place, is an error."""
+  got = explorer.fill("<{{a}}|{{b}}>", {"a": "{{b}} {x} {0}", "b": r"\1 \g<0> $1"})
+  assert got == r"<{{b}} {x} {0}|\1 \g<0> $1>"
+  with pytest.raises(ValueError, match=re.escape("{{c}}")):
+    explorer.fill("{{c}}", {})
+  with pytest.raises(ValueError, match=re.escape("no placeholder for ['b']")):
+    explorer.fill("{{a}}", {"a": "", "b": ""})
+
+
 # --- In headless Chromium ----------------------------------------------------
 
 

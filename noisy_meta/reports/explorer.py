@@ -14,12 +14,14 @@ per-relation table at the smallest fraction and the per-run table.
 
 Plotly draws (its JavaScript bundle, from the pip package `plotly`, is
 inlined once: no network needed); the table, the controls and the details
-panel are plain JavaScript written here. The data is one JSON blob in the
-page, with `<`, `>` and `&` escaped so no text can end its script element.
-Pure readers of a finished workdir: docs/explorer.md.
+panel are plain JavaScript in assets/ (common.js, aum.js, mlrc.js), laid out
+by assets/page.html with page.css and the kind's body. The data is one JSON
+blob in the page, with `<`, `>` and `&` escaped so no text can end its
+script element. Pure readers of a finished workdir: docs/explorer.md.
 """
 import csv
 import html
+import importlib.resources
 import json
 import os
 import re
@@ -268,6 +270,40 @@ def mlrc_data(workdir):
   }
 
 
+# The page's own files (noisy_meta/reports/assets/, shipped as package data):
+# page.html is the skeleton with {{name}} placeholders, the others are
+# inserted into it verbatim.
+_PLACEHOLDER = re.compile(r"\{\{([a-z_]+)\}\}")
+
+
+def asset(name):
+  """The text of noisy_meta/reports/assets/`name` (CSS, JavaScript, HTML)."""
+  return (importlib.resources.files("noisy_meta.reports") / "assets" / name).read_text(
+      encoding="utf-8")
+
+
+def fill(template, values):
+  """`template` with each `{{name}}` replaced by `values[name]`, in one pass.
+
+  Only the template is scanned, so braces or `{{...}}` inside a value (the
+  JavaScript, plotly.js, the data) stay as they are; a placeholder without a
+  value, or a value without a placeholder, is an error rather than a page
+  missing a part.
+  """
+  used = set()
+
+  def value(m):
+    if m.group(1) not in values:
+      raise ValueError(f"no value for the template's placeholder {m.group(0)}")
+    used.add(m.group(1))
+    return values[m.group(1)]
+
+  out = _PLACEHOLDER.sub(value, template)
+  if used != set(values):
+    raise ValueError(f"no placeholder for {sorted(set(values) - used)} in the template")
+  return out
+
+
 def page(data):
   """The self-contained HTML of a blob from aum_data or mlrc_data."""
   from plotly import offline  # pylint: disable=g-import-not-at-top
@@ -275,14 +311,11 @@ def page(data):
   # No '<' can close the script element or open a comment in it; JSON reads
   # the escapes back as the same characters.
   blob = blob.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-  body = _AUM_BODY if data["kind"] == "aum" else _MLRC_BODY
-  script = _COMMON_JS + (_AUM_JS if data["kind"] == "aum" else _MLRC_JS)
-  return "".join([
-      '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n',
-      f"<title>{html.escape(_title(data))}</title>\n<style>{_CSS}</style>\n",
-      "<script>", offline.get_plotlyjs(), "</script>\n</head>\n<body>\n", body,
-      '\n<script type="application/json" id="explorer-data">', blob, "</script>\n",
-      "<script>", script, "</script>\n</body></html>\n"])
+  kind = data["kind"]  # "aum" or "mlrc": aum_body.html and aum.js, or mlrc_*.
+  return fill(asset("page.html"), {
+      "title": html.escape(_title(data)), "css": asset("page.css"),
+      "plotly": offline.get_plotlyjs(), "body": asset(f"{kind}_body.html"), "data": blob,
+      "common_js": asset("common.js"), "page_js": asset(f"{kind}.js")})
 
 
 def _title(data):
@@ -432,555 +465,6 @@ def main(argv):
       print(f"error: {e}", file=sys.stderr)
   return 1 if failed else 0
 
-
-_CSS = """
-body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 16px 24px;
-color:#222}
-h1{font-size:20px;margin:12px 0 2px}h2{font-size:16px;margin:18px 0 6px}
-.sub{color:#555;margin:0 0 8px}.warn{color:#b00}
-.controls{display:flex;flex-wrap:wrap;gap:18px;align-items:center;padding:8px 10px;
-background:#f4f5f7;border-radius:6px;position:sticky;top:0;z-index:5}
-.controls input[type=range]{width:260px;vertical-align:middle}
-#flagged-count{font-weight:600}
-#metrics{margin:6px 0;color:#333}#metrics b{font-weight:600}
-.grid{display:grid;grid-template-columns:minmax(0,3fr) minmax(260px,2fr);gap:12px;margin-top:8px}
-.plot{height:520px;border:1px solid #ddd;border-radius:6px}.plot.small{height:320px}
-#details{border:1px solid #ddd;border-radius:6px;padding:8px 12px;overflow:auto;max-height:520px}
-#details .text{font-size:15px;background:#fafafa;padding:6px 8px;border-radius:4px;
-margin:6px 0;white-space:pre-wrap}
-#details table{border-collapse:collapse}#details td{padding:2px 10px 2px 0;vertical-align:top}
-#details td:first-child{color:#666;white-space:nowrap}
-.ent{border-radius:3px;padding:0 2px}.ent-s{background:#cfe3ff}.ent-o{background:#ffe0b8}
-.badge{display:inline-block;font-size:12px;border-radius:3px;padding:0 5px;margin-left:6px;
-color:#fff}.b-flag{background:#d62728}.b-noise{background:#e07b00}.b-kept{background:#7f8fa6}
-.legend{color:#555;font-size:13px;margin:4px 0}
-.dot{display:inline-block;width:10px;height:10px;border-radius:50%;margin:0 4px 0 10px}
-.tbar{display:flex;flex-wrap:wrap;gap:12px;align-items:center;margin:6px 0}
-.tbar input[type=search]{width:260px}
-table.data{border-collapse:collapse;width:100%;font-size:13px}
-table.data th{background:#f0f1f3;cursor:pointer;user-select:none;text-align:left;
-padding:4px 6px;position:sticky;top:40px}
-table.data td{border-top:1px solid #eee;padding:3px 6px;vertical-align:top}
-table.data td.num,table.data th.num{text-align:right;font-variant-numeric:tabular-nums}
-table.data tbody tr{cursor:pointer}table.data tbody tr:hover{background:#f6f9ff}
-table.data tr.sel{background:#fff3c4}
-#tip{position:fixed;display:none;max-width:440px;background:#fff;border:1px solid #999;
-border-radius:4px;padding:6px 8px;font-size:13px;box-shadow:0 2px 6px rgba(0,0,0,.2);
-pointer-events:none;z-index:10}
-.hint{color:#777}
-"""
-
-_AUM_BODY = """
-<h1 id="title"></h1><p class="sub" id="subtitle"></p>
-<div class="controls">
-  <label>Flag percentile <input type="range" id="pct" list="pct-ticks">
-  <datalist id="pct-ticks"></datalist> <output id="pct-value"></output></label>
-  <span id="flagged-count"></span>
-  <label>Colour by <select id="color-by"></select></label>
-</div>
-<div id="metrics"></div>
-<div class="grid"><div id="map" class="plot"></div>
-<aside id="details"><p class="hint">Click a point or a table row to see the example.</p>
-</aside></div>
-<div class="legend" id="legend"></div><p class="sub" id="plot-note"></p>
-<h2>AUM histograms</h2><div id="hist" class="plot small"></div>
-<h2 id="table-title">Flagged examples</h2><div id="table"></div>
-<div id="tip"></div>
-"""
-
-_MLRC_BODY = """
-<h1 id="title"></h1><p class="sub" id="subtitle"></p>
-<div id="curve" class="plot"></div>
-<h2 id="rel-title">Per relation</h2><div id="relations"></div>
-<h2>Per run</h2><div id="runs"></div>
-"""
-
-_COMMON_JS = r"""
-'use strict';
-performance.mark('explorer-start');  // After plotly.js is parsed: the page's own work from here.
-const $ = (id) => document.getElementById(id);
-function esc(s) {
-  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
-      .replace(/"/g, '&quot;').replace(/'/g, '&#x27;');
-}
-function num(v, d) {
-  return v === null || v === undefined || Number.isNaN(v) ? '\u2014' : Number(v).toFixed(d);
-}
-function markReady() {  // The load-time marker: plots and table drawn, one frame painted.
-  requestAnimationFrame(() => requestAnimationFrame(() => {
-    window.explorerReadyMs = performance.now();
-    document.body.dataset.ready = '1';
-  }));
-}
-function showError(e) {
-  console.error(e);
-  const p = document.createElement('p');
-  p.className = 'warn';
-  p.textContent = 'The explorer failed: ' + e;
-  document.body.prepend(p);
-}
-// A sortable, searchable, paged table. cols: [{label, value(item), html(item), num}];
-// opts: {text(item): lowercase escaped search text, onRow(item), selected(), sort, dir}.
-class Table {
-  constructor(el, cols, opts) {
-    this.cols = cols; this.opts = opts; this.items = []; this.view = [];
-    this.sort = opts.sort || 0; this.dir = opts.dir || 1; this.page = 0;
-    this.size = opts.pageSize || 50; this.query = '';
-    el.innerHTML = '<div class="tbar"><input type="search" placeholder="'
-        + esc(opts.placeholder || 'search') + '">'
-        + '<span class="count"></span><button class="prev">\u2039 prev</button>'
-        + '<button class="next">next \u203a</button></div><table class="data"><thead><tr>'
-        + cols.map((c, k) => `<th data-c="${k}" class="${c.num ? 'num' : ''}">${esc(c.label)}</th>`)
-            .join('') + '</tr></thead><tbody></tbody></table>';
-    this.el = el; this.tbody = el.querySelector('tbody');
-    this.search = el.querySelector('input');
-    this.search.addEventListener('input', () => {
-      this.query = esc(this.search.value.trim().toLowerCase()); this.page = 0; this.refresh();
-    });
-    el.querySelector('.prev').addEventListener('click', () => this.turn(-1));
-    el.querySelector('.next').addEventListener('click', () => this.turn(1));
-    el.querySelector('thead').addEventListener('click', (ev) => {
-      const th = ev.target.closest('th'); if (!th) return;
-      const k = Number(th.dataset.c);
-      this.dir = k === this.sort ? -this.dir : (cols[k].dir || 1); this.sort = k;
-      this.page = 0; this.refresh();
-    });
-    this.tbody.addEventListener('click', (ev) => {
-      const tr = ev.target.closest('tr'); if (!tr || !opts.onRow) return;
-      opts.onRow(this.view[Number(tr.dataset.k)]); this.render();
-    });
-  }
-  setItems(items) { this.items = items; this.refresh(); }
-  turn(d) {
-    const last = Math.max(0, Math.ceil(this.view.length / this.size) - 1);
-    this.page = Math.min(last, Math.max(0, this.page + d)); this.render();
-  }
-  refresh() {
-    let v = this.items;
-    if (this.query && this.opts.text) v = v.filter((it) => this.opts.text(it).includes(this.query));
-    const col = this.cols[this.sort], dir = this.dir;
-    const dec = v.map((it) => [col.value(it), it]);  // Keys computed once, not per comparison.
-    dec.sort((a, b) => {
-      const x = a[0], y = b[0];
-      if (x === y) return 0;
-      if (x === null || x === undefined) return 1;
-      if (y === null || y === undefined) return -1;
-      return (x < y ? -1 : 1) * dir;
-    });
-    this.view = dec.map((d) => d[1]);
-    v = this.view;
-    this.page = Math.min(this.page, Math.max(0, Math.ceil(v.length / this.size) - 1));
-    this.render();
-  }
-  render() {
-    const s = this.page * this.size, rows = this.view.slice(s, s + this.size);
-    const sel = this.opts.selected ? this.opts.selected() : undefined;
-    this.tbody.innerHTML = rows.map((it, k) => `<tr data-k="${s + k}"`
-        + (it === sel ? ' class="sel"' : '') + '>' + this.cols.map(
-            (c) => `<td class="${c.num ? 'num' : ''}">${c.html(it)}</td>`).join('') + '</tr>')
-        .join('');
-    this.el.querySelector('.count').textContent = this.view.length
-        ? `rows ${s + 1}\u2013${s + rows.length} of ${this.view.length}` : 'no rows';
-    this.el.querySelectorAll('th').forEach((th, k) => {
-      const arrow = k === this.sort ? (this.dir > 0 ? ' \u25b2' : ' \u25bc') : '';
-      th.textContent = this.cols[k].label + arrow;
-    });
-  }
-}
-"""
-
-_AUM_JS = r"""
-(function () {
-  const D = JSON.parse($('explorer-data').textContent);
-  const C = D.cols, N = D.n, L = D.levels, names = D.label_names;
-  const FLAG = '#d62728', KEPT = '#7f8fa6', NOISE = '#e07b00';
-  const lname = (c) => (c === null || c === undefined || c < 0) ? '\u2014'
-      : esc(c < names.length ? names[c] : c);
-  const idOf = (i) => (C.id ? C.id[i] : i);
-  const hasNoise = C.noisy !== null;
-  const isNoisy = (i) => hasNoise && C.noisy.charCodeAt(i) === 49;
-  const bit = (s, i) => s.charCodeAt(i) === 49;
-  let level = D.default_level, selected = -1, colorBy = 'flag', scope = 'flagged', subset = null;
-  let started = false;
-  const flagged = (i) => C.first[i] <= level;
-
-  $('title').textContent = (D.synthetic ? 'SYNTHETIC DATA \u2014 ' : '') + 'AUM explorer: '
-      + D.task + ' (' + D.workdir + ')';
-  $('subtitle').innerHTML = `${N} training examples; `
-      + (hasNoise ? `injected noise rate ${esc(D.noise_rate)} `
-                    + `(${C.noisy.split('1').length - 1} labels flipped)`
-                  : 'no injected noise known')
-      + `; threshold samples per run ${D.threshold_counts.join(', ')}; labels: `
-      + names.map(esc).join(', ') + '.'
-      + (D.levels_note ? ` <span class="warn">Percentiles: ${esc(D.levels_note)}.</span>` : '');
-
-  // Percentile control: an index into D.levels (every integer 0-100 when the runs'
-  // dynamics are there, else the run's own percentiles).
-  const pct = $('pct');
-  pct.min = 0; pct.max = L.length - 1; pct.step = 1; pct.value = level;
-  $('pct-ticks').innerHTML = D.percentiles.map((p) => `<option value="${L.indexOf(p)}">`).join('');
-
-  // Colour modes.
-  const modes = [['flag', 'flagged at the percentile'], ['aum', 'AUM']];
-  if (hasNoise) modes.push(['noise', 'injected noise']);
-  for (const d of Object.keys(D.det)) {
-    modes.push(['det:' + d, `detector ${d}'s flag` + (d === D.chosen_detector ? ' (cleans)' : '')]);
-  }
-  $('color-by').innerHTML = modes.map(([v, t]) => `<option value="${esc(v)}">${esc(t)}</option>`)
-      .join('');
-
-  // The plotted examples: all (or the build's sample), every k-th without WebGL.
-  const gl = (() => {
-    try {
-      const c = document.createElement('canvas');
-      return !!(c.getContext('webgl2') || c.getContext('webgl'));
-    }
-    catch (e) { return false; }
-  })();
-  let P = D.plot_idx || Array.from({length: N}, (_, i) => i);
-  const notes = [];
-  if (D.plot_idx) {
-    notes.push(`The plot shows a uniform sample of ${P.length} of the ${N} examples; `
-               + 'the table has all.');
-  }
-  if (!gl && P.length > D.svg_max) {
-    const step = Math.ceil(P.length / D.svg_max);
-    P = P.filter((_, k) => k % step === 0);
-    notes.push(`No WebGL in this browser: the plot shows one example in ${step} `
-               + `(${P.length}); the table has all.`);
-  }
-  $('plot-note').textContent = notes.join(' ');
-  // One trace per marker shape (injected noise: larger crosses): per-point symbol
-  // and size arrays cost scattergl seconds at 67k points. G[t]: trace t's examples.
-  const G = hasNoise ? [P.filter((i) => !isNoisy(i)), P.filter(isNoisy)] : [P];
-  const SEL = G.length;  // The trace that rings the selected example.
-  const at = (ev) => {  // The example under a plotly event point, or undefined.
-    const p = ev.points.find((q) => q.curveNumber < SEL);
-    return p && G[p.curveNumber][p.pointIndex];
-  };
-
-  function colors(g) {  // Marker colour settings of the examples `g`.
-    if (colorBy === 'aum') {
-      const mag = Float64Array.from(P, (i) => Math.abs(C.aum[i])).sort();
-      // The colour range: the 98th percentile of |AUM|.
-      const lim = Math.max(mag[Math.floor(0.98 * (mag.length - 1))] || 0, 1e-6);
-      return {color: g.map((i) => C.aum[i]), cmin: -lim, cmax: lim,  // Red: low AUM, suspect.
-              colorscale: [[0, '#b2182b'], [0.5, '#e8e8e8'], [1, '#2166ac']],
-              showscale: g === G[0], colorbar: {title: {text: 'AUM'}, thickness: 12}};
-    }
-    let on;
-    if (colorBy === 'flag') on = (i) => flagged(i);
-    else if (colorBy === 'noise') on = isNoisy;
-    else { const s = D.det[colorBy.slice(4)]; on = (i) => bit(s, i); }
-    const hi = colorBy === 'noise' ? NOISE : FLAG;
-    return {color: g.map((i) => (on(i) ? 1 : 0)), colorscale: [[0, KEPT], [1, hi]], cmin: 0,
-            cmax: 1, showscale: false, colorbar: {}};
-  }
-  function legend() {
-    const [off, on] = {flag: ['kept', `flagged (AUM below the p${L[level]} threshold)`],
-                       noise: ['label left as it was', 'injected noise']}[colorBy]
-        || ['not flagged', `flagged by detector ${esc(colorBy.slice(4))}`];
-    const hi = colorBy === 'noise' ? NOISE : FLAG;
-    $('legend').innerHTML = (colorBy === 'aum' ? 'Colour: AUM (red low, blue high).'
-        : `<span class="dot" style="background:${KEPT}"></span>${off}`
-          + `<span class="dot" style="background:${hi}"></span>${on}.`)
-        + (hasNoise ? ' Crosses (larger): injected noise; circles: labels left as they were.' : '');
-  }
-  function recolor() {
-    const cs = G.map(colors), key = (k) => cs.map((c) => c[k]);
-    Plotly.restyle(map, {'marker.color': key('color'), 'marker.colorscale': key('colorscale'),
-      'marker.cmin': key('cmin'), 'marker.cmax': key('cmax'), 'marker.showscale': key('showscale'),
-      'marker.colorbar': key('colorbar')}, G.map((_, t) => t));
-    legend();
-  }
-
-  const map = $('map');
-  const type = gl ? 'scattergl' : 'scatter';
-  const mapTraces = G.map((g, t) => ({
-    type, mode: 'markers', hoverinfo: 'none', name: t ? 'injected noise' : 'examples',
-    x: g.map((i) => C.variability[i]), y: g.map((i) => C.confidence[i]),
-    marker: Object.assign({opacity: 0.75, symbol: t ? 'x' : 'circle', size: t ? 8 : 5},
-                          colors(g))}));
-  mapTraces.push({type, mode: 'markers', name: 'selected', x: [], y: [], hoverinfo: 'skip',
-    marker: {symbol: 'circle-open', size: 18, color: '#000', line: {width: 2}}});
-  const mapLayout = {margin: {l: 55, r: 10, t: 34, b: 45}, hovermode: 'closest', showlegend: false,
-    title: {text: 'Data map: variability \u00d7 confidence', font: {size: 14}, x: 0.02,
-            xanchor: 'left'},
-    xaxis: {title: {text: 'variability'}, zeroline: false},
-    yaxis: {title: {text: 'confidence'}, zeroline: false}, dragmode: 'zoom'};
-
-  // Histograms: threshold samples vs the rest, with the thresholds at the percentile.
-  const hist = $('hist');
-  const rest = [], restNoisy = [], thrJudged = [];
-  for (let i = 0; i < N; i++) {
-    if (C.thr.charCodeAt(i) !== 48) thrJudged.push(C.aum[i]);
-    else if (isNoisy(i)) restNoisy.push(C.aum[i]);
-    else rest.push(C.aum[i]);
-  }
-  const thrAum = D.fake_aum || thrJudged;
-  let lo = Infinity, hi = -Infinity;  // No spread: 67k arguments overflow the stack.
-  for (const x of [thrAum, rest, restNoisy].flat()) { if (x < lo) lo = x; if (x > hi) hi = x; }
-  const bins = {start: lo, end: hi + 1e-9, size: (hi - lo) / 60 || 1};
-  const h = (x, name, color) => ({type: 'histogram', x, name: `${name} (n=${x.length})`,
-    xbins: bins, opacity: 0.55, marker: {color}});
-  const thrName = D.fake_aum ? 'threshold samples: AUM as the fake class'
-                             : 'threshold samples: AUM in their judging run';
-  const histTraces = [h(thrAum, thrName, '#9467bd'),
-                      h(rest, hasNoise ? 'other examples, clean' : 'other examples', '#1f77b4')];
-  if (hasNoise) histTraces.push(h(restNoisy, 'other examples, injected noise', NOISE));
-  function thresholdShapes() {
-    const t = D.thresholds[level];
-    if (!t) return [];
-    return t.map((x, r) => ({type: 'line', x0: x, x1: x, y0: 0, y1: 1, yref: 'paper',
-      line: {color: '#000', width: 1.5, dash: r ? 'dash' : 'solid'}}));
-  }
-  function histTitle() {
-    const t = D.thresholds[level];
-    return `AUM (judging run); lines: p${L[level]} thresholds`
-        + (t ? ` (run 1 ${num(t[0], 3)}, run 2 ${num(t[1], 3)})`
-             : ' (not recorded at this percentile)');
-  }
-  const histLayout = {barmode: 'overlay', margin: {l: 55, r: 10, t: 34, b: 45},
-    title: {text: histTitle(), font: {size: 13}, x: 0.02, xanchor: 'left'},
-    xaxis: {title: {text: 'AUM'}},
-    yaxis: {title: {text: 'examples'}}, legend: {orientation: 'h', y: -0.25},
-    shapes: thresholdShapes()};
-
-  // Details panel and hover tip.
-  function detailsHtml(i) {
-    const f = flagged(i), tr = C.thr.charCodeAt(i) - 48;
-    const rows = [['given label', lname(C.label[i])]];
-    if (C.orig) rows.push(['original label', lname(C.orig[i])
-        + (isNoisy(i) ? ' <span class="badge b-noise">injected noise</span>' : '')]);
-    rows.push(['suggested label', C.suggest ? lname(C.suggest[i]) + ' (if flipped)' : '\u2014'],
-      ['AUM', num(C.aum[i], 4) + ` (judged in run ${C.judged[i]})`],
-      ['confidence', num(C.confidence[i], 4)], ['variability', num(C.variability[i], 4)],
-      ['correctness', num(C.correctness[i], 3)],
-      [`flagged at p${L[level]}`, f ? 'yes' : 'no'],
-      ['first flagged at', C.first[i] < L.length ? 'p' + L[C.first[i]] : 'never']);
-    if (tr) rows.push(['threshold sample', `in run ${tr} (fake class there)`]);
-    if (C.nb_agrees) rows.push(['neighbours', `majority share ${num(C.nb_share[i], 2)}; label `
-        + (bit(C.nb_agrees, i) ? 'agrees' : 'disagrees') + ' with their majority']);
-    const dets = Object.keys(D.det).filter((d) => bit(D.det[d], i));
-    if (Object.keys(D.det).length) {
-      rows.push(['detectors flagging it', dets.length ? esc(dets.join(', ')) : 'none']);
-    }
-    rows.push(['source', esc(D.cols.source_prefix + C.source[i])]);
-    return `<h3>Example #${esc(idOf(i))}<span class="badge ${f ? 'b-flag' : 'b-kept'}">`
-        + `${f ? 'flagged' : 'kept'}</span></h3><div class="text">${C.html[i]}</div>`
-        + (D.relation ? '<p class="legend"><span class="ent ent-s">subject</span> '
-                        + '<span class="ent ent-o">object</span></p>' : '') + '<table>'
-        + rows.map(([k, v]) => `<tr><td>${esc(k)}</td><td>${v}</td></tr>`).join('') + '</table>';
-  }
-  function select(i) {
-    selected = i;
-    $('details').innerHTML = detailsHtml(i);
-    const shown = G.some((g) => g.includes(i));
-    Plotly.restyle(map, {x: [shown ? [C.variability[i]] : []],
-                         y: [shown ? [C.confidence[i]] : []]}, [SEL]);
-  }
-  const tip = $('tip');
-  function showTip(i, ev) {
-    tip.innerHTML = `<b>#${esc(idOf(i))}</b> given ${lname(C.label[i])}`
-        + (C.orig ? `, original ${lname(C.orig[i])}` : '') + `, AUM ${num(C.aum[i], 3)}`
-        + (flagged(i) ? ' <span class="badge b-flag">flagged</span>' : '')
-        + `<div>${C.html[i]}</div>`;
-    tip.style.display = 'block';
-    const x = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
-    const y = Math.min(ev.clientY + 14, window.innerHeight - tip.offsetHeight - 8);
-    tip.style.left = x + 'px'; tip.style.top = y + 'px';
-  }
-
-  // Table of flagged (or all) examples, linked to the plot.
-  let search = null;
-  const stripTags = (s) => s.replace(/<[^>]*>/g, '');
-  const cols = [
-    {label: 'id', value: (i) => idOf(i), html: (i) => esc(idOf(i)), num: true},
-    {label: 'text', value: (i) => C.html[i], html: (i) => C.html[i]},
-    {label: 'given', value: (i) => C.label[i], html: (i) => lname(C.label[i])}];
-  const labelCol = (label, a) => ({label, value: (i) => a[i], html: (i) => lname(a[i])});
-  if (C.orig) cols.push(labelCol('original', C.orig));
-  if (C.suggest) cols.push(labelCol('suggested', C.suggest));
-  cols.push({label: 'AUM', value: (i) => C.aum[i], html: (i) => num(C.aum[i], 3), num: true},
-    {label: 'confidence', value: (i) => C.confidence[i], html: (i) => num(C.confidence[i], 3),
-     num: true, dir: -1},
-    {label: 'variability', value: (i) => C.variability[i], html: (i) => num(C.variability[i], 3),
-     num: true, dir: -1});
-  if (hasNoise) cols.push({label: 'noise', value: (i) => (isNoisy(i) ? 1 : 0), dir: -1,
-    html: (i) => (isNoisy(i) ? '<span class="badge b-noise">injected</span>' : '')});
-  const aumCol = cols.findIndex((c) => c.label === 'AUM');
-  const scopeSel = document.createElement('select');
-  scopeSel.innerHTML = '<option value="flagged">flagged examples</option>'
-      + '<option value="all">all examples</option>';
-  const table = new Table($('table'), cols, {
-    sort: aumCol, dir: 1, pageSize: 50, selected: () => selected, onRow: select,
-    placeholder: 'search text, label, #id',
-    text: (i) => {
-      if (!search) {  // Built on the first search: lowercase, escaped like the query.
-        search = Array.from({length: N}, (_, j) => ('#' + idOf(j) + ' ' + lname(C.label[j]) + ' '
-            + (C.orig ? lname(C.orig[j]) : '') + ' ' + stripTags(C.html[j])).toLowerCase());
-      }
-      return search[i];
-    }});
-  const bar = $('table').querySelector('.tbar');
-  const subsetInfo = document.createElement('span');
-  bar.prepend(scopeSel);
-  bar.append(subsetInfo);
-  scopeSel.addEventListener('change', () => { scope = scopeSel.value; refreshTable(); });
-  function refreshTable() {
-    const items = [];
-    for (let i = 0; i < N; i++) {
-      if (scope === 'flagged' && C.first[i] > level) continue;
-      if (subset && !subset.has(i)) continue;
-      items.push(i);
-    }
-    $('table-title').textContent = (scope === 'flagged' ? `Flagged examples at p${L[level]}`
-                                                        : 'All examples')
-        + (subset ? ', within the plot selection' : '');
-    subsetInfo.textContent = subset
-        ? `plot selection: ${subset.size} points (double-click the plot to clear)`
-        : 'box/lasso-select on the plot to filter';
-    table.setItems(items);
-  }
-
-  function setLevel(k) {
-    level = k; pct.value = k;
-    let n = 0, tp = 0, noisy = 0;
-    for (let i = 0; i < N; i++) {
-      const f = C.first[i] <= k, z = isNoisy(i);
-      if (f) n++; if (z) noisy++; if (f && z) tp++;
-    }
-    $('pct-value').textContent = 'p' + L[k];
-    $('flagged-count').textContent = `${n} flagged (${num(100 * n / N, 1)} %)`;
-    if (hasNoise) {
-      // As aum_lib.detection_scores: precision tp / flagged, recall tp / noisy.
-      const p = tp / Math.max(n, 1), r = tp / Math.max(noisy, 1);
-      const f1 = 2 * p * r / Math.max(p + r, 1e-12);
-      $('metrics').innerHTML = `Detection of the injected noise at p${L[k]}: `
-          + `precision <b>${num(p, 3)}</b>, `
-          + `recall <b>${num(r, 3)}</b>, F1 <b>${num(f1, 3)}</b> (${tp} of ${n} flagged are noisy, `
-          + `${noisy} noisy in all); AUROC of \u2212AUM <b>${num(D.auroc, 3)}</b> `
-          + '(any percentile).';
-    } else {
-      $('metrics').textContent = 'No injected noise known in this run: no detection metrics.';
-    }
-    if (colorBy === 'flag' && started) recolor(); else legend();  // At start: drawn so.
-    Plotly.relayout(hist, {shapes: thresholdShapes(), 'title.text': histTitle()});
-    refreshTable();
-    if (selected >= 0) $('details').innerHTML = detailsHtml(selected);
-  }
-
-  const opts = {displaylogo: false, responsive: true};
-  Promise.all([Plotly.newPlot(map, mapTraces, mapLayout, opts),
-               Plotly.newPlot(hist, histTraces, histLayout, opts)])
-    .then(() => {
-      map.on('plotly_click', (ev) => {
-        const i = at(ev);
-        if (i !== undefined) { select(i); table.render(); }
-      });
-      map.on('plotly_hover', (ev) => {
-        const i = at(ev);
-        if (i !== undefined) showTip(i, ev.event);
-      });
-      map.on('plotly_unhover', () => { tip.style.display = 'none'; });
-      map.on('plotly_selected', (ev) => {
-        const pts = ev ? ev.points.filter((q) => q.curveNumber < SEL) : [];
-        subset = pts.length ? new Set(pts.map((q) => G[q.curveNumber][q.pointIndex])) : null;
-        refreshTable();
-      });
-      map.on('plotly_deselect', () => { subset = null; refreshTable(); });
-      pct.addEventListener('input', () => setLevel(Number(pct.value)));
-      $('color-by').addEventListener('change', (ev) => { colorBy = ev.target.value; recolor(); });
-      legend();
-      setLevel(level);
-      started = true;
-      window.explorer = {select, setLevel, plotted: () => P, webgl: gl};
-      markReady();
-    }).catch(showError);
-})();
-"""
-
-_MLRC_JS = r"""
-(function () {
-  const D = JSON.parse($('explorer-data').textContent);
-  const S = D.summary, R = D.runs;
-  $('title').textContent = `MLRC explorer: ${D.model} vs MLRC on ${D.dataset} (${D.workdir})`;
-  $('subtitle').textContent = `${D.score} (x100) by share of the training data: `
-      + `${R.length} run${R.length === 1 ? '' : 's'} over ${S.length} `
-      + `fraction${S.length === 1 ? '' : 's'}. Points: mean over runs; bars: min to max; `
-      + 'small dots: single runs (crosses: collapsed, one label predicted). '
-      + 'Hover for per-run values.';
-  const pc = (f) => `${+(100 * f).toPrecision(4)} %`;
-  const traces = [];
-  const curves = [['baseline', D.model, '#1f77b4', 1 / 1.04],  // Side by side on the log axis.
-                  ['mlrc', `MLRC (${D.model})`, '#ff7f0e', 1.04]];
-  for (const [key, label, color, shift] of curves) {
-    traces.push({type: 'scatter', mode: 'lines+markers', name: `${label}: mean, min\u2013max`,
-      x: S.map((s) => 100 * s.fraction * shift), y: S.map((s) => s[key]),
-      error_y: {type: 'data', symmetric: false, array: S.map((s) => s[key + '_max'] - s[key]),
-                arrayminus: S.map((s) => s[key] - s[key + '_min'])},
-      line: {color}, marker: {size: 9, color}, hoverinfo: 'text',
-      hovertext: S.map((s) => `${esc(label)} at ${pc(s.fraction)} (${Math.round(s.n_train)} `
-          + `train): mean ${num(s[key], 2)}` + (s[key + '_std'] === null ? ' (n=1)'
-              : ` \u00b1 ${num(s[key + '_std'], 2)} (n=${s.runs})`)
-          + '<br>runs: ' + R.filter((r) => r.fraction === s.fraction)
-              .map((r) => num(r[key], 2)).join(', '))});
-    traces.push({type: 'scatter', mode: 'markers', name: `${label}: single runs`, showlegend: true,
-      x: R.map((r) => 100 * r.fraction * shift), y: R.map((r) => r[key]), hoverinfo: 'text',
-      marker: {size: R.map((r) => (r[key + '_collapsed'] ? 11 : 7)), opacity: 0.55,
-               color: R.map((r) => (r[key + '_collapsed'] ? '#d62728' : color)),
-               symbol: R.map((r) => (r[key + '_collapsed'] ? 'x' : 'circle'))},
-      hovertext: R.map((r) => `${esc(label)}, fraction ${pc(r.fraction)}, run ${r.run} `
-          + `(seed ${r.seed}, `
-          + `${r.n_train} train): ${num(r[key], 2)}` + (r[key + '_collapsed'] ? ' collapsed' : '')
-          + `<br>baseline ${num(r.baseline, 2)}, MLRC ${num(r.mlrc, 2)}, `
-          + `MLRC \u2212 baseline ${num(r.mlrc - r.baseline, 2)}`)});
-  }
-  if (D.paper_1pct && S.some((s) => s.fraction === 0.01)) {
-    traces.push({type: 'scatter', mode: 'markers',
-      name: `paper at 1 %: ${D.paper_1pct.join(' \u2192 ')}`,
-      x: [1 / 1.04, 1.04], y: D.paper_1pct, hoverinfo: 'text',
-      hovertext: D.paper_1pct.map((v, k) => `paper at 1 %, ${k ? 'MLRC' : esc(D.model)}: ${v}`),
-      marker: {symbol: 'square-open', size: 11, color: ['#1f77b4', '#ff7f0e'], line: {width: 2}}});
-  }
-  const layout = {margin: {l: 60, r: 10, t: 30, b: 60}, hovermode: 'closest',
-    xaxis: {type: 'log', title: {text: 'training data used (%)'},  // Log range, 1.6x margins.
-            range: S.length ? [Math.log10(100 * S[0].fraction / 1.6),
-                               Math.log10(100 * S[S.length - 1].fraction * 1.6)] : undefined,
-            tickvals: S.map((s) => 100 * s.fraction),
-            ticktext: S.map((s) => `${pc(s.fraction)} (${Math.round(s.n_train)})`)},
-    yaxis: {title: {text: D.score}, rangemode: 'tozero'}, legend: {font: {size: 11}}};
-  if (!S.length) $('subtitle').textContent = 'No finished runs yet.';
-  $('rel-title').textContent = D.smallest === null ? 'Per relation: no runs yet'
-      : `Per relation at fraction ${pc(D.smallest)} (the paper's Table 1), fewest examples first`;
-  const f2 = (k) => ({label: k, value: (r) => r[k], html: (r) => num(r[k], 2), num: true});
-  const delta = {label: 'MLRC \u2212 baseline', value: (r) => r.mlrc - r.baseline, num: true,
-                 html: (r) => num(r.mlrc - r.baseline, 2)};
-  new Table($('relations'), [
-    {label: 'relation', value: (r) => r.relation, html: (r) => esc(r.relation)},
-    {label: '# (mean)', value: (r) => r.count, html: (r) => num(r.count, 1), num: true},
-    Object.assign(f2('baseline'), {label: 'baseline F1'}),
-    Object.assign(f2('mlrc'), {label: 'MLRC F1'}), delta],
-    {sort: 1, dir: 1, pageSize: 100, placeholder: 'search relations',
-     text: (r) => esc(r.relation.toLowerCase())}).setItems(D.relations);
-  const loss = (m) => (m && m.first !== undefined ? `${num(m.first, 4)} \u2192 ${num(m.last, 4)}`
-                                                  : '\u2014');
-  const scored = (k) => ({label: k === 'mlrc' ? 'MLRC' : k, value: (r) => r[k], num: true,
-                          html: (r) => num(r[k], 2) + (r[k + '_collapsed'] ? ' collapsed' : '')});
-  new Table($('runs'), [
-    {label: 'fraction', value: (r) => r.fraction, html: (r) => pc(r.fraction), num: true},
-    {label: 'run', value: (r) => r.run, html: (r) => esc(r.run), num: true},
-    {label: 'seed', value: (r) => r.seed, html: (r) => esc(r.seed), num: true},
-    {label: 'train', value: (r) => r.n_train, html: (r) => esc(r.n_train), num: true},
-    scored('baseline'), scored('mlrc'), delta,
-    {label: 'meta loss first \u2192 last', value: (r) => (r.meta_loss ? r.meta_loss.last : null),
-     html: (r) => loss(r.meta_loss)}],
-    {sort: 0, dir: 1, pageSize: 100, placeholder: 'search fraction, run, seed',
-     text: (r) => `${r.fraction} ${r.run} ${r.seed}`}).setItems(R);
-  Plotly.newPlot($('curve'), traces, layout, {displaylogo: false, responsive: true})
-    .then(() => { window.explorer = {}; markReady(); }).catch(showError);
-})();
-"""
 
 if __name__ == "__main__":
   sys.exit(main(sys.argv[1:]))
