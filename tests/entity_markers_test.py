@@ -6,7 +6,8 @@ import pytest
 
 from noisy_meta.core import errors
 from noisy_meta.data import entity_markers
-from noisy_meta.data import relations
+from noisy_meta.data import semeval
+from noisy_meta.data import tacred
 from noisy_meta.models import hf_import
 
 
@@ -18,15 +19,15 @@ def tokenizer(minilm_dir):
 @pytest.fixture(scope="module")
 def semeval_examples(data_dir):
   """The first 400 official training sentences, parsed (spaCy)."""
-  path = os.path.join(data_dir, relations.SEMEVAL_DIR, relations.SEMEVAL_TRAIN)
+  path = os.path.join(data_dir, semeval.SEMEVAL_DIR, semeval.SEMEVAL_TRAIN)
   if not os.path.isfile(path):
     pytest.skip(f"no SemEval-2010 Task 8 at {path}")
   pytest.importorskip("spacy")
   try:
-    nlp = relations.load_parser()
+    nlp = semeval.load_parser()
   except errors.InputError as e:
     pytest.skip(str(e))
-  return relations.parse_records(relations.read_semeval(path)[:400], nlp)
+  return semeval.parse_records(semeval.read_semeval(path)[:400], nlp)
 
 
 def _norm(tokenizer, words):
@@ -78,7 +79,7 @@ def test_markers_on_tacred_sample(data_dir, tokenizer):
   path = os.path.join(data_dir, "tacred_sample", "train.json")
   if not os.path.isfile(path):
     pytest.skip(f"no TACRED sample at {path}")
-  exs = relations.read_tacred(path)
+  exs = tacred.read_tacred(path)
   assert any(e["obj_start"] < e["subj_start"] for e in exs)  # Object first.
   for kind in entity_markers.KINDS:
     _check(tokenizer, exs, entity_markers.encode(exs, tokenizer, 128, kind=kind), kind)

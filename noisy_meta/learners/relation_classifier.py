@@ -21,10 +21,12 @@ from noisy_meta import aum_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import parallel
+from noisy_meta.data import label_patches
 from noisy_meta.data import pipeline
 from noisy_meta.data import relation_batches
 from noisy_meta.data import relation_features as rf
-from noisy_meta.data import relations
+from noisy_meta.data import semeval
+from noisy_meta.data import tacred
 from noisy_meta.data import text_files
 from noisy_meta import metrics as metrics_lib
 from noisy_meta.models import relation_models
@@ -83,7 +85,7 @@ def load_examples(config):
   """{train, dev, test} lists of TACRED-schema examples, and the label order."""
   inp = config.input
   if inp.dataset == "semeval" and inp.converted_dir:  # No spaCy needed.
-    d = {k: relations.read_tacred(os.path.join(inp.converted_dir, f"{k}.json"))
+    d = {k: tacred.read_tacred(os.path.join(inp.converted_dir, f"{k}.json"))
          for k in ("train", "dev", "test")}
     d["dev_ids"] = [e["id"] for e in d["dev"]]
     return d, list(relation_metrics.SEMEVAL_LABELS)
@@ -92,15 +94,15 @@ def load_examples(config):
     if not data_dir:
       raise errors.InputError("No data directory: set config.input.data_dir or "
                               "NOISY_META_DATA_DIR.")
-    d = relations.load_semeval(data_dir, inp.cache_dir, dev_size=inp.dev_size,
-                               seed=inp.split_seed)
+    d = semeval.load_semeval(data_dir, inp.cache_dir, dev_size=inp.dev_size,
+                             seed=inp.split_seed)
     return d, list(relation_metrics.SEMEVAL_LABELS)
   if inp.dataset == "tacred":
     if not inp.tacred_dir:
       raise errors.InputError("TACRED is LDC-licensed and not shipped: set "
                               "--config.input.tacred_dir to the folder of its JSON files.")
-    d = relations.load_tacred(inp.tacred_dir, patch=inp.label_patch,
-                              patch_format=inp.label_patch_format)
+    d = label_patches.load_tacred(inp.tacred_dir, patch=inp.label_patch,
+                                  patch_format=inp.label_patch_format)
     # The output space: every relation in any split (TACRED, TACRED-Revisited
     # and Re-TACRED differ), no_relation first.
     # The patched data's relations; an AUM job that trains on the labels
