@@ -5,6 +5,7 @@ Per-example maths is written for one example and `jax.vmap`-ed. The
 accumulators (`Dynamics`) live in the train state, indexed by the global
 example id, so checkpoints and sharding cover them.
 """
+import dataclasses
 from typing import Optional
 
 import flax
@@ -89,6 +90,24 @@ class Dynamics:
         count=add(self.count, mask_B.astype(jnp.int32)),
         margin_EN=put(self.margin_EN, m_B), prob_EN=put(self.prob_EN, p_B),
         correct_EN=put(self.correct_EN, c_B), other_EN=put(self.other_EN, o_B), **extra)
+
+
+@dataclasses.dataclass(frozen=True)
+class DynamicsSpec:
+  """What a run records per example inside its train step (the AUM method
+  builds it from config.aum; the loop reads nothing else of AUM).
+
+  margins: "train" (the training-mode forward pass of the step), "eval" (an
+  extra dropout-off pass with the same pre-update parameters) or "both";
+  save_logits: keep every epoch's logits [epochs, N, C] (the logits API).
+  """
+  margins: str = "train"
+  save_logits: bool = True
+
+  def shape(self, num_examples, num_epochs, num_real, num_classes):
+    """`Dynamics.zeros`' arguments for a run with `num_classes` outputs."""
+    return (num_examples, num_epochs, num_real, self.margins == "both",
+            num_classes if self.save_logits else 0)
 
 
 def from_logits(logits_ENC, labels, num_real, eval_logits_ENC=None):

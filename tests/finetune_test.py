@@ -14,7 +14,7 @@ from configs import finetune_cola
 from noisy_meta.core import loop
 from noisy_meta.learners import text_classifier as text
 from noisy_meta.models import hf_import
-from noisy_meta.trainers import finetune
+from noisy_meta.trainers import supervised
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,7 +30,7 @@ def test_runlocal_cola_with_real_minilm(tmp_path, data_dir, minilm_dir):
   config = finetune_cola.get_config("runlocal")
   config.input.data_dir = data_dir
   config.input.cache_dir = str(tmp_path / "cache")
-  result = finetune.train_and_evaluate(config, str(tmp_path / "w"))
+  result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
   w = tmp_path / "w"
   for name in ("config.json", "metrics.json", "metrics.jsonl", "tb", "ckpt"):
     assert (w / name).exists(), name
@@ -60,12 +60,12 @@ def _tiny_config(data_dir, tiny_bert_dir, tmp_path):
 def test_resume_from_checkpoint_recomputes_identical_steps(tmp_path, data_dir, tiny_bert_dir):
   config = _tiny_config(data_dir, tiny_bert_dir, tmp_path)
   w = tmp_path / "w"
-  first = finetune.train_and_evaluate(config, str(w))
+  first = supervised.train_and_evaluate(config, str(w))
   full_log = _read_jsonl(w / "metrics.jsonl")
   assert first["steps"] == 8
   # Lose the last checkpoint, as if the job died after step 6 was saved.
   shutil.rmtree(w / "ckpt" / "8")
-  second = finetune.train_and_evaluate(config, str(w))
+  second = supervised.train_and_evaluate(config, str(w))
   assert second["dev"] == first["dev"]
   resumed_log = _read_jsonl(w / "metrics.jsonl")
   strip = lambda rows: [{k: v for k, v in r.items() if "per_sec" not in k} for r in rows]
@@ -91,7 +91,7 @@ def test_training_learns_a_separable_task(tmp_path, tiny_bert_dir):
   config.model.path = tiny_bert_dir
   config.optim.lr = 1e-3
   config.num_epochs = 8
-  result = finetune.train_and_evaluate(config, str(tmp_path / "w"))
+  result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
   assert result["dev"]["accuracy"] == 1.0
 
 

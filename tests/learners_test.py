@@ -30,20 +30,6 @@ def test_the_loop_exists_once():
   assert all(s in loop for s in LOOP_ONLY)
 
 
-def test_both_learners_offer_the_interface():
-  from noisy_meta import learners  # pylint: disable=g-import-not-at-top
-  wanted = ("size", "subset", "relabel", "fingerprints", "epoch_batches", "eval_batches",
-            "make_batch", "padded_length", "init_state", "loss", "logits", "learning_rate",
-            "dev_metrics", "dev_line", "end_epoch", "describe", "info", "train_examples",
-            "source_fingerprints", "embed", "example_ids", "features")
-  for name in ("text", "relation"):
-    cls = learners.get(name)
-    assert [m for m in wanted if not callable(getattr(cls, m, None))] == [], name
-  from noisy_meta.core import errors  # pylint: disable=g-import-not-at-top
-  with pytest.raises(errors.InputError, match=r"config.learner='cnn': use one of"):
-    learners.get("cnn")
-
-
 def test_mlrc_runs_on_the_text_classifier(data_dir, tiny_bert_dir, tmp_path):
   from configs import mlrc_text  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top

@@ -36,7 +36,7 @@ def test_training_draws_one_bar_per_run(monkeypatch, capsys, data_dir, tmp_path)
   """A supervised run with the bar forced on: its steps on stderr, named after
   the workdir; the metrics files are the same as without it."""
   from configs import re_tacred  # pylint: disable=g-import-not-at-top
-  from noisy_meta.trainers import relation  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import supervised  # pylint: disable=g-import-not-at-top
   config = re_tacred.get_config("model=pa_lstm,runlocal")
   config.input.tacred_dir = os.path.join(data_dir, "tacred_sample")
   config.input.glove = os.path.join(data_dir, "glove",
@@ -45,7 +45,7 @@ def test_training_draws_one_bar_per_run(monkeypatch, capsys, data_dir, tmp_path)
   results = []
   for name, flag in (("barred", "1"), ("plain", "0")):
     monkeypatch.setenv("NOISY_META_PROGRESS", flag)
-    results.append(relation.train_and_evaluate(config, str(tmp_path / name)))
+    results.append(supervised.train_and_evaluate(config, str(tmp_path / name)))
     err = capsys.readouterr().err
     assert (f"{name}:" in err and "step/s" in err) == (flag == "1"), err[-500:]
   read = lambda n: [json.loads(l) for l in open(os.path.join(tmp_path, n, "metrics.jsonl"))

@@ -16,7 +16,7 @@ from configs import re_tacred
 from noisy_meta.core import errors
 from noisy_meta.data import relation_features as rf
 from noisy_meta.models import relation_models as models
-from noisy_meta.trainers import relation
+from noisy_meta.trainers import supervised
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -218,13 +218,13 @@ def test_trainer_learns_the_tacred_sample_and_resumes(model, data_dir, tmp_path)
   config.input.batch_size = 10
   config.optim.lr = 0.5
   workdir = str(tmp_path / model)
-  result = relation.train_and_evaluate(config, workdir)
+  result = supervised.train_and_evaluate(config, workdir)
   # 20 training sentences memorised: training accuracy is in metrics.jsonl.
   lines = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
   accs = [l["train/accuracy"] for l in lines if "train/accuracy" in l]
   assert accs[-1] > accs[0] and accs[-1] >= 0.8
   assert 0.0 <= result["test_f1"] <= 1.0 and result["steps"] == 24
-  again = relation.train_and_evaluate(config, workdir)  # Resumes: nothing to do.
+  again = supervised.train_and_evaluate(config, workdir)  # Resumes: nothing to do.
   assert again["steps"] == 24 and again["test_f1"] == result["test_f1"]
 
 
@@ -232,7 +232,7 @@ def test_eval_every_scores_dev_every_nth_epoch_and_the_last(data_dir, tmp_path):
   config = _tacred_config("model=pa_lstm,runlocal", data_dir, tmp_path)
   config.num_epochs, config.eval_every = 5, 2
   config.model.hidden = config.model.attn_dim = 16
-  relation.train_and_evaluate(config, str(tmp_path / "w"))
+  supervised.train_and_evaluate(config, str(tmp_path / "w"))
   lines = [json.loads(l) for l in open(tmp_path / "w" / "metrics.jsonl")]
   assert [l["dev/epoch"] for l in lines if "dev/epoch" in l] == [2, 4, 5]
 
@@ -241,7 +241,7 @@ def test_semeval_runlocal_writes_official_answer_files(data_dir, tmp_path):
   pytest.importorskip("spacy")
   config = re_semeval.get_config("model=pa_lstm,runlocal")
   config.input.data_dir = data_dir
-  result = relation.train_and_evaluate(config, str(tmp_path))
+  result = supervised.train_and_evaluate(config, str(tmp_path))
   lines = open(tmp_path / "test_predictions.txt").read().splitlines()
   assert len(lines) == 2717 and lines[0].split("\t")[0] == "8001"
   assert len(open(tmp_path / "dev_ids.txt").read().split()) == 500

@@ -13,7 +13,7 @@ from configs import mlrc as mlrc_configs
 from configs import re_tacred
 from noisy_meta.core import parallel
 from noisy_meta.learners import relation_transformer
-from noisy_meta.trainers import relation
+from noisy_meta.trainers import supervised
 
 
 def _config(arg, data_dir, model_dir):
@@ -73,13 +73,13 @@ def test_trainer_learns_the_tacred_sample_and_resumes(data_dir, tiny_bert_dir, t
   config.input.batch_size = 10
   config.optim.lr = 2e-3
   workdir = str(tmp_path / "w")
-  result = relation.train_and_evaluate(config, workdir)
+  result = supervised.train_and_evaluate(config, workdir)
   lines = [json.loads(l) for l in open(os.path.join(workdir, "metrics.jsonl"))]
   accs = [l["train/accuracy"] for l in lines if "train/accuracy" in l]
   assert accs[-1] > accs[0] and accs[-1] >= 0.8, accs
   assert 0.0 <= result["test_f1"] <= 1.0 and result["steps"] == 30
   assert result["model"] == "transformer"
-  again = relation.train_and_evaluate(config, workdir)  # Resumes: nothing to do.
+  again = supervised.train_and_evaluate(config, workdir)  # Resumes: nothing to do.
   assert again["steps"] == 30 and again["test_f1"] == result["test_f1"]
 
 

@@ -29,7 +29,7 @@ from noisy_meta.core import checkpoint
 from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import writers
-from noisy_meta.trainers import finetune
+from noisy_meta.trainers import supervised
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -321,7 +321,7 @@ def test_checkpoint_of_another_model_is_an_input_error_naming_it(toy_run, tmp_pa
   w = tmp_path / "w"
   shutil.copytree(done / "ckpt", w / "ckpt")
   with pytest.raises(errors.InputError) as e:
-    finetune.train_and_evaluate(config, str(w))
+    supervised.train_and_evaluate(config, str(w))
   msg = str(e.value)
   assert msg.startswith(f"{w}/ckpt/8: this checkpoint does not fit the model and config")
   assert re.search(r"params/classifier/kernel: checkpoint \(32, 2\) != model \(32, 3\)", msg), msg

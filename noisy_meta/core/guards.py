@@ -23,13 +23,10 @@ from noisy_meta.core import writers
 
 # Config fields that may change when a workdir is resumed: where things are
 # cached, how many devices, logging and checkpoint cadence, test switches.
+# Methods add their own (fields that extend their grid, their cadence) as
+# `extendable` (e.g. trainers/aum.py's EXTENDABLE).
 RESUMABLE = ("num_devices", "input.cache_dir", "log_every", "checkpoint_every",
-             "meta.log_every", "meta.checkpoint_every", "overwrite_config")
-# Fields that extend a pipeline's grid (more retrain seeds, percentiles,
-# fractions or runs): finished stages are reused, new ones added.
-EXTENDABLE = ("clean.seeds", "clean.methods", "clean.percentiles", "clean.keep_checkpoints",
-              "aum.percentiles", "neighbors.k", "mlrc.fractions", "mlrc.runs",
-              "mlrc.runs_by_fraction", "mlrc.delete_checkpoints")
+             "overwrite_config")
 
 
 def _flat(d, prefix=""):
@@ -42,8 +39,8 @@ def _flat(d, prefix=""):
   return out
 
 
-def _ignored(key):
-  return key in RESUMABLE or key in EXTENDABLE or key.startswith("debug.")
+def _ignored(key, extendable):
+  return key in RESUMABLE or key in extendable or key.startswith("debug.")
 
 
 def _read_workdir_json(path, what):
@@ -57,11 +54,11 @@ def _read_workdir_json(path, what):
         "a new --workdir, or --config.overwrite_config=True to resume here.") from e
 
 
-def check_config(workdir, config):
+def check_config(workdir, config, extendable=()):
   """Writes workdir/config.json, or checks it against `config` when present.
 
-  A workdir made with another config (any field but RESUMABLE and
-  EXTENDABLE ones, and `debug.*`) is a WorkdirConfigError naming the file
+  A workdir made with another config (any field but RESUMABLE ones, the
+  method's `extendable` ones, and `debug.*`) is a WorkdirConfigError naming the file
   and the differing fields, unless `config.overwrite_config`: then the old
   file is kept as config.prev<N>.json and the run resumes with the new one.
   Fields missing from the stored file (added since) are only logged.
@@ -73,13 +70,13 @@ def check_config(workdir, config):
   if os.path.exists(path):
     old = _read_workdir_json(path, "config")
     old_f, new_f = _flat(old), _flat(new)
-    added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k))
+    added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k, extendable))
     if added:
       logging.warning("%s has no %s (written by an older version); taken as unchanged.",
                       path, ", ".join(added))
     diff = sorted(k for k in old_f.keys() & new_f.keys()
-                  if old_f[k] != new_f[k] and not _ignored(k))
-    diff += sorted(k for k in old_f.keys() - new_f.keys() if not _ignored(k))
+                  if old_f[k] != new_f[k] and not _ignored(k, extendable))
+    diff += sorted(k for k in old_f.keys() - new_f.keys() if not _ignored(k, extendable))
     if diff and not config.overwrite_config:
       shown = "; ".join(f"{k}: {old_f.get(k, '(absent)')!r} there, "
                         f"{new_f.get(k, '(absent)')!r} now" for k in diff[:5])

@@ -52,11 +52,13 @@ class Session:
   checked first (a reused workdir with another config is refused).
   """
 
-  def __init__(self, config, workdir, total, unit="steps"):
+  def __init__(self, config, workdir, total, unit="steps", extendable=()):
+    """extendable: config fields whose change a method allows on resume
+    (they extend its grid; `guards.check_config`)."""
     self.config, self.workdir, self.total, self.unit = config, workdir, total, unit
     self.lead = parallel.is_lead()
     os.makedirs(workdir, exist_ok=True)
-    guards.check_config(workdir, config)
+    guards.check_config(workdir, config, extendable)
     self.ckpt = self.writer = self.progress = None
     self.pending, self.start = [], 0
 
@@ -138,7 +140,7 @@ def train_step(state, batch, rng, learner, steps_per_epoch=1, eval_margins=False
   rng = jax.random.fold_in(rng, state.step)
   loss_fn = lambda params: learner.loss(state, params, batch, rng)
   (loss, logits_BxC), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  dyn = getattr(state, "dynamics", None)
+  dyn = state.dynamics
   if dyn is not None:
     both = dyn.eval_margin_EN is not None  # aum.margins=both: train and eval margins.
     det = learner.logits(state, state.params, batch) if eval_margins or both else None
@@ -161,15 +163,39 @@ def predict_step(state, params, batch, learner):
   return learner.logits(state, params, batch).argmax(-1)
 
 
-def predict(pred_fn, state, params, learner, split, mesh):
-  """Predictions for every row of `split`, in row order."""
-  preds = np.zeros(learner.size(split), np.int32)
-  size = parallel.padded_size(learner.eval_batch_size, mesh)
-  for idx, length in learner.eval_batches(split):
+def map_split(fn, learner, split, *, batch_size=None, batches=None, mesh=None):
+  """`fn(batch)` over every row of `split` once, gathered in row order.
+
+  fn returns an array or a tuple of arrays, each with a leading batch axis;
+  the result has the same form with N rows (None for an empty split).
+  batch_size: rows per padded batch (default the learner's eval batch;
+  with `mesh`, rounded up to shard over it, and batches are sharded);
+  batches: [(rows, padded length)] (default `learner.eval_batches(split)`).
+  """
+  batch_size = batch_size or learner.eval_batch_size
+  if mesh is not None:
+    batch_size = parallel.padded_size(batch_size, mesh)
+  batches = learner.eval_batches(split) if batches is None else batches
+  n, out, single = learner.size(split), None, True
+  for idx, length in batches:
     guards.raise_if_interrupted()
-    batch = learner.make_batch(split, idx, size, length)
-    preds[idx] = np.asarray(pred_fn(state, params, parallel.shard(batch, mesh)))[:len(idx)]
-  return preds
+    batch = learner.make_batch(split, idx, batch_size, length)
+    res = fn(batch if mesh is None else parallel.shard(batch, mesh))
+    single = not isinstance(res, tuple)
+    parts = [np.asarray(r)[:len(idx)] for r in ((res,) if single else res)]
+    if out is None:
+      out = [np.zeros((n,) + p.shape[1:], p.dtype) for p in parts]
+    for o, p in zip(out, parts):
+      o[idx] = p
+  if out is None:
+    return None
+  return out[0] if single else tuple(out)
+
+
+def predict(pred_fn, state, params, learner, split, mesh):
+  """Predictions [N] (int32) for every row of `split`, in row order."""
+  preds = map_split(lambda b: pred_fn(state, params, b), learner, split, mesh=mesh)
+  return np.zeros(0, np.int32) if preds is None else preds.astype(np.int32)
 
 
 def best_on_test(fitted, learner):
@@ -225,17 +251,19 @@ class Fitted:
   mesh: Any
 
 
-def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
-        init_params=None, num_classes=None):
+def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
+        init_params=None, num_classes=None, extendable=()):
   """Trains `learner` on its split `train` in `workdir`, resuming; evaluates
   on dev after every epoch. Returns `Fitted`.
 
   fingerprints: {split: digest} checked against the workdir's (guards).
-  dynamics: record per-example training dynamics (AUM, data maps).
+  dynamics: an `aum_lib.DynamicsSpec`: record per-example training dynamics
+    (AUM, data maps) as it says; None: none.
   init_params: start from these parameters (MLRC's fine-tuning); batches
     and dropout still follow `seed`.
   num_classes: output classes (default: the learner's), e.g. an AUM run's
     extra fake class.
+  extendable: config fields the calling method lets change on resume.
   """
   num_classes = num_classes or learner.num_classes
   n = learner.size(train)
@@ -244,24 +272,20 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
   steps_per_epoch = math.ceil(n / learner.batch_size)
   num_epochs = config.num_epochs
   num_steps = steps_per_epoch * num_epochs
-  session = Session(config, workdir, num_steps)
+  session = Session(config, workdir, num_steps, extendable=extendable)
   guards.check_data(workdir, config, **fingerprints)
   learner.describe(workdir, n, num_classes, num_steps)
 
   mesh = parallel.make_mesh(config.get("num_devices", 0))
   init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
-  margins = config.get("aum", {}).get("margins", "train")
-  # (examples, epochs, real classes, also eval-mode margins, logits' classes
-  # when every epoch's logits are kept: aum.save_logits, default on).
-  save_logits = config.get("aum", {}).get("save_logits", True)
-  dyn_shape = ((n, num_epochs, learner.num_classes, margins == "both",
-                num_classes if save_logits else 0) if dynamics else None)
+  dyn_shape = (dynamics.shape(n, num_epochs, learner.num_classes, num_classes)
+               if dynamics else None)
   state = learner.init_state(init_rng, num_classes, num_steps, mesh, dynamics_shape=dyn_shape,
                              init_params=init_params)
   dropout_rng = parallel.replicate(dropout_rng, mesh)
   state = session.restore(state)
   start = step = session.start
-  eval_margins = margins == "eval"
+  eval_margins = dynamics is not None and dynamics.margins == "eval"
   step_fn = session.compile(functools.partial(
       train_step, learner=learner, steps_per_epoch=steps_per_epoch,
       eval_margins=eval_margins), mesh)
@@ -282,8 +306,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=False,
 
   # eval_every_epoch=False: dev is scored after the last epoch only, for
   # learners whose training does not read it (`dev_free_epochs`).
-  every_epoch = config.get("eval_every_epoch", True) or not getattr(
-      learner, "dev_free_epochs", False)
+  every_epoch = config.get("eval_every_epoch", True) or not learner.dev_free_epochs
   # eval_every=N: dev is scored (and the best-dev parameters may change) after
   # every N-th epoch and the last; 1 (default): every epoch.
   eval_every = max(1, int(config.get("eval_every", 1)))

@@ -28,7 +28,7 @@ from noisy_meta.data import relation_features as rf
 from noisy_meta.data import semeval
 from noisy_meta.data import tacred
 from noisy_meta.data import text_files
-from noisy_meta import metrics as metrics_lib
+from noisy_meta.learners import relation_scoring
 from noisy_meta.models import relation_models
 from noisy_meta import relation_metrics
 
@@ -70,15 +70,6 @@ def batch_loss(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
   if pooled is not None and pooling_l2:
     loss += pooling_l2 * ((pooled ** 2).sum(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
   return loss, logits
-
-
-def score(dataset, gold, pred):
-  """The official score of the dataset (F1 in [0, 1]) and its details."""
-  if dataset == "semeval":
-    r = relation_metrics.semeval_official(gold, pred)
-    return r["macro_f1"], r
-  r = relation_metrics.tacred_micro(gold, pred)
-  return r["f1"], r
 
 
 def load_examples(config):
@@ -182,10 +173,11 @@ def create_train_state(config, vocabs, glove, num_classes, rng, mesh=None,
       *parallel.replicate((rng, np.asarray(glove, np.float32)), mesh))
 
 
-class RelationClassifier:
-  """What the loop and the methods need from PA-LSTM / C-GCN (see
-  noisy_meta/learners/__init__.py for the interface)."""
+class RelationClassifier(relation_scoring.RelationScoring):
+  """PA-LSTM / C-GCN as a `base.Learner` with the `Features`,
+  `FrozenEmbeddings`, `TestScored` and `LabelPatched` capabilities."""
   name = "relation"
+  dev_free_epochs = False  # end_epoch reads dev (best-dev selection, decay).
 
   def __init__(self, config, data=None):
     """data: `prepare(config)`'s (made when None). With `vocabs` and `glove`
@@ -221,9 +213,9 @@ class RelationClassifier:
     return [(idx, 0) for idx in relation_batches.epoch_order(
         self.size(split), self.batch_size, seed, epoch)]
 
-  def eval_batches(self, split):
-    return [(idx, 0) for idx in relation_batches.eval_order(split.lengths,
-                                                            self.eval_batch_size)]
+  def eval_batches(self, split, batch_size=None):
+    return [(idx, 0) for idx in relation_batches.eval_order(
+        split.lengths, batch_size or self.eval_batch_size)]
 
   def padded_length(self, split, rows):
     """A batch of rows `rows` padded to a multiple of `input.length_bucket`."""
@@ -275,13 +267,6 @@ class RelationClassifier:
                  self.config.model.name, n, self.size(self.dev), self.size(self.test),
                  num_steps, workdir)
 
-  def names(self, ids):
-    """Label strings; an AUM run's fake class (index num_classes) reads as the
-    dataset's negative label (SemEval's Other, TACRED's no_relation): it
-    claims no relation."""
-    negative = "Other" if self.dataset == "semeval" else "no_relation"
-    return [self.label_names[i] if i < self.num_classes else negative for i in ids]
-
   def info(self):
     """What metrics.json says the run was."""
     return {"task": self.dataset, "model": self.config.model.name}
@@ -317,18 +302,6 @@ class RelationClassifier:
     v = (glove[split.words] * mask[..., None]).sum(1) / np.maximum(mask.sum(1), 1)[:, None]
     return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
 
-  def score(self, gold, preds):
-    """The official score (F1 in [0, 1]) and its details."""
-    return score(self.dataset, self.names(gold), self.names(preds))
-
-  def dev_metrics(self, preds, num_classes):
-    """The official F1, and accuracy and MCC (what AUM's reports compare)."""
-    out = metrics_lib.classification_metrics(self.dev.labels, preds, num_classes)
-    return dict(out, f1=self.score(self.dev.labels, preds)[0])
-
-  def dev_line(self, dev):
-    return f"F1 {dev['f1']:.4f} (best {dev['best_f1']:.4f})"
-
   def end_epoch(self, state, dev, epoch):
     """Keeps the best-dev parameters; decays the learning rate as the originals do:
     when dev F1 does not improve on the previous epoch, once more than
@@ -336,15 +309,10 @@ class RelationClassifier:
     del epoch
     optim = self.config.optim
     f1 = dev["f1"]
-    improved = f1 > float(state.best_f1)
     decay = (int(state.evals) > optim.decay_epoch and f1 <= float(state.last_f1)
              and optim.name in ("sgd", "adagrad"))
-    state = state.replace(
-        best_f1=jnp.float32(max(f1, float(state.best_f1))),
-        # A copy, not an alias: the next step donates `state.params`.
-        best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
-                     else state.best_params),
-        last_f1=jnp.float32(f1), evals=state.evals + 1,
-        lr=state.lr * (optim.lr_decay if decay else 1.0))
+    state, _ = relation_scoring.keep_best(state, f1)
+    state = state.replace(last_f1=jnp.float32(f1), evals=state.evals + 1,
+                          lr=state.lr * (optim.lr_decay if decay else 1.0))
     dev = dict(dev, best_f1=float(state.best_f1), lr=float(state.lr))
     return state, dev, f", lr -> {float(state.lr):.4f}" if decay else ""

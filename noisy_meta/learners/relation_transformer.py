@@ -18,7 +18,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from noisy_meta import aum_lib
-from noisy_meta import metrics as metrics_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import loop
@@ -26,7 +25,9 @@ from noisy_meta.core import parallel
 from noisy_meta.data import entity_markers
 from noisy_meta.data import pipeline
 from noisy_meta.data import text_files
+from noisy_meta.learners import base
 from noisy_meta.learners import relation_classifier
+from noisy_meta.learners import relation_scoring
 from noisy_meta.learners import text_classifier
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
@@ -121,10 +122,12 @@ def create_train_state(config, enc_cfg, enc_params, num_classes, num_steps, rng,
   return jax.jit(create, out_shardings=rep)(params)
 
 
-class RelationTransformer:
-  """What the loop and the methods need from a Transformer relation
-  classifier (see noisy_meta/learners/__init__.py for the interface)."""
-  name = "relation"  # Scored and reported as a relation learner (MLRC, relation.fit).
+class RelationTransformer(base.BucketedBatches, relation_scoring.RelationScoring):
+  """A Transformer relation classifier as a `base.Learner` with the
+  `Features`, `FrozenEmbeddings`, `LayerEmbeddings`, `TestScored` and
+  `LabelPatched` capabilities."""
+  name = "relation_transformer"
+  dev_free_epochs = False  # end_epoch reads dev (best-dev selection).
 
   def __init__(self, config, data=None):
     self.config = config
@@ -138,10 +141,7 @@ class RelationTransformer:
     self.eval_batch_size = config.input.eval_batch_size
     self.dataset = config.input.dataset
 
-  # The data.
-  def size(self, split):
-    return len(split.labels)
-
+  # The data (batches: base.BucketedBatches).
   def relabel(self, split, labels):
     return dataclasses.replace(split, labels=np.asarray(labels, np.int32))
 
@@ -153,17 +153,6 @@ class RelationTransformer:
   def fingerprints(self, train):
     fp = lambda s: guards.fingerprint(s.tokens, s.lengths, s.e1, s.e2, s.labels)
     return dict(train=fp(train), dev=fp(self.dev), test=fp(self.test))
-
-  def epoch_batches(self, split, seed, epoch):
-    return pipeline.epoch_batches(split.lengths, self.batch_size, seed, epoch,
-                                  self.config.input.buckets)
-
-  def eval_batches(self, split):
-    return pipeline.epoch_batches(split.lengths, self.eval_batch_size, 0, 0,
-                                  self.config.input.buckets, shuffle=False)
-
-  def padded_length(self, split, rows):
-    return pipeline.bucket_length(int(split.lengths[rows].max()), self.config.input.buckets)
 
   def example_ids(self, split):
     return split.ids
@@ -237,11 +226,8 @@ class RelationTransformer:
         out.append(v / jnp.maximum(jnp.linalg.norm(v, axis=-1, keepdims=True), 1e-12))
       return jnp.stack(out, 1)
 
-    out = np.zeros((self.size(split), layers, 2 * d["enc_cfg"].hidden_size), np.float32)
-    for idx, length in self.eval_batches(split):
-      batch = self.make_batch(split, idx, batch_size, length)
-      out[idx] = np.asarray(pooled(batch))[:len(idx)]
-    return out
+    return loop.map_split(pooled, self, split, batch_size=batch_size,
+                          batches=self.eval_batches(split))
 
   # The recipe and the score.
   def describe(self, workdir, n, num_classes, num_steps):
@@ -249,11 +235,6 @@ class RelationTransformer:
     logging.info("%s / transformer (%s): %d train, %d dev, %d test, %d steps (%s).",
                  self.dataset, self.config.model.path, n, self.size(self.dev),
                  self.size(self.test), num_steps, workdir)
-
-  def names(self, ids):
-    """Label strings; an AUM run's fake class reads as the negative label."""
-    negative = "Other" if self.dataset == "semeval" else "no_relation"
-    return [self.label_names[i] if i < self.num_classes else negative for i in ids]
 
   def info(self):
     return {"task": self.dataset, "model": "transformer", "encoder": self.config.model.path}
@@ -279,22 +260,8 @@ class RelationTransformer:
     """The training labels before the label patch (None: it changed none)."""
     return self.data.get("train_before_patch")
 
-  def score(self, gold, preds):
-    return relation_classifier.score(self.dataset, self.names(gold), self.names(preds))
-
-  def dev_metrics(self, preds, num_classes):
-    out = metrics_lib.classification_metrics(self.dev.labels, preds, num_classes)
-    return dict(out, f1=self.score(self.dev.labels, preds)[0])
-
-  def dev_line(self, dev):
-    return f"F1 {dev['f1']:.4f} (best {dev['best_f1']:.4f})"
-
   def end_epoch(self, state, dev, epoch):
     """Keeps the best-dev parameters (the learning rate follows its schedule)."""
     del epoch
-    improved = dev["f1"] > float(state.best_f1)
-    state = state.replace(
-        best_f1=jnp.float32(max(dev["f1"], float(state.best_f1))),
-        best_params=(jax.tree_util.tree_map(jnp.copy, state.params) if improved
-                     else state.best_params))
+    state, _ = relation_scoring.keep_best(state, dev["f1"])
     return state, dict(dev, best_f1=float(state.best_f1)), ""

@@ -21,6 +21,7 @@ from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.data import pipeline
 from noisy_meta.data import tasks
+from noisy_meta.learners import base
 from noisy_meta import metrics as metrics_lib
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
@@ -137,9 +138,9 @@ class Split:
   labels: np.ndarray
 
 
-class TextClassifier:
-  """What the loop and the methods need from a text classifier (see
-  noisy_meta/learners/__init__.py for the interface)."""
+class TextClassifier(base.BucketedBatches):
+  """A text classifier as a `base.Learner` with the `Features`,
+  `FrozenEmbeddings` and `LayerEmbeddings` capabilities."""
   name = "text"
   dev_free_epochs = True  # end_epoch ignores dev: config.eval_every_epoch=False may skip it.
 
@@ -157,10 +158,7 @@ class TextClassifier:
     self.batch_size = config.input.batch_size
     self.eval_batch_size = config.input.eval_batch_size
 
-  # The data.
-  def size(self, split):
-    return len(split.labels)
-
+  # The data (batches: base.BucketedBatches).
   def relabel(self, split, labels):
     return dataclasses.replace(split, labels=np.asarray(labels))
 
@@ -171,19 +169,6 @@ class TextClassifier:
     """{split: digest} that a reused workdir must match (guards)."""
     return dict(dev=guards.fingerprint(self.data["dev_ids"], self.data["dev"].labels),
                 train=guards.fingerprint(train.ids, train.lengths, train.labels))
-
-  def epoch_batches(self, split, seed, epoch):
-    """Length-bucketed (indices, padded length) of one epoch; pure in (seed, epoch)."""
-    return pipeline.epoch_batches(split.lengths, self.batch_size, seed, epoch,
-                                  self.config.input.buckets)
-
-  def eval_batches(self, split):
-    return pipeline.epoch_batches(split.lengths, self.eval_batch_size, 0, 0,
-                                  self.config.input.buckets, shuffle=False)
-
-  def padded_length(self, split, rows):
-    """The bucketed length of a batch of rows `rows`."""
-    return pipeline.bucket_length(int(split.lengths[rows].max()), self.config.input.buckets)
 
   def example_ids(self, split):
     """Row numbers (the text files' rows carry no ids of their own)."""
@@ -230,14 +215,8 @@ class TextClassifier:
         out.append(v / jnp.linalg.norm(v, axis=-1, keepdims=True))
       return jnp.stack(out, 1)
 
-    c = d["enc_cfg"]
-    out = np.zeros((self.size(split), c.num_layers, c.hidden_size), np.float32)
-    dummy = np.zeros(self.size(split), np.int32)
-    for idx, length in pipeline.epoch_batches(split.lengths, batch_size, 0, 0,
-                                              self.config.input.buckets, shuffle=False):
-      batch = pipeline.make_batch(split.ids, split.lengths, dummy, idx, batch_size, length)
-      out[idx] = np.asarray(pooled(batch))[:len(idx)]
-    return out
+    return loop.map_split(pooled, self, split, batch_size=batch_size,
+                          batches=self.eval_batches(split, batch_size))
 
   # The model.
   def init_state(self, rng, num_classes, num_steps, mesh, dynamics_shape=None,
@@ -282,6 +261,12 @@ class TextClassifier:
 
   def dev_line(self, dev):
     return f"accuracy {dev['accuracy']:.4f} mcc {dev['mcc']:.4f}"
+
+  def collapse_reason(self, preds, labels):
+    """One predicted class, or the majority class's accuracy (an AUM run's
+    fake class named as such)."""
+    names = list(self.label_names) + [f"fake class {len(self.label_names)}"]
+    return metrics_lib.collapse(preds, labels, names=names)
 
   def end_epoch(self, state, dev, epoch):
     """Fine-tuning keeps the last epoch's parameters: nothing to do."""

@@ -14,9 +14,7 @@ may not work for NLP datasets"): find mislabelled examples, clean, retrain.
 Every stage lives in its own sub-workdir with its own checkpoints, and a
 finished stage is reused, so rerunning the command resumes the pipeline.
 """
-import json
 import os
-import shutil
 import time
 
 from absl import logging
@@ -30,27 +28,39 @@ from noisy_meta import linear_probe
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
 from noisy_meta.core import guards
+from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.data import noise as noise_lib
 from noisy_meta import learners
-from noisy_meta.reports import aum_report as aum_report
-from noisy_meta.trainers import finetune
+from noisy_meta.learners import base
+from noisy_meta.reports import aum_report
+from noisy_meta.reports import aum_summary
+from noisy_meta.reports import explorer
+from noisy_meta.trainers import stages
+from noisy_meta.trainers import supervised
+
+# Config fields that extend this method's grid (more retrain seeds, methods,
+# percentiles, neighbours): finished stages are reused, new ones added.
+EXTENDABLE = ("clean.seeds", "clean.methods", "clean.percentiles", "clean.keep_checkpoints",
+              "aum.percentiles", "neighbors.k")
 
 
-def _done(path):
-  return os.path.exists(os.path.join(path, "metrics.json"))
+def _fit(config, path, learner, train, **kwargs):
+  """The supervised method in stage `path`, resuming under this method's rules."""
+  return supervised.fit(config, path, learner, train, extendable=EXTENDABLE, **kwargs)
 
 
 def _drop_checkpoints(config, path):
   """A finished stage is read from metrics.json / dynamics.npz, not ckpt/."""
-  if not config.clean.keep_checkpoints and parallel.is_lead():
-    shutil.rmtree(os.path.join(path, "ckpt"), ignore_errors=True)
+  if not config.clean.keep_checkpoints:
+    stages.drop_checkpoints(path)
 
 
-def _load_result(path):
-  with open(os.path.join(path, "metrics.json")) as f:
-    return json.load(f)
+def dynamics_spec(config):
+  """What the AUM runs record per example (config.aum), for the loop."""
+  return aum_lib.DynamicsSpec(margins=config.aum.margins,
+                              save_logits=config.aum.save_logits)
 
 
 def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
@@ -63,13 +73,13 @@ def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   labels = labels.copy()
   labels[threshold_idx] = num_real  # The fake class.
   train = learner.relabel(learner.train, labels)
-  _, state = finetune.fit(config, path, learner, train, num_classes=num_real + 1,
-                          dynamics=True)
+  _, state = _fit(config, path, learner, train, num_classes=num_real + 1,
+                  dynamics=dynamics_spec(config), score_test=False)
   dyn = jax.device_get(state.dynamics)
   # The final model's view of every example: its probabilities and the
   # classifier's input features (the tuned-space neighbour detectors).
   final_probs, features = predict_outputs(state, learner, train,
-                                          parallel.make_mesh(config.get("num_devices", 0)))
+                                          parallel.make_mesh(config.num_devices))
   extra = {"final_probs": final_probs}
   if features is not None:
     extra["features"] = features
@@ -96,7 +106,7 @@ def run_arrays(dyn, threshold_idx):
 def predict_outputs(state, learner, split, mesh):
   """Softmax probabilities [N, C] of `state` for every row of `split`, and
   the classifier's input features [N, D] (None if the learner has none)."""
-  has_features = hasattr(learner, "features")
+  has_features = isinstance(learner, base.Features)
 
   def outputs(s, b):
     if has_features:
@@ -106,15 +116,7 @@ def predict_outputs(state, learner, split, mesh):
     return jax.nn.softmax(logits.astype(jnp.float32)), feats.astype(jnp.float32)
 
   fn = jax.jit(outputs, out_shardings=parallel.replicated(mesh))
-  size = parallel.padded_size(learner.eval_batch_size, mesh)
-  probs = feats = None
-  for idx, length in learner.eval_batches(split):
-    batch = learner.make_batch(split, idx, size, length)
-    p, f = (np.asarray(x)[:len(idx)] for x in fn(state, parallel.shard(batch, mesh)))
-    if probs is None:
-      probs = np.zeros((learner.size(split), p.shape[1]), np.float32)
-      feats = np.zeros((learner.size(split), f.shape[1]), np.float32)
-    probs[idx], feats[idx] = p, f
+  probs, feats = loop.map_split(lambda b: fn(state, b), learner, split, mesh=mesh)
   return probs, (feats if has_features else None)
 
 
@@ -127,14 +129,15 @@ def out_of_fold(config, workdir, learner, labels, num_classes, folds):
   n = len(labels)
   fold_of = np.random.default_rng(config.detect.seed).permutation(n) % folds
   given = learner.relabel(learner.train, labels)
-  mesh = parallel.make_mesh(config.get("num_devices", 0))
+  mesh = parallel.make_mesh(config.num_devices)
   probs, feats, seconds = np.zeros((n, num_classes), np.float32), [], 0.0
   for k in range(folds):
     path = os.path.join(workdir, "folds", f"fold{k}")
     out = os.path.join(path, "outputs.npz")
     if not os.path.exists(out):
       train = learner.subset(given, np.flatnonzero(fold_of != k))
-      _, state = finetune.fit(config, path, learner, train, num_classes=num_classes)
+      _, state = _fit(config, path, learner, train, num_classes=num_classes,
+                      score_test=False)
       p, f = predict_outputs(state, learner, given, mesh)
       if parallel.is_lead():
         with atomic.path(out, suffix=".npz") as tmp:
@@ -144,7 +147,7 @@ def out_of_fold(config, workdir, learner, labels, num_classes, folds):
       held = fold_of == k
       probs[held] = z["probs"][held]
       feats.append(z["features"] if "features" in z else None)
-    seconds += _load_result(path)["train_seconds"]
+    seconds += stages.finished(path)["train_seconds"]
   return dict(probs=probs, fold_of=fold_of, seconds=seconds,
               features=None if any(f is None for f in feats) else feats)
 
@@ -158,14 +161,14 @@ def detect(config, workdir, learner, given, num_classes, runs, noisy):
   # detect.frozen=False: no frozen-encoder detectors and no neighbours (what a
   # logits-only analysis, noisy_meta.analyze, has).
   emb = views = None
-  frozen = config.detect.get("frozen", True)
-  if frozen and hasattr(learner, "embed_layers"):
+  frozen = config.detect.frozen
+  if frozen and isinstance(learner, base.LayerEmbeddings):
     layers = learner.embed_layers(learner.train)  # One pass: the last layer and all.
     emb = layers[:, -1]
     every = layers.reshape(len(layers), -1)  # Each layer's unit vectors side by side.
     views = [emb, linear_probe.principal_components(every, emb.shape[1])
              / np.sqrt(layers.shape[1])]  # As long as one layer's vectors.
-  elif frozen:
+  elif frozen and isinstance(learner, base.FrozenEmbeddings):
     emb = learner.embed(learner.train)
   embed_seconds = time.perf_counter() - t
   folds = {}
@@ -186,8 +189,8 @@ def score_detectors(config, workdir, given, num_classes, runs, noisy, emb=None, 
                           fold_features=folds.get("features"), probe_views=views)
   scoring = {}
   scores, flags, notes = detectors.score_all(ev, config.detect, seconds=scoring)
-  aum_seconds = sum(_load_result(os.path.join(workdir, n))["train_seconds"]
-                    for n in ("aum_run1", "aum_run2") if _done(os.path.join(workdir, n)))
+  aum_runs = [stages.finished(os.path.join(workdir, n)) for n in ("aum_run1", "aum_run2")]
+  aum_seconds = sum(r["train_seconds"] for r in aum_runs if r is not None)
   # What each detector costs: the trainings and embeddings it reads, and its
   # own scoring time (arithmetic on saved arrays counts as nothing).
   inputs = {"dynamics": aum_seconds, "folds": folds.get("seconds", 0.0),
@@ -228,13 +231,14 @@ def clean_labels(method, given, flags, other, num_classes):
 
 def retrain(config, workdir, learner, keep, labels, seed, name):
   path = os.path.join(workdir, "clean", name)
-  if _done(path):
-    return _load_result(path)
+  done = stages.finished(path)
+  if done is not None:
+    return done
   if not keep.any():
     logging.warning("%s: every example is flagged; nothing left to train on.", name)
     return None
   train = learner.subset(learner.relabel(learner.train, labels), np.flatnonzero(keep))
-  result = finetune.fit(config, path, learner, train, seed=seed, score_test=True)[0]
+  result = _fit(config, path, learner, train, seed=seed)[0]
   _drop_checkpoints(config, path)
   return result
 
@@ -265,17 +269,19 @@ def train_and_evaluate(config, workdir):
   """Runs the whole pipeline in `workdir`; returns the summary dict."""
   lead = parallel.is_lead()
   os.makedirs(workdir, exist_ok=True)
-  guards.check_config(workdir, config)  # Before anything in the workdir is touched.
-  learner = learners.get(config.get("learner", "text"))(config)
+  # Before anything in the workdir is touched.
+  guards.check_config(workdir, config, EXTENDABLE)
+  learner = learners.get(config.learner)(config)
   train = learner.train_examples()
   guards.check_data(workdir, config, **learner.source_fingerprints())
   c = len(train.label_names)
   original = train.labels.astype(np.int32)
-  kind = config.noise.get("kind", "uniform")
-  if config.noise.get("from_patch", False):
+  kind = config.noise.kind
+  if config.noise.from_patch:
     # A published correction as ground truth: train on the labels before the
     # patch; the examples it relabels are the known-wrong ones.
-    before = getattr(learner, "labels_before_patch", lambda: None)()
+    before = (learner.labels_before_patch() if isinstance(learner, base.LabelPatched)
+              else None)
     if before is None:
       raise errors.InputError(
           "noise.from_patch: the label patch (input.label_patch) changes no training label "
@@ -285,8 +291,8 @@ def train_and_evaluate(config, workdir):
     try:
       given, noisy = noise_lib.inject(kind, original, c, config.noise.rate, config.noise.seed,
                                       label_names=train.label_names,
-                                      pairing=config.noise.get("pairing", ""),
-                                      back_rate=config.noise.get("back_rate", 0.0))
+                                      pairing=config.noise.pairing,
+                                      back_rate=config.noise.back_rate)
     except ValueError as e:  # A bad noise setting or pairing file: one line.
       raise errors.InputError(f"noise: {e}") from None
   else:
@@ -343,8 +349,7 @@ def train_and_evaluate(config, workdir):
                                              f"{method}_p{p}_s{seed}")
         tick(f"clean/{method}_p{p}_s{seed}")
 
-  aum_runs = [_load_result(os.path.join(workdir, n)) if _done(os.path.join(workdir, n))
-              else None for n in ("aum_run1", "aum_run2")]
+  aum_runs = [stages.finished(os.path.join(workdir, n)) for n in ("aum_run1", "aum_run2")]
   return write_reports(config, workdir, train, original, given, noisy, j, det, results,
                        by_detector, aum_runs)
 
@@ -369,17 +374,19 @@ def judge(percentiles, run_1, run_2):
 
 def write_reports(config, workdir, train, original, given, noisy, j, det, results,
                   by_detector, aum_runs):
-  """Neighbours, summary.json, examples.csv, report.md and the figures of a
-  judged job (`judge`'s `j`, `detect`'s `det`); returns the summary."""
+  """Neighbours, summary.json, examples.csv, report.md, the figures and
+  explorer.html of a judged job (`judge`'s `j`, `detect`'s `det`); returns
+  the summary."""
   thr_1, thr_2 = j["threshold_idx"]
-  neighbours = (aum_report.neighbour_agreement(det["emb"], given, k=config.neighbors.k)
+  neighbours = (aum_summary.neighbour_agreement(det["emb"], given, k=config.neighbors.k)
                 if det["emb"] is not None else None)
-  summary = aum_report.summarize(config, given, noisy, j["used"], thr_1, thr_2, j["flags"],
-                                 j["thresholds"], results, neighbours, aum_runs=aum_runs,
-                                 by_detector=by_detector, detector=config.clean.detector)
-  summary["detectors"] = aum_report.detector_summary(config, det, by_detector)
+  summary = aum_summary.summarize(config, given, noisy, j["used"], thr_1, thr_2, j["flags"],
+                                  j["thresholds"], results, neighbours, aum_runs=aum_runs,
+                                  by_detector=by_detector, detector=config.clean.detector)
+  summary["detectors"] = aum_summary.detector_summary(config, det, by_detector)
   if parallel.is_lead():
     aum_report.write_all(workdir, config, train, original, given, noisy, j["used"],
                          j["judged_in"], thr_1, thr_2, j["flags"], j["stats"], neighbours,
                          summary, det, other=j["other"])
+    explorer.write_aum_explorer_or_warn(workdir)  # From the files just written.
   return summary

@@ -6,7 +6,7 @@ For every fraction in `config.mlrc.fractions` and run r < `config.mlrc.runs`
 SemEval/TACRED training split (`meta_tasks.sample_fraction`, rows saved in
 `frac<f>/run<r>/train_rows.txt`), then on exactly those rows trains
 
-  baseline/  the supervised learner (`trainers.relation.fit`), and
+  baseline/  the supervised method (`trainers.supervised.fit`), and
   meta/      Algorithm 1 (`config.meta.iterations` meta-iterations) from the
              same initial parameters, then
   mlrc/      supervised fine-tuning from the meta-learned parameters with the
@@ -19,9 +19,7 @@ mean +- std; per-relation F1 at the smallest fraction, as the paper's Table 1)
 and f1_vs_fraction.png (the paper's Figures 1-2, for this learner).
 """
 import collections
-import json
 import os
-import shutil
 import time
 
 from absl import logging
@@ -37,11 +35,18 @@ from noisy_meta.core import progress
 from noisy_meta.core import writers
 from noisy_meta.data import meta_tasks
 from noisy_meta import learners
+from noisy_meta.learners import base
 from noisy_meta import metrics as metrics_lib
 from noisy_meta import meta_learning
+from noisy_meta.reports import explorer
 from noisy_meta.reports import mlrc_report as mlrc_report
-from noisy_meta.trainers import finetune
-from noisy_meta.trainers import relation
+from noisy_meta.trainers import stages
+from noisy_meta.trainers import supervised
+
+# Config fields that extend this method's grid or change only its cadence:
+# finished runs are reused, new ones added.
+EXTENDABLE = ("mlrc.fractions", "mlrc.runs", "mlrc.runs_by_fraction",
+              "mlrc.delete_checkpoints", "meta.log_every", "meta.checkpoint_every")
 
 
 def _relation_of(label):
@@ -56,7 +61,8 @@ def meta_train(config, workdir, learner, rows):
   loop's pieces (checkpoints, metrics, progress, guards) are `loop.Session`'s.
   """
   m = config.meta
-  session = loop.Session(config, workdir, m.iterations, unit="meta-its")
+  session = loop.Session(config, workdir, m.iterations, unit="meta-its",
+                         extendable=EXTENDABLE)
   train = learner.subset(learner.train, rows)
   labels = learner.label_names
   extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
@@ -73,7 +79,7 @@ def meta_train(config, workdir, learner, rows):
   longest = learner.padded_length(train, np.arange(learner.size(train)))
 
   # The B tasks of a meta-iteration are split over the mesh.
-  mesh = parallel.make_mesh(config.get("num_devices", 0), divides=m.tasks)
+  mesh = parallel.make_mesh(config.num_devices, divides=m.tasks)
   init_rng, dropout_rng = jax.random.split(jax.random.key(config.seed))
   ts = learner.init_state(init_rng, learner.num_classes, 0, mesh)
   state = parallel.replicate(meta_learning.MetaState(
@@ -145,27 +151,17 @@ def meta_train(config, workdir, learner, rows):
   return state.params
 
 
-def _finished(workdir):
-  path = os.path.join(workdir, "metrics.json")
-  if os.path.exists(path):
-    with open(path) as f:
-      return json.load(f)
-  return None
-
-
 def _supervised(config, workdir, learner, rows, init_params):
-  """The learner's supervised recipe on training rows `rows` (metrics.json)."""
-  if learner.name == "relation":
-    return relation.fit(config, workdir, learner, train_idx=rows, init_params=init_params)
-  return finetune.fit(config, workdir, learner, learner.subset(learner.train, rows),
-                      init_params=init_params)[0]
+  """The supervised method on training rows `rows` (metrics.json)."""
+  return supervised.fit(config, workdir, learner, learner.subset(learner.train, rows),
+                        init_params=init_params, extendable=EXTENDABLE)[0]
 
 
 def _scores(learner, res):
-  """(score, dev score, split scored) of a supervised result: a relation
-  learner's official test F1; a text classifier (no labelled test split) its
-  final dev metric (MCC for CoLA, else accuracy)."""
-  if learner.name == "relation":
+  """(score, dev score, split scored) of a supervised result: a learner with
+  a labelled test split its official test F1 of the best-dev model; a text
+  classifier its final dev metric (MCC for CoLA, else accuracy)."""
+  if isinstance(learner, base.TestScored):
     return res["test_f1"], res["dev_best_f1"], "test"
   metric = metrics_lib.headline(res.get("task"))
   return res["dev"][metric], res["dev"][metric], "dev"
@@ -189,14 +185,14 @@ def run_one(config, workdir, learner, fraction, run):
          "counts": dict(counts)}
   for name in ("baseline", "mlrc"):
     sub = os.path.join(workdir, name)
-    res = _finished(sub)
+    res = stages.finished(sub)
     if res is None:
       init = None
       if name == "mlrc":
         init = meta_train(cfg, os.path.join(workdir, "meta"), learner, rows)
       res = _supervised(cfg, sub, learner, rows, init)
       if config.mlrc.delete_checkpoints:
-        _delete_ckpt(sub)
+        stages.drop_checkpoints(sub)
     out[name], out[f"{name}_dev"], scored_on = _scores(learner, res)
     if scored_on != "test":
       out["scored_on"] = scored_on
@@ -206,18 +202,13 @@ def run_one(config, workdir, learner, fraction, run):
     out[f"{name}_collapse_reason"] = res.get("collapse_reason")
   out["meta_loss"] = mlrc_report.meta_loss(os.path.join(workdir, "meta"))
   if config.mlrc.delete_checkpoints:
-    _delete_ckpt(os.path.join(workdir, "meta"))
+    stages.drop_checkpoints(os.path.join(workdir, "meta"))
   return out
-
-
-def _delete_ckpt(workdir):
-  if parallel.is_lead():
-    shutil.rmtree(os.path.join(workdir, "ckpt"), ignore_errors=True)
 
 
 def runs_per_fraction(config):
   """Runs at each of config.mlrc.fractions (mlrc.runs_by_fraction or mlrc.runs)."""
-  by = tuple(config.mlrc.get("runs_by_fraction", ()))
+  by = tuple(config.mlrc.runs_by_fraction)
   if by and len(by) != len(config.mlrc.fractions):
     raise errors.InputError(f"mlrc.runs_by_fraction={by} does not match "
                             f"mlrc.fractions={tuple(config.mlrc.fractions)}.")
@@ -231,16 +222,16 @@ def train_and_evaluate(config, workdir):
   runs = runs_per_fraction(config)
   if min(runs) < 1:
     raise errors.InputError(f"mlrc.runs={config.mlrc.runs} (by fraction: "
-                            f"{config.mlrc.get('runs_by_fraction', ())}): need at least "
+                            f"{config.mlrc.runs_by_fraction}): need at least "
                             "one run per fraction.")
   lead = parallel.is_lead()
   os.makedirs(workdir, exist_ok=True)
-  guards.check_config(workdir, config)
-  learner = learners.get(config.get("learner", "relation"))(config)
+  guards.check_config(workdir, config, EXTENDABLE)
+  learner = learners.get(config.learner)(config)
   guards.check_data(workdir, config, **learner.fingerprints(learner.train))
   jobs = [(f, r) for f, n in zip(config.mlrc.fractions, runs) for r in range(n)]
   sub = lambda f, r: os.path.join(workdir, f"frac{f:g}", f"run{r}")
-  finished = lambda f, r: all(_finished(os.path.join(sub(f, r), n))
+  finished = lambda f, r: all(stages.finished(os.path.join(sub(f, r), n))
                               for n in ("baseline", "mlrc"))
   done = sum(finished(f, r) for f, r in jobs)
   prog = progress.Progress(len(jobs), start=done, unit="runs")
@@ -258,6 +249,7 @@ def train_and_evaluate(config, workdir):
                  100 * res["baseline"], 100 * res["mlrc"])
     if lead:
       mlrc_report.write_report(config, workdir, results, len(jobs))
+      explorer.write_mlrc_explorer_or_warn(workdir)  # From results.json.
   summary = mlrc_report.summarize(results)
   for f, s in summary.items():
     logging.info("fraction %g (%d runs): baseline %s, MLRC %s, MLRC - baseline %s", f,
