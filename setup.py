@@ -35,7 +35,7 @@ setuptools.setup(
         # from this package, so the page works offline; its WebGL scatter keeps
         # 67k points responsive.
         "plotly",
-        # SemEval -> TACRED schema conversion (noisy_meta/data/relations.py);
+        # SemEval -> TACRED schema conversion (noisy_meta/data/semeval.py);
         # the English model comes from scripts/setup.sh.
         "spacy>=3.8,<3.9",
     ],

@@ -1,6 +1,6 @@
 """Entity-marker inputs for a pretrained Transformer relation learner.
 
-Each relation example (TACRED schema, noisy_meta/data/relations.py) becomes
+Each relation example (TACRED schema, noisy_meta/data/tacred.py) becomes
 one subword sequence with its two arguments marked, and the positions of
 the two start markers (entity-start pooling, Baldini Soares et al. 2019):
 
