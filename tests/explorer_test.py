@@ -6,6 +6,7 @@ download) and skip, with the reason, where either is missing.
 import csv
 import html
 import json
+import logging
 import os
 import re
 import shutil
@@ -192,8 +193,8 @@ def test_mlrc_page_and_command(tmp_path, capsys):
 def test_page_holds_the_asset_files_verbatim(tmp_path):
   """explorer.html is assets/page.html filled in: each asset file's text is
   in it unchanged, and the skeleton's pieces between placeholders in order."""
-  aum = explorer.write_aum_explorer(_workdir(tmp_path / "w", 50))
-  mlrc = explorer.write_mlrc_explorer(_mlrc_workdir(tmp_path / "m"))
+  aum = explorer.write_aum_explorer_or_warn(_workdir(tmp_path / "w", 50))
+  mlrc = explorer.write_mlrc_explorer_or_warn(_mlrc_workdir(tmp_path / "m"))
   pieces = re.split(r"\{\{[a-z_]+\}\}", explorer.asset("page.html"))
   for path, kind, other in ((aum, "aum", "mlrc"), (mlrc, "mlrc", "aum")):
     with open(path, encoding="utf-8") as f:
@@ -216,6 +217,20 @@ def test_fill_reads_only_the_template_and_misses_nothing():
     explorer.fill("{{c}}", {})
   with pytest.raises(ValueError, match=re.escape("no placeholder for ['b']")):
     explorer.fill("{{a}}", {"a": "", "b": ""})
+
+
+def test_a_page_that_fails_is_a_warning_not_an_error(tmp_path, caplog):
+  """The jobs' calls: the page is lost, the finished job is not."""
+  empty = tmp_path / "empty"
+  empty.mkdir()
+  with caplog.at_level(logging.WARNING):
+    assert explorer.write_aum_explorer_or_warn(str(empty)) is None
+    assert explorer.write_mlrc_explorer_or_warn(str(empty)) is None
+  aum, mlrc = [r.getMessage() for r in caplog.records][-2:]
+  assert aum.startswith(f"{empty}: explorer.html not written (FileNotFoundError: ")
+  assert aum.endswith(f"; `python -m noisy_meta.reports.explorer {empty}` retries.")
+  assert mlrc.startswith(f"{empty}: explorer.html not written (FileNotFoundError: ")
+  assert mlrc.endswith(").") and not os.path.exists(empty / "explorer.html")
 
 
 # --- In headless Chromium ----------------------------------------------------

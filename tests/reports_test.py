@@ -3,8 +3,10 @@
 Unit tests of the helpers and of the AUM / MLRC report writers on fabricated
 inputs (no training).
 """
+import ast
 import csv
 import dataclasses
+import graphlib
 import json
 import math
 import os
@@ -226,3 +228,30 @@ def test_select_percentile_is_chosen_on_dev_never_test():
                                                                 "accuracy": [0.8, None]}}}}
   got = aum_report.select_percentile(text, ("sieve",))["sieve"]
   assert got["test"] is None and got["beats_unfiltered"] is None  # No unfiltered run.
+
+
+# ------------------------------------------------------------------ module graph
+
+def test_report_modules_import_one_another_as_a_dag():
+  """No circle among noisy_meta/reports (lazy imports in functions count), and no
+  report imports the explorer: the jobs call it after the reports instead."""
+  folder = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "noisy_meta", "reports")
+  graph = {}
+  for name in sorted(os.listdir(folder)):
+    if not name.endswith(".py"):
+      continue
+    with open(os.path.join(folder, name), encoding="utf-8") as f:
+      tree = ast.parse(f.read())
+    deps = set()
+    for node in ast.walk(tree):
+      if isinstance(node, ast.ImportFrom) and node.module == "noisy_meta.reports":
+        deps |= {a.name for a in node.names}
+      elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+        deps |= {m.split(".")[2] for m in modules
+                 if m and m.startswith("noisy_meta.reports.")}
+    graph[name[:-3]] = deps
+  assert {"aum_report", "explorer", "mlrc_report"} <= set(graph)
+  list(graphlib.TopologicalSorter(graph).static_order())  # CycleError on a circle.
+  assert [m for m, deps in graph.items() if "explorer" in deps] == []

@@ -6,6 +6,8 @@ Fig. 1 (data map coloured by the AUM flag), Fig. 2 (percentile vs dev
 accuracy), Fig. 3 (AUM histogram, noisy vs clean). `write_all` writes them
 all; each table and figure is also a function of its own, and `read_workdir`
 reads a finished workdir back into their arguments (the colab uses both).
+The job writes explorer.html after these files: explorer.py reads them, so
+this module never imports it.
 """
 import csv
 import os
@@ -255,15 +257,6 @@ def write_all(workdir, config, train, original, given, noisy, used, judged_in,
     extra = relation_lines(names, given, flags[p], p, other, noisy)
   write_report(workdir, config, train, given, used, flags, summary, figures, skipped,
                seconds=det["seconds"] if det else None, extra=extra)
-  # The interactive page (docs/explorer.md), from the files just written; a
-  # failure there costs the page, not the finished job.
-  from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
-  try:
-    explorer.write_aum_explorer(workdir)
-  except Exception as e:  # pylint: disable=broad-except
-    logging.warning("%s: explorer.html not written (%s: %s); `python -m "
-                    "noisy_meta.reports.explorer %s` retries.", workdir, type(e).__name__, e,
-                    workdir)
 
 
 def read_workdir(workdir):

@@ -17,7 +17,9 @@ inlined once: no network needed); the table, the controls and the details
 panel are plain JavaScript in assets/ (common.js, aum.js, mlrc.js), laid out
 by assets/page.html with page.css and the kind's body. The data is one JSON
 blob in the page, with `<`, `>` and `&` escaped so no text can end its
-script element. Pure readers of a finished workdir: docs/explorer.md.
+script element. Pure readers of a finished workdir: docs/explorer.md. The
+jobs call `write_*_explorer_or_warn` after writing their reports, so no
+report module imports this one.
 """
 import csv
 import html
@@ -449,6 +451,31 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
       np.savez(os.path.join(folder, f"aum_run{k}", "dynamics.npz"), aum=a, threshold_idx=thr,
                other_EN=np.stack([other] * 3).astype(np.int32))
   return folder
+
+
+def write_aum_explorer_or_warn(workdir):
+  """write_aum_explorer after the AUM reports; a failure is logged, not raised.
+
+  The page is read from the files just written: a failure there costs the
+  page, not the finished job. Returns the path, or None when not written.
+  """
+  try:
+    return write_aum_explorer(workdir)
+  except Exception as e:  # pylint: disable=broad-except
+    logging.warning("%s: explorer.html not written (%s: %s); `python -m "
+                    "noisy_meta.reports.explorer %s` retries.", workdir, type(e).__name__, e,
+                    workdir)
+    return None
+
+
+def write_mlrc_explorer_or_warn(workdir):
+  """write_mlrc_explorer after the MLRC report (results.json); a failure is
+  logged, not raised. Returns the path, or None when not written."""
+  try:
+    return write_mlrc_explorer(workdir)
+  except Exception as e:  # pylint: disable=broad-except
+    logging.warning("%s: explorer.html not written (%s: %s).", workdir, type(e).__name__, e)
+    return None
 
 
 def main(argv):

@@ -3,12 +3,13 @@
 report.md holds F1 by fraction (mean ± std; the paper's Figures 1-2 as a
 table), every run, and per-relation F1 at the smallest fraction (the paper's
 Table 1); the figure is F1 against the share of training data. Each section
-is a function of its own, which the colab calls too.
+is a function of its own, which the colab calls too. The job writes the
+explorer page after this: explorer.py reads these tables, so this module
+never imports it.
 """
 import collections
 import os
 
-from absl import logging
 import numpy as np
 
 from noisy_meta import metrics as metrics_lib
@@ -261,13 +262,6 @@ def write_report(config, workdir, results, total):
   writers.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
   writers.write_json(os.path.join(workdir, "results.json"),
                      {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
-  if results:  # The interactive page (docs/explorer.md), from results.json.
-    from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
-    try:
-      explorer.write_mlrc_explorer(workdir)
-    except Exception as e:  # pylint: disable=broad-except
-      logging.warning("%s: explorer.html not written (%s: %s).", workdir,
-                      type(e).__name__, e)
   return summary
 
 
