@@ -201,8 +201,8 @@ AUM_INTRO = r'''
 Runs (or reads) the AUM pipeline of `configs/aum_cola.py`: two AUM runs with
 threshold samples, the percentile sweep, and retrains on the unfiltered,
 sieved and flipped training sets. The tables and figures below are drawn by
-`noisy_meta.reports.aum_report` (the code that wrote the run's `report.md`) from the
-files in the workdir (`examples.csv`, `summary.json`), which are first checked
+`noisy_meta.reports` (`aum_markdown` and `aum_figures`, the code that wrote the run's
+`report.md` and figures) from the files in the workdir (`examples.csv`, `summary.json`), which are first checked
 against each other.
 
 * Colab: set `REPO_URL` in the first cell (the repository is cloned and
@@ -229,9 +229,11 @@ def aum_cells():
       extra_env=('FLAG_PERCENTILE = int(_env("FLAG_PERCENTILE", FLAG_PERCENTILE))\n'
                  'TOP_N = int(_env("TOP_N", TOP_N))\n'))
   load = HELPERS + r'''
-from noisy_meta.reports import aum_report as aum_report
+from noisy_meta.reports import aum_examples
+from noisy_meta.reports import aum_figures
+from noisy_meta.reports import aum_markdown
 
-w = aum_report.read_workdir(WORKDIR)  # examples.csv, summary.json, config.json.
+w = aum_examples.read_workdir(WORKDIR)  # examples.csv, summary.json, config.json.
 summary = w["summary"]
 assert len(w["given"]) == summary["examples"], (len(w["given"]), summary["examples"])
 for p, flags in w["flags"].items():
@@ -242,23 +244,23 @@ print(f"{config.input.task}: {summary['examples']} training examples, model "
       f"{list(config.clean.percentiles)}; finished runs: {summary['finished_runs']}")'''
 
   tables = r'''# Table 1 of seed 000 (thresholds, flags, dev scores per percentile), every run.
-table1 = show(aum_report.table1_lines(config, summary))
-show(aum_report.runs_lines(summary, summary["metric"]))
+table1 = show(aum_markdown.table1_lines(config, summary))
+show(aum_markdown.runs_lines(summary, summary["metric"]))
 # Tables 2-3: the TOP_N examples of lowest AUM.
-show(aum_report.lowest_aum_lines(w["texts"], w["label_names"], w["given"], w["used"],
-                                 top=TOP_N))
+show(aum_markdown.lowest_aum_lines(w["texts"], w["label_names"], w["given"], w["used"],
+                                   top=TOP_N))
 # Table 5 (runs with injected noise, CONFIG_ARG "...,noise=P"): detection and cleaning.
-table5 = show(aum_report.table5_lines(config, summary))
-show(aum_report.neighbour_lines(summary))'''
+table5 = show(aum_markdown.table5_lines(config, summary))
+show(aum_markdown.neighbour_lines(summary))'''
 
   figures = r'''# Figures 1-3 redrawn from the workdir's files (1 and 3 at FLAG_PERCENTILE).
 p = FLAG_PERCENTILE or max(w["flags"])
 assert p in w["flags"], f"FLAG_PERCENTILE={p}: this run swept {list(w['flags'])}"
-show_figure(aum_report.data_map_figure(plt, config, w["stats"], w["flags"], summary, p))
-if aum_report.retrained(summary):
-  show_figure(aum_report.percentile_figure(plt, config, summary, summary["metric"]))
-show_figure(aum_report.histogram_figure(plt, config, w["used"], w["noisy"], w["flags"],
-                                        summary, p))
+show_figure(aum_figures.data_map_figure(plt, config, w["stats"], w["flags"], summary, p))
+if aum_figures.retrained(summary):
+  show_figure(aum_figures.percentile_figure(plt, config, summary, summary["metric"]))
+show_figure(aum_figures.histogram_figure(plt, config, w["used"], w["noisy"], w["flags"],
+                                         summary, p))
 
 # The figures as the run wrote them.
 for name in ("fig1_data_map.png", "fig2_percentile_vs_accuracy.png", "fig3_aum_histogram.png"):

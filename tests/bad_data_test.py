@@ -309,7 +309,7 @@ def test_too_few_examples_for_threshold_samples_is_one_error(tmp_path, tiny_bert
 
 
 def test_neighbours_of_a_tiny_file_use_every_other_example():
-  from noisy_meta.reports import aum_report as reports  # pylint: disable=g-import-not-at-top
+  from noisy_meta.reports import aum_summary as reports  # pylint: disable=g-import-not-at-top
   emb = np.eye(4, dtype=np.float32)
   emb[1] = emb[0]  # 0 and 1 are each other's nearest neighbour.
   out = reports.neighbour_agreement(emb, np.array([0, 0, 1, 1]), k=10)

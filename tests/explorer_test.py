@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from noisy_meta import aum_lib
-from noisy_meta.reports import aum_report
+from noisy_meta.reports import aum_examples
 from noisy_meta.reports import explorer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -40,7 +40,7 @@ def _set_texts(workdir, texts):
   col = rows[0].index("text")
   for k, t in enumerate(texts, 1):
     rows[k][col] = t
-  aum_report.write_csv(path, rows[1:], rows[0])
+  aum_examples.write_csv(path, rows[1:], rows[0])
 
 
 def _workdir(folder, n, relation=False, **kw):

@@ -17,7 +17,9 @@ import pytest
 from configs import aum_cola
 from noisy_meta.core import writers
 from noisy_meta import metrics
-from noisy_meta.reports import aum_report as aum_report
+from noisy_meta.reports import aum_markdown
+from noisy_meta.reports import aum_report
+from noisy_meta.reports import aum_summary
 
 
 # ------------------------------------------------------------------ collapse
@@ -112,8 +114,8 @@ def _aum_inputs(seeds=(0,), noise=True, collapsed=True):
            "correctness": rng.uniform(size=n)}
   train = _Train([f"sentence {i} | with a bar" for i in range(n)],
                  [f"train.tsv:{i + 1}" for i in range(n)], ("unacceptable", "acceptable"))
-  summary = aum_report.summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds,
-                                 results, neighbours, aum_runs=aum_runs)
+  summary = aum_summary.summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds,
+                                  results, neighbours, aum_runs=aum_runs)
   return config, train, original, given, noisy, used, thr_1, thr_2, flags, stats, \
       neighbours, summary
 
@@ -195,7 +197,7 @@ def test_relation_lines_by_hand():
   flags = np.array([1, 0, 0, 1, 1, 0], bool)
   other = np.array([1, 1, 1, 2, 2, 1])
   noisy = np.array([1, 0, 0, 0, 1, 1], bool)
-  lines = aum_report.relation_lines(names, given, flags, 99, other, noisy)
+  lines = aum_markdown.relation_lines(names, given, flags, 99, other, noisy)
   # Other: 3 examples, 1 flagged (noisy): precision 1, recall 1. A(e1,e2): 2
   # flagged, 1 noisy: precision 0.5, recall 1. A(e2,e1): none flagged, 1 noisy.
   assert "| Other | 3 | 1 | 0.333 | 1 | 1.000 | 1.000 |" in lines
@@ -213,12 +215,12 @@ def test_select_percentile_is_chosen_on_dev_never_test():
       "50": {"sieve": st(0.75, 0.60), "flip": st(0.60, 0.70)},
       "99": {"sieve": st(0.74, 0.80), "flip": {"n": 0, "collapsed": 0}}}}
   summary["dev"] = {"none": st(0.65, 0.55)}
-  sel = aum_report.select_percentile(summary, ("sieve", "flip", "none"))
+  sel = aum_summary.select_percentile(summary, ("sieve", "flip", "none"))
   assert sel["sieve"] == {"percentile": 50, "dev": [0.75, 0.01], "test": [0.60, 0.02],
                           "n": 3, "collapsed": 0, "beats_unfiltered": True}
   assert sel["flip"]["beats_unfiltered"] is False  # 0.60 < 0.65 on dev.
   assert sel["flip"]["percentile"] == 10 and "none" not in sel  # Tie: p10; p99 not run.
-  lines = aum_report.selected_lines(dict(summary, selected=sel))
+  lines = aum_markdown.selected_lines(dict(summary, selected=sel))
   assert lines[1] == ("- sieve: p50, dev F1 (official, best-dev epoch) 75.00 ± 1.00 (n=3); "
                       "test F1 (official, best-dev epoch) 60.00 ± 2.00 (n=3) (unfiltered "
                       "55.00 ± 2.00 (n=3)).")
@@ -226,7 +228,7 @@ def test_select_percentile_is_chosen_on_dev_never_test():
   # Text tasks: their headline metric, no test.
   text = {"metric": "accuracy", "percentiles": {"50": {"sieve": {"n": 1, "collapsed": 0,
                                                                 "accuracy": [0.8, None]}}}}
-  got = aum_report.select_percentile(text, ("sieve",))["sieve"]
+  got = aum_summary.select_percentile(text, ("sieve",))["sieve"]
   assert got["test"] is None and got["beats_unfiltered"] is None  # No unfiltered run.
 
 

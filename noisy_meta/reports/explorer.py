@@ -34,7 +34,7 @@ import numpy as np
 
 from noisy_meta import aum_lib
 from noisy_meta.core import atomic
-from noisy_meta.reports import aum_report
+from noisy_meta.reports import aum_examples
 from noisy_meta.reports import mlrc_report
 from noisy_meta.reports import report_common as common
 
@@ -162,7 +162,7 @@ def aum_data(workdir, max_points=MAX_PLOT_POINTS, svg_max=SVG_MAX_POINTS):
   `max_points`: the plot's sample above this many examples; `svg_max`: at
   most this many points plotted where the browser has no WebGL.
   """
-  r = aum_report.read_workdir(workdir)
+  r = aum_examples.read_workdir(workdir)
   config, summary = r["config"], r["summary"]
   cols = _read_columns(workdir, _EXTRA_COLUMNS)
   n, given, used, noisy = len(r["given"]), r["given"], r["used"], r["noisy"]
@@ -415,7 +415,7 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
   texts = _synthetic_texts(rng, n, relation)
   scores = {d: -used + rng.normal(0, 0.5, n) for d in detectors}
   det_flags = {d: s > np.quantile(s, 1 - max(noise_rate, 0.05)) for d, s in scores.items()}
-  header = (list(aum_report.CSV_HEADER) + [f"flagged_p{p}" for p in percentiles]
+  header = (list(aum_examples.CSV_HEADER) + [f"flagged_p{p}" for p in percentiles]
             + (["flagged"] + [f"score_{d}" for d in detectors] + [f"flag_{d}" for d in detectors]
                if detectors else []))
   has_noise = noise_rate > 0
@@ -432,7 +432,7 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
               + [int(det_flags[d][i]) for d in detectors])
     rows.append(row)
   os.makedirs(folder, exist_ok=True)
-  aum_report.write_csv(os.path.join(folder, "examples.csv"), rows, header)
+  aum_examples.write_csv(os.path.join(folder, "examples.csv"), rows, header)
   task = {"dataset": "synthetic_relation"} if relation else {"task": "synthetic_text"}
   config = {"synthetic": True, "input": task, "noise": {"rate": noise_rate},
             "aum": {"percentiles": list(percentiles)},

@@ -1,0 +1,285 @@
+"""report.md of an AUM job: the paper's tables rebuilt from summary.json.
+
+Talukdar et al.'s Table 1 (percentile sweep, sieving), Tables 2-3
+(lowest-AUM examples) and Table 5 (noise / sieving / flipping), then what
+goes beyond the paper: the dev-chosen percentile, every run, relations,
+neighbours, detectors. Each section is a function of its own returning its
+Markdown lines (the colab shows them one by one); `write_report` joins them.
+"""
+import os
+
+import numpy as np
+
+from noisy_meta.core import atomic
+from noisy_meta.reports import aum_summary
+from noisy_meta.reports import report_common as common
+
+
+def fmt_stat(stat, metric, scale=100):
+  """'mean ± std (n=k)', 'value (n=1)', or None when nothing ran; collapse noted."""
+  if stat is None or not stat["n"] or metric not in stat:
+    return None
+  mean, std = stat[metric]
+  text = (f"{scale * mean:.2f} (n=1)" if std is None
+          else f"{scale * mean:.2f} ± {scale * std:.2f} (n={stat['n']})")
+  k = stat.get("collapsed", 0)
+  if k:
+    text += " collapsed" if k == stat["n"] else f" ({k} of {stat['n']} collapsed)"
+  return text
+
+
+def _why_not_run(config, p, method):
+  """The words in an empty Table 1 cell."""
+  if not config.clean.seeds:
+    return "not run: seeds=0"
+  if p not in config.clean.percentiles:
+    return f"not run: p{p} not in clean.percentiles"
+  return "not run: every example flagged" if method != "none" else "not run"
+
+
+def _metrics(summary):
+  """The task's metric first, then the other one (relations: test F1)."""
+  m = summary["metric"]
+  if m == "dev_best_f1":
+    return [m, "test_f1"]
+  return [m] + [x for x in ("accuracy", "mcc") if x != m]
+
+
+def _base_cell(base, metric):
+  return fmt_stat(base, metric) or base.get("note", "not run")
+
+
+def selected_lines(summary):
+  """The percentile each cleaning method would use, chosen on dev (never on
+  test), with its scores: the cleaning result a user can reproduce."""
+  sel = summary.get("selected") or {}
+  if not sel:
+    return []
+  m = summary["metric"]
+  base = summary["dev"]["none"]
+  names = common.NAMES
+  lines = [f"Percentile chosen on dev (dev {names[m]}, mean over seeds), never on test:"]
+  for method, r in sel.items():
+    st = {"n": r["n"], "collapsed": r["collapsed"], m: r["dev"]}
+    text = f"- {method}: p{r['percentile']}, dev {names[m]} {fmt_stat(st, m)}"
+    if r.get("test"):
+      st["test_f1"] = r["test"]
+      text += (f"; {names['test_f1']} {fmt_stat(st, 'test_f1')} (unfiltered "
+               f"{_base_cell(base, 'test_f1')})")
+    if r.get("beats_unfiltered") is False:
+      text += "; below the unfiltered retrains on dev: dev says not to clean"
+    lines.append(text + ".")
+  return lines + [""]
+
+
+def table1_lines(config, summary):
+  """Table 1: thresholds, flags and dev scores at every percentile."""
+  metrics = _metrics(summary)
+  base = summary["dev"]["none"]
+  methods = list(config.clean.methods)
+  lines = ["## Table 1: percentile sweep", "",
+           "| percentile | thresholds (run 1, run 2) | flagged | "
+           + " | ".join(f"{x} {common.NAMES[k]}" for k in metrics for x in ["unfiltered"] + methods)
+           + " |", "|---" * (3 + len(metrics) * (1 + len(methods))) + "|"]
+  for p, row in summary["percentiles"].items():
+    cells = [p, f"{row['threshold'][0]:.3f}, {row['threshold'][1]:.3f}",
+             f"{row['flagged']} ({100 * row['flagged_share']:.1f} %)"]
+    for k in metrics:
+      cells.append(_base_cell(base, k))
+      cells += [fmt_stat(row.get(x), k) or _why_not_run(config, int(p), x)
+                for x in methods]
+    lines.append("| " + " | ".join(cells) + " |")
+  return lines + ["", "Unfiltered: " + ", ".join(
+      f"{common.NAMES[k]} {_base_cell(base, k)}" for k in metrics) + ".", ""]
+
+
+def lowest_aum_lines(texts, label_names, given, used, top=15):
+  """Tables 2-3: the `top` examples of lowest AUM, with their given label."""
+  lines = ["## Tables 2-3: lowest-AUM examples", "", "| id | text | label | AUM |",
+           "|---|---|---|---|"]
+  for i in np.argsort(used)[:top]:
+    text = texts[i].replace("|", "\\|")
+    lines.append(f"| {i} | {text} | {label_names[given[i]]} | {used[i]:.3f} |")
+  return lines
+
+
+def relation_lines(label_names, given, flags, p, other, noisy=None, top=15):
+  """Relation runs: per relation, its examples, how many are flagged at the
+  percentile `p` (and, with injected noise, how many are noisy and the
+  flags' precision and recall there); then the most frequent flagged label
+  -> suggested label pairs (what flipping would relabel them to)."""
+  n_cls = len(label_names)
+  f = np.asarray(flags, bool)
+  lines = [f"## Relations: flags at the {p}th percentile", ""]
+  head = "| relation | examples | flagged | flagged share |"
+  if noisy is not None:
+    head += " noisy | precision | recall |"
+  lines += [head, "|" + "---|" * (head.count("|") - 1)]
+  for c in np.argsort(-np.bincount(given, minlength=n_cls), kind="stable"):
+    m = given == c
+    if not m.any():
+      continue
+    row = (f"| {label_names[c]} | {int(m.sum())} | {int((f & m).sum())} | "
+           f"{(f & m).sum() / m.sum():.3f} |")
+    if noisy is not None:
+      tp = int((f & m & noisy).sum())
+      prec = f"{tp / (f & m).sum():.3f}" if (f & m).any() else "—"
+      rec = f"{tp / (m & noisy).sum():.3f}" if (m & noisy).any() else "—"
+      row += f" {int((m & noisy).sum())} | {prec} | {rec} |"
+    lines.append(row)
+  pairs = {}
+  for i in np.flatnonzero(f):
+    key = (int(given[i]), int(other[i]))
+    pairs[key] = pairs.get(key, 0) + 1
+  lines += ["", f"Flagged label → suggested label (the judging run's best other relation "
+            f"at the last epoch), the {top} most frequent of {len(pairs)} pairs:", "",
+            "| flagged label | suggested label | examples |", "|---|---|---|"]
+  for (a, b), k in sorted(pairs.items(), key=lambda x: (-x[1], x[0]))[:top]:
+    lines.append(f"| {label_names[a]} | {label_names[b] if b < n_cls else '—'} | {k} |")
+  return lines
+
+
+def table5_lines(config, summary):
+  """Table 5: detection of the injected noise and the cleaned retrains' scores."""
+  m = summary["metric"]
+  base = summary["dev"]["none"]
+  methods = list(config.clean.methods)
+  lines = ["## Table 5: synthetic noise, detection and cleaning", ""]
+  if summary["noise_rate"] <= 0:
+    return lines + ["—: no noise injected (noise rate 0), so there is nothing to detect; "
+                    "`noise=P` in the config argument injects uniform flips."]
+  lines += ["| percentile | precision | recall | F1 | AUROC | AUPRC | precision, neighbour "
+            f"rule | recall, neighbour rule | unfiltered {common.NAMES[m]} | "
+            + " | ".join(f"{x} {common.NAMES[m]}" for x in methods) + " |",
+            "|---" * (9 + len(methods)) + "|"]
+  num = lambda v: "undefined" if v is None or not np.isfinite(v) else f"{v:.3f}"
+  for p, row in summary["percentiles"].items():
+    d = row["detection"]
+    r = row.get("detection_with_neighbours") or {"precision": None, "recall": None}
+    scores = [fmt_stat(row.get(x), m) or _why_not_run(config, int(p), x)
+              for x in methods]
+    lines.append(f"| {p} | {num(d['precision'])} | {num(d['recall'])} | {num(d['f1'])} | "
+                 f"{num(d['auroc'])} | {num(d['auprc'])} | {num(r['precision'])} | "
+                 f"{num(r['recall'])} | {_base_cell(base, m)} | " + " | ".join(scores) + " |")
+  return lines
+
+
+def neighbour_lines(summary):
+  """How often a flagged / unflagged example's label is its neighbours' majority."""
+  nb = summary["neighbours"]
+  if nb is None:
+    return ["## Neighbours (beyond the paper)", "",
+            "—: no embeddings in this job (`detect.frozen=False`, or logits-only analysis)."]
+  share = lambda v: "n/a (no such example)" if v is None else f"{v:.3f}"
+  return ["## Neighbours (beyond the paper)", "",
+          f"Share of examples whose label is the majority among their {nb['k']} nearest "
+          f"neighbours: flagged at the highest percentile {share(nb['flagged_agree_share'])}, "
+          f"unflagged {share(nb['unflagged_agree_share'])}. The neighbour rule keeps a flag "
+          "only when the example's label disagrees with its neighbours' majority."]
+
+
+def write_report(workdir, config, train, given, used, flags, summary, figures, skipped=(),
+                 seconds=None, extra=()):
+  """report.md with the paper's tables, rebuilt from this run's numbers.
+
+  `skipped`: (figure, why) pairs of figures not drawn.
+  """
+  del flags  # The tables read the flags' counts from the summary.
+  m = summary["metric"]
+  metrics = _metrics(summary)
+  noise = ("no noise injected" if summary["noise_rate"] <= 0 else
+           f"noise rate {summary['noise_rate']} ({summary.get('noisy')} labels flipped)")
+  lines = [f"# AUM report: {aum_summary.task_name(config)}", "",
+           f"{summary['examples']} training examples; {noise}; threshold samples per run "
+           f"{summary['threshold_samples']}; retrain seeds {list(config.clean.seeds)}. "
+           f"Dev {common.NAMES[m]} (the task's metric) and {common.NAMES[metrics[1]]} ×100, "
+           "mean ± sample std over seeds with n the number of seeds (one seed: its value, "
+           "n=1).", ""]
+  lines += common.smoke_lines(config)
+  collapsed = summary.get("collapsed_runs", [])
+  if collapsed:
+    lines += [f"**Collapsed classifiers: {len(collapsed)} of {summary['finished_runs']} runs** "
+              "predict one class on dev, or score what always predicting the majority class "
+              "scores; their scores (MCC 0.00 for one class) say nothing about cleaning. "
+              "Cells marked `collapsed` come from them; each is listed under Runs.", ""]
+  lines += table1_lines(config, summary)
+  lines += selected_lines(summary)
+  lines += runs_lines(summary, m)
+  lines += lowest_aum_lines(train.texts, train.label_names, given, used,
+                           top=30 if aum_summary.is_relation(config) else 15)
+  if extra:
+    lines += [""] + list(extra)
+  lines += [""] + table5_lines(config, summary)
+  lines += [""] + neighbour_lines(summary)
+  if "detectors" in summary:
+    lines += [""] + detector_lines(summary, seconds)
+  lines += ["", "## Figures", ""]
+  lines += [f"![{f}]({f})" for f in figures]
+  lines += [f"- `{f}` not drawn: {why}." for f, why in skipped]
+  atomic.write_text(os.path.join(workdir, "report.md"), "\n".join(lines) + "\n")
+
+
+def detector_lines(summary, seconds=None):
+  """The detector comparison: which detector cleaned, and every detector's
+  AUROC, AP and F1 (automatic cut and best cut) against the injected noise,
+  with its cost (`seconds`: {detector: wall-clock s})."""
+  seconds = seconds or {}
+  d = summary["detectors"]
+  m = summary["metric"]
+  num = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
+  notes = d["notes"]
+  lines = ["## Detectors (beyond the paper)", "",
+           f"The job cleans with **{d['chosen']}**'s flags (`clean.detector`; the "
+           "benchmark is `bench/detectors.py`, docs/detectors.md); `examples.csv` has every "
+           "detector's score (`score_*`, higher = more suspect) and automatic flags "
+           "(`flag_*`). Estimated share of wrong labels: "
+           + ", ".join(f"{k.replace('_share', '')} {v:.3f}" for k, v in notes.items()
+                       if k.endswith("_share") and v is not None)
+           + "; estimated number (confident learning on out-of-fold probabilities): "
+           + (", ".join(f"{k.replace('_count', '')} {v}" for k, v in notes.items()
+                        if k.endswith("_count")) or "none (no out-of-fold probabilities)")
+           + "."]
+  if notes.get("ensemble_parts"):
+    lines += ["", "The ensemble averages the ranks of: " + ", ".join(notes["ensemble_parts"])
+              + "."]
+  noisy = summary.get("noisy")
+  head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
+          if noisy else "| detector | flagged (no noise injected) | seconds |")
+  lines += ["", head, "|---" * (7 if noisy else 3) + "|"]
+  for name in aum_summary.detector_order(d["table"]):
+    r = d["table"][name]
+    flagged = r.get("flagged", "—")
+    sec = "—" if seconds.get(name) is None else f"{seconds[name]:.0f}"
+    if noisy:
+      lines.append(f"| {name} | {num(r.get('auroc'))} | {num(r.get('ap'))} | "
+                   f"{num(r.get('auto_f1'))} | {num(r.get('best_f1'))} | {flagged} | {sec} |")
+    else:
+      lines.append(f"| {name} | {flagged} | {sec} |")
+  for method, st in d["cleaning"].items():
+    lines += ["", f"Cleaning by {d['chosen']}, {method}: dev {common.NAMES[m]} "
+              f"{fmt_stat(st, m) or 'not run'}; unfiltered "
+              f"{_base_cell(summary['dev']['none'], m)}."]
+  return lines
+
+
+def runs_lines(summary, metric):
+  """Every training run with its dev scores and collapse flag."""
+  runs = summary.get("runs", {})
+  if not runs:
+    return []
+  lines = ["## Runs", "",
+           f"| run | dev {common.NAMES[metric]} ×100 | dev accuracy ×100 | collapsed |",
+           "|---|---:|---:|---|"]
+  for name, r in runs.items():
+    if not r.get("finished"):
+      lines.append(f"| {name} | {r.get('note', 'not run')} | | |")
+      continue
+    flag = {True: f"**yes**: {r.get('collapse_reason')}", False: "no",
+            None: "unknown (metrics.json older than the check)"}[r.get("collapsed")]
+    score = "—" if r.get(metric) is None else f"{100 * r[metric]:.2f}"
+    lines.append(f"| {name} | {score} | {100 * r['accuracy']:.2f} | {flag} |")
+  unknown = summary.get("collapse_unknown", [])
+  if unknown:
+    lines += ["", f"{len(unknown)} runs were finished before collapse was recorded; rerun "
+              "them (delete their folder) to know."]
+  return lines + [""]
