@@ -3,7 +3,7 @@ r"""Load time of explorer.html in headless Chromium, synthetic AUM workdirs.
   python bench/explorer_load.py                        # 10k and 67k examples, 3 loads
   python bench/explorer_load.py --sizes=1000 --repeats=5
 
-Builds synthetic AUM workdirs (explorer.synthetic_aum_workdir: SST-2-like
+Builds synthetic AUM workdirs (tests/synthetic_workdir.py: SST-2-like
 sentence lengths, 20 % injected noise, both runs' dynamics, three
 detectors; 67,349 is SST-2's training set) in a temporary folder, writes
 each explorer.html and opens it `repeats` times in Debian's Chromium through
@@ -29,6 +29,7 @@ from absl import flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from noisy_meta.reports import explorer  # pylint: disable=g-import-not-at-top
+from tests import synthetic_workdir  # pylint: disable=g-import-not-at-top
 
 _SIZES = flags.DEFINE_list("sizes", ["10000", "67349"], "Examples per workdir.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Page loads per workdir.")
@@ -84,7 +85,7 @@ def main(argv):
       browser = p.chromium.launch(executable_path=_CHROMIUM.value, args=["--no-sandbox"])
       version = browser.version
       for n in map(int, _SIZES.value):
-        workdir = explorer.synthetic_aum_workdir(os.path.join(folder, f"n{n}"), n)
+        workdir = synthetic_workdir.synthetic_aum_workdir(os.path.join(folder, f"n{n}"), n)
         t = time.perf_counter()
         path = explorer.write_aum_explorer(workdir)
         build = time.perf_counter() - t

@@ -17,6 +17,7 @@ import pytest
 from noisy_meta import aum_lib
 from noisy_meta.reports import aum_examples
 from noisy_meta.reports import explorer
+from tests import synthetic_workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REAL = os.path.join(ROOT, "runs", "bench", "det1k", "cells", "sst2_uniform_0.2_s100")
@@ -44,8 +45,8 @@ def _set_texts(workdir, texts):
 
 
 def _workdir(folder, n, relation=False, **kw):
-  explorer.synthetic_aum_workdir(str(folder), n, relation=relation,
-                                 num_classes=5 if relation else 2, **kw)
+  synthetic_workdir.synthetic_aum_workdir(str(folder), n, relation=relation,
+                                          num_classes=5 if relation else 2, **kw)
   _set_texts(str(folder), [NASTY, RELATION] if relation else [NASTY])
   return str(folder)
 
@@ -75,8 +76,8 @@ def test_synthetic_workdir_has_the_real_columns(tmp_path):
     pytest.skip(f"no real AUM workdir at {REAL}")
   with open(os.path.join(REAL, "examples.csv"), newline="", encoding="utf-8") as f:
     real = next(csv.reader(f))
-  explorer.synthetic_aum_workdir(str(tmp_path), 50,
-                                 detectors=tuple(h[5:] for h in real if h.startswith("flag_")))
+  synthetic_workdir.synthetic_aum_workdir(
+      str(tmp_path), 50, detectors=tuple(h[5:] for h in real if h.startswith("flag_")))
   with open(tmp_path / "examples.csv", newline="", encoding="utf-8") as f:
     ours = next(csv.reader(f))
   assert [h for h in ours if not h.startswith("score_")] == [
