@@ -8,7 +8,7 @@ meta-parameters theta give theta'_i; then theta <- theta + eps * mean_i
 (theta'_i - theta). (The paper prints `theta - eps ...`, a sign slip: with
 a minus, theta would move away from every adapted solution; Nichol et al.
 2018, whose algorithm it follows, add.) Line 11, fine-tuning from the
-meta-learned theta on the same data, is `trainers.relation.fit`.
+meta-learned theta on the same data, is `trainers.supervised.fit`.
 
 In JAX the S inner steps are a `lax.scan` and the B tasks are `jax.vmap`-ed
 inside one jitted meta step whose shapes never change (tasks are padded to K

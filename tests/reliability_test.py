@@ -293,6 +293,21 @@ def test_config_json_from_an_older_version_without_new_fields_is_accepted(tmp_pa
     guards.check_config(str(tmp_path), config)
 
 
+def test_config_json_with_a_moved_field_resumes_under_its_new_name(tmp_path):
+  """Relation and MLRC workdirs stored `train_size` at the top before it moved
+  to `input.train_size`: the same value resumes, another is refused."""
+  from configs import re_semeval  # pylint: disable=g-import-not-at-top
+  config = re_semeval.get_config("runlocal")
+  old = json.loads(json.dumps(config.to_dict(), default=list))
+  old["train_size"] = old["input"].pop("train_size")
+  (tmp_path / "config.json").write_text(json.dumps(old))
+  guards.check_config(str(tmp_path), config)
+  old["train_size"] += 1
+  (tmp_path / "config.json").write_text(json.dumps(old))
+  with pytest.raises(errors.WorkdirConfigError, match=r"input.train_size: 301 there, 300 now"):
+    guards.check_config(str(tmp_path), config)
+
+
 def test_main_refuses_a_workdir_made_with_another_config(toy_run, tmp_path):
   _, done, args = toy_run
   w = tmp_path / "w"

@@ -9,17 +9,23 @@ from noisy_meta.core import errors
 
 
 def _name(key):
-  for attr in ("key", "name", "idx"):
-    if hasattr(key, attr):
-      return str(getattr(key, attr))
+  """A pytree path entry as a name: a dict key, an attribute, an index."""
+  tu = jax.tree_util
+  if isinstance(key, (tu.DictKey, tu.FlattenedIndexKey)):
+    return str(key.key)
+  if isinstance(key, tu.GetAttrKey):
+    return str(key.name)
+  if isinstance(key, tu.SequenceKey):
+    return str(key.idx)
   return str(key)
 
 
 def _shapes(tree):
   """{'a/b/c': shape} of the array leaves of a pytree (or of orbax metadata)."""
   flat, _ = jax.tree_util.tree_flatten_with_path(tree)
-  return {"/".join(_name(k) for k in path): tuple(leaf.shape) for path, leaf in flat
-          if hasattr(leaf, "shape")}
+  shape = lambda leaf: getattr(leaf, "shape", None)  # Arrays and orbax's ArrayMetadata.
+  return {"/".join(_name(k) for k in path): tuple(shape(leaf)) for path, leaf in flat
+          if shape(leaf) is not None}
 
 
 class Checkpointer:

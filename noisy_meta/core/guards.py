@@ -39,6 +39,21 @@ def _flat(d, prefix=""):
   return out
 
 
+# Fields a refactoring moved (old name -> new name): a config.json written
+# before reads as if it had the new name, so its workdir still resumes.
+MOVED = {"train_size": "input.train_size"}
+
+
+def _moved(flat):
+  """A stored config's flat fields under their current names."""
+  out = dict(flat)
+  for old, new in MOVED.items():
+    if old in out:
+      value = out.pop(old)
+      out.setdefault(new, value)
+  return out
+
+
 def _ignored(key, extendable):
   return key in RESUMABLE or key in extendable or key.startswith("debug.")
 
@@ -69,7 +84,7 @@ def check_config(workdir, config, extendable=()):
   lead = parallel.is_lead()
   if os.path.exists(path):
     old = _read_workdir_json(path, "config")
-    old_f, new_f = _flat(old), _flat(new)
+    old_f, new_f = _moved(_flat(old)), _flat(new)
     added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k, extendable))
     if added:
       logging.warning("%s has no %s (written by an older version); taken as unchanged.",

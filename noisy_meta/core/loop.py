@@ -276,7 +276,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   guards.check_data(workdir, config, **fingerprints)
   learner.describe(workdir, n, num_classes, num_steps)
 
-  mesh = parallel.make_mesh(config.get("num_devices", 0))
+  mesh = parallel.make_mesh(config.num_devices)
   init_rng, dropout_rng = jax.random.split(jax.random.key(seed))
   dyn_shape = (dynamics.shape(n, num_epochs, learner.num_classes, num_classes)
                if dynamics else None)
@@ -292,8 +292,8 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   pred_fn = jax.jit(functools.partial(predict_step, learner=learner),
                     out_shardings=parallel.replicated(mesh))
   batch_size = parallel.padded_size(learner.batch_size, mesh)
-  checkpoint_every = config.get("checkpoint_every", 0)
-  if config.get("precompile", True) and start < num_steps:
+  checkpoint_every = config.checkpoint_every
+  if config.precompile and start < num_steps:
     shapes, eval_shapes, seconds = precompile(
         step_fn, pred_fn, state, dropout_rng, learner, train, seed,
         range(start // steps_per_epoch, num_epochs), batch_size, mesh)
@@ -306,10 +306,10 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
 
   # eval_every_epoch=False: dev is scored after the last epoch only, for
   # learners whose training does not read it (`dev_free_epochs`).
-  every_epoch = config.get("eval_every_epoch", True) or not learner.dev_free_epochs
+  every_epoch = config.eval_every_epoch or not learner.dev_free_epochs
   # eval_every=N: dev is scored (and the best-dev parameters may change) after
   # every N-th epoch and the last; 1 (default): every epoch.
-  eval_every = max(1, int(config.get("eval_every", 1)))
+  eval_every = config.eval_every
   dev_history, dev_preds = [], None
   with session.guard():
     for epoch in range(start // steps_per_epoch, num_epochs):

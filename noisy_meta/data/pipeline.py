@@ -43,7 +43,7 @@ def _cache_error(path, origin, e):
 def _tokenizer_fingerprint(tokenizer):
   vocab = sorted(tokenizer.get_vocab().items())
   h = hashlib.sha1(repr(vocab).encode()).hexdigest()
-  return f"{type(tokenizer).__name__}-{h}-{tokenizer.do_lower_case if hasattr(tokenizer, 'do_lower_case') else ''}"
+  return f"{type(tokenizer).__name__}-{h}-{getattr(tokenizer, 'do_lower_case', '')}"
 
 
 def tokenize(texts, tokenizer, max_len, cache=None):

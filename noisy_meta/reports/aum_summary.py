@@ -18,7 +18,7 @@ def task_name(config):
 
 def is_relation(config):
   """Whether the job's learner classifies relations (its metric is the official F1)."""
-  return config.get("learner", "text") in ("relation", "relation_transformer")
+  return config.learner in ("relation", "relation_transformer")
 
 
 def detector_order(names):

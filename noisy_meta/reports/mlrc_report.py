@@ -204,7 +204,7 @@ def per_relation_lines(results, fraction):
 def score_label(config):
   """What the runs are scored by: "test F1" (relation data, the official
   scorer) or a text task's final dev metric ("dev MCC", "dev accuracy")."""
-  if config.get("learner", "relation") != "text":  # PA-LSTM, C-GCN, the Transformer.
+  if config.learner != "text":  # PA-LSTM, C-GCN, the Transformer.
     return "test F1"
   return {"mcc": "dev MCC", "accuracy": "dev accuracy"}[
       metrics_lib.headline(config.input.get("task"))]
@@ -217,7 +217,7 @@ def write_report(config, workdir, results, total):
   model = config.model.name
   dataset = config.input.get("dataset", config.input.get("task"))
   label = score_label(config)
-  relation = config.get("learner", "relation") != "text"
+  relation = config.learner != "text"
   score = ("Official test score" if relation else
            f"Final {label} (a text task has no labelled test split)")
   lines = [f"# MLRC vs supervised {model} on {dataset}", "",

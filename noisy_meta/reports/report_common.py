@@ -11,7 +11,7 @@ SMOKE_RUN = ("**Smoke run (`:runlocal`)**: tiny data and one or two epochs, to c
 
 def smoke_lines(config):
   """[SMOKE_RUN, ""] for a :runlocal job, else []."""
-  return [SMOKE_RUN, ""] if config.get("runlocal") else []
+  return [SMOKE_RUN, ""] if config.runlocal else []
 
 
 def table(header, rows):
