@@ -1,0 +1,1 @@
+"""Examples: the library used from someone else's training loop."""

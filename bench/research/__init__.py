@@ -1,0 +1,1 @@
+"""Research benchmarks with their grids (configs/), and reading their finished results."""

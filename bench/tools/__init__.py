@@ -1,0 +1,1 @@
+"""Developer tools: golden outputs, config dumps, every speed bench in one command, screenshots."""
