@@ -3,7 +3,7 @@
 # baseline vs MLRC at FRACTIONS with RUNS runs (per fraction), the control
 # (the baseline trained as many examples as MLRC's inner loop adds) on every
 # run at the smallest fraction, then one F1-vs-fraction figure and table of
-# all learners (bench/mlrc_learners.py). Reruns resume: finished runs and
+# all learners (bench.research.mlrc_learners). Reruns resume: finished runs and
 # controls are read back. For a GPU: on 2 CPU cores a Transformer 1 % run of
 # 50 meta-iterations takes about 20 minutes.
 #   [MODELS="pa_lstm cgcn transformer"] [FRACTIONS=0.01+0.1] [RUNS=5+2] \
@@ -27,9 +27,9 @@ for m in $MODELS; do
   rows=$(python -c "print(round($SMALLEST * 7500))")
   epochs=$(( ITERATIONS * 8 * 3 * 10 / rows ))
   runs=$(python -c "print(','.join(map(str, range($FIRST_RUNS))))")
-  say python bench/mlrc_control.py --config="configs/mlrc_semeval.py:$arg" \
+  say python -m bench.research.mlrc_control --config="configs/mlrc_semeval.py:$arg" \
       --workdir="$ROOT/$m" --fraction="$SMALLEST" --runs="$runs" --epochs="$epochs" \
       --eval_every=$(( epochs > 100 ? epochs / 10 : 1 ))
   grids+=(--grid="$m=$ROOT/$m")
 done
-say python bench/mlrc_learners.py "${grids[@]}" --out="$ROOT/mlrc_learners.png"
+say python -m bench.research.mlrc_learners "${grids[@]}" --out="$ROOT/mlrc_learners.png"

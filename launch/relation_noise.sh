@@ -15,7 +15,7 @@ say() { if [ "${DRY_RUN:-0}" = 1 ]; then echo "$*"; else "$@"; fi; }
 for m in $MODELS; do
   say python -m noisy_meta.main --config="configs/re_semeval.py:model=$m" \
       --workdir="$ROOT/$m/supervised"
-  say python bench/detectors.py \
+  say python -m bench.research.detectors \
       --grid="configs/detectors_relation.py:model=$m,pairing=$ROOT/$m/supervised,clean_seeds=${CLEAN_SEEDS:-3}" \
       --out="$ROOT/$m/bench"
 done

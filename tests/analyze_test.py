@@ -134,16 +134,11 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
 
 
 def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
-  """bench/torch_logits_example.py on 300 sentences: the callback's dump, the
-  report, and the `aum` package's AUM of the same logits equal to ours."""
+  """bench.examples.torch_logits_example on 300 sentences: the callback's dump,
+  the report, and the `aum` package's AUM of the same logits equal to ours."""
   pytest.importorskip("torch")
   pytest.importorskip("aum")
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-  spec = importlib.util.spec_from_file_location(
-      "torch_logits_example", os.path.join(root, "bench", "torch_logits_example.py"))
-  example = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(example)
+  from bench.examples import torch_logits_example as example  # pylint: disable=g-import-not-at-top
   assert example.main([f"--data_dir={data_dir}", f"--out={tmp_path}", "--n=300",
                        "--epochs=2"]) == 0
   out = capsys.readouterr().out

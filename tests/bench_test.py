@@ -1,20 +1,112 @@
-"""The speed benches' own logic: the profile's op classes, run_all's checks.
+"""The benches' own logic: their command line and output, the profile's op
+classes, run_all's checks, the research benchmarks' aggregation.
 
-The benches themselves are timed runs (bench/run_all.py), never tests.
+The benches themselves are timed runs (python -m bench.tools.run_all), never tests.
 """
+import importlib
 import json
 import os
+import pkgutil
+import re
+import subprocess
 import sys
 
+from absl import flags
 import jax
 import jax.numpy as jnp
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "bench"))
-import mlrc_learners  # pylint: disable=g-import-not-at-top,wrong-import-position
-import profile_step  # pylint: disable=g-import-not-at-top,wrong-import-position
-import run_all  # pylint: disable=g-import-not-at-top,wrong-import-position
+import bench
+from bench import cli
+from bench import output
+from bench.research import aum_epochs
+from bench.research import detector_variants
+from bench.research import detectors as bench_detectors
+from bench.research import mlrc_learners
+from bench.speed import profile_step
+from bench.tools import run_all
+
+GROUPS = ("speed", "parity", "research", "tools", "examples")
+
+
+def _bench_modules():
+  """Every module under bench/'s groups: 'bench.<group>.<name>'."""
+  return [f"bench.{g}.{m.name}" for g in GROUPS
+          for m in pkgutil.iter_modules([os.path.join(bench.ROOT, "bench", g)])]
+
+
+def test_every_bench_is_a_module_of_a_group_with_the_one_command_line():
+  """bench/ holds packages only; no bench defines a flag at import (absl's
+  global FLAGS stays as it was), and each says what it does on --help."""
+  top = sorted(f for f in os.listdir(os.path.join(bench.ROOT, "bench"))
+               if not f.startswith((".", "__pycache__")))
+  assert top == sorted(["__init__.py", "cli.py", "output.py", *GROUPS]), top
+  before = set(flags.FLAGS)
+  names = _bench_modules()
+  assert len(names) >= 20 and "bench.tools.golden" in names
+  pytest.importorskip("torch")
+  for name in names:
+    module = importlib.import_module(name)
+    if name == "bench.parity.torch_models":  # The PyTorch side, no command line.
+      continue
+    assert hasattr(module, "main") and hasattr(module, "define_flags"), name
+  assert set(flags.FLAGS) == before
+
+
+def test_cli_flags_are_per_call_and_errors_are_one_line(capsys):
+  """Two benches both taking --out parse side by side; --help prints the
+  docstring and the flags; a missing or unknown flag or a stray word is one line."""
+  def define(fv):
+    flags.DEFINE_string("out", None, "Where.", flag_values=fv)
+    flags.DEFINE_bool("quick", False, "Smoke run.", flag_values=fv)
+    flags.DEFINE_list("seeds", ["0"], "Seeds.", flag_values=fv)
+  a = cli.parse(["--out=a", "--quick", "--seeds=1,2"], define, "Doc.", required=("out",))
+  b = cli.parse(["--out=b", "--noquick"], define, "Doc.")
+  assert (a.out, a.quick, a.seeds, b.out, b.quick, b.seeds) == ("a", True, ["1", "2"], "b",
+                                                                False, ["0"])
+  with pytest.raises(SystemExit) as e:
+    cli.parse(["--help"], define, "The bench's first line.")
+  assert e.value.code == 0
+  printed = capsys.readouterr().out
+  assert printed.startswith("The bench's first line.") and "--seeds (default: '0'): Seeds." in printed
+  for argv, message in ((["--quick"], "error: --out is required"),
+                        (["--out=x", "--nope=1"], "error: Unknown command line flag 'nope'"),
+                        (["--out=x", "run"], "error: 'run' is not a flag")):
+    with pytest.raises(SystemExit, match=message) as e:
+      cli.parse(argv, define, "Doc.", required=("out",))
+    assert "\n" not in str(e.value.code)
+
+
+@pytest.mark.filterwarnings("ignore:the load_module:DeprecationWarning")  # ml_collections'.
+def test_cli_config_flag_takes_overrides_and_names_a_bad_file():
+  args = cli.parse(["--config=configs/aum_sst2.py:train_size=64", "--config.seed=3"],
+                   lambda fv: None, "Doc.", config="An AUM config.")
+  assert args.config.seed == 3 and args.config.input.train_size == 64
+  with pytest.raises(SystemExit, match="error: --config=configs/nope.py: no such file"):
+    cli.parse(["--config=configs/nope.py"], lambda fv: None, "Doc.", config="An AUM config.")
+  with pytest.raises(SystemExit, match="error: --config is required"):
+    cli.parse([], lambda fv: None, "Doc.", config="An AUM config.")
+
+
+def test_bench_runs_as_a_module_and_a_missing_flag_is_one_line():
+  """From the repository root, as the docs say: `python -m bench.<group>.<name>`."""
+  res = subprocess.run([sys.executable, "-m", "bench.tools.golden", "--dir=/tmp/x"],
+                       cwd=bench.ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert res.returncode == 1
+  assert res.stderr.strip().splitlines() == [
+      "error: --mode is required (--help lists the flags)."]
+
+
+def test_output_stamp_write_and_last_line(tmp_path, capsys):
+  line = output.stamp("jax")
+  assert re.match(r"Machine: .+, \d+ cores \(load average [\d., ]+\); jax [\d.]+ \(cpu\); "
+                  r"Python [\d.]+; \d{4}-\d\d-\d\d \d\d:\d\d UTC\.$", line), line
+  output.publish("# Title\n\n| a |\n", str(tmp_path / "sub" / "r.md"))
+  assert (tmp_path / "sub" / "r.md").read_text() == "# Title\n\n| a |\n"
+  out = capsys.readouterr().out.splitlines()
+  assert out[0] == "# Title" and out[-1] == f"done: {tmp_path / 'sub' / 'r.md'}"
+  path = output.write(tmp_path / "r.json", {"b": float("nan"), "a": 1})
+  assert json.loads(open(path).read()) == {"a": 1, "b": None, "b_note": "undefined: not a number"}
 
 
 def test_profile_classes_a_traced_step_by_its_hlo():
@@ -37,17 +129,20 @@ def test_profile_classes_a_traced_step_by_its_hlo():
   assert "| matmul (dot) |" in table and "ops run" in table
 
 
-def test_run_all_refuses_an_unknown_bench(capsys):
+def test_run_all_refuses_an_unknown_bench_and_names_modules(tmp_path):
   with pytest.raises(SystemExit, match="unknown bench nope"):
     run_all.main(["--only=step,nope"])
-  assert run_all.markdown("round 1/3: x\n| a |\n(tuple)\n# t") == "| a |\n# t"
+  modules = {name for name in _bench_modules()}
+  for key, _, cmd, _, _, _ in run_all.BENCHES:
+    assert cmd[0] == "-m" and cmd[1] in modules, key
+  page = tmp_path / "b.md"
+  page.write_text("# Benchmarks\n\nhead\n\n## A\n\nx\n\n## B\n\ny\n")
+  assert run_all.old_sections(str(page)) == [("A", "## A\n\nx\n"), ("B", "## B\n\ny\n")]
 
 
 def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
-  import json  # pylint: disable=g-import-not-at-top
-  import detectors as bench  # pylint: disable=g-import-not-at-top
-  grid = bench.load_grid("configs/detectors.py:cpu,noise_seeds=2,datasets=sst2+trec")
-  cell_list = bench.cells(grid, {"sst2": 2, "trec": 6})
+  grid = bench_detectors.load_grid("configs/detectors.py:cpu,noise_seeds=2,datasets=sst2+trec")
+  cell_list = bench_detectors.cells(grid, {"sst2": 2, "trec": 6})
   names = [c[0] for c in cell_list]
   # Binary SST-2 runs uniform noise only; first seed first; the originals last.
   assert not any(n.startswith("sst2_class_conditional") for n in names)
@@ -62,20 +157,20 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
     os.makedirs(tmp_path / "cells" / name)
     (tmp_path / "cells" / name / "summary.json").write_text(json.dumps(
         {"examples": 100, "detectors": {"table": table, "notes": {}}}))
-  agg, clean = bench.aggregate(grid, cell_list, str(tmp_path))
+  agg, clean = bench_detectors.aggregate(grid, cell_list, str(tmp_path))
   m = agg["sst2 uniform 0.2"]["ensemble"]["auroc"]
   assert m[0] == pytest.approx(0.85) and m[2] == 2 and m[1] == pytest.approx(0.0707, abs=1e-3)
   assert clean["trec"]["ensemble"]["flagged"] == 10
-  checks = bench.goal_checks(agg, "ensemble")
+  checks = bench_detectors.goal_checks(agg, "ensemble")
   assert checks["peers"]["aum"]["met"] and checks["peers"]["aum"]["auroc_gain"] == pytest.approx(0.05)
   assert checks["auto_vs_best_20"]["trec uniform 0.2"]["ratio"] == pytest.approx(0.5 / 0.62)
   assert not checks["auto_vs_best_20"]["trec uniform 0.2"]["met"]
-  text = bench.markdown(grid, agg, clean, checks, {}, 1.0)
+  text = bench_detectors.markdown(grid, agg, clean, checks, {}, 1.0)
   assert "| ensemble (candidate) | 0.850 |" in text and "**not met**" in text
   # --only / --skip split the jobs between processes sharing one --out.
   jobs = [(n, False, []) for n in names + ["clean/trec_uniform_0.2_s100"]]
-  first = bench.select(jobs, [], ["_s101", "_clean"])
-  second = bench.select(jobs, ["_s101", "_clean"], [])
+  first = bench_detectors.select(jobs, [], ["_s101", "_clean"])
+  second = bench_detectors.select(jobs, ["_s101", "_clean"], [])
   assert sorted(j[0] for j in first + second) == sorted(j[0] for j in jobs)
   assert "clean/trec_uniform_0.2_s100" in [j[0] for j in first]
   assert [j[0] for j in second][-2:] == ["sst2_clean", "trec_clean"]
@@ -84,7 +179,6 @@ def test_detector_bench_aggregates_cells_and_checks_the_goals(tmp_path):
 def test_detector_variants_rank_average_the_cells_scores(tmp_path):
   import csv  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  import detector_variants  # pylint: disable=g-import-not-at-top
   from noisy_meta import aum_lib  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
   noisy = rng.random(200) < 0.2
@@ -108,9 +202,8 @@ def test_detector_variants_rank_average_the_cells_scores(tmp_path):
 def test_detector_bench_cleaning_command_passes_literal_tuples():
   """The cleaning jobs' overrides are Python literals (a bare (sieve,) is not)."""
   import ast  # pylint: disable=g-import-not-at-top
-  import detectors as bench  # pylint: disable=g-import-not-at-top
-  grid = bench.load_grid("configs/detectors.py:cpu")
-  cmd = bench.job_command(grid, "trec", "uniform", 0.2, 100, "/tmp/w", retrain_seeds=3)
+  grid = bench_detectors.load_grid("configs/detectors.py:cpu")
+  cmd = bench_detectors.job_command(grid, "trec", "uniform", 0.2, 100, "/tmp/w", retrain_seeds=3)
   args = dict(a[2:].split("=", 1) for a in cmd if a.startswith("--config."))
   assert ast.literal_eval(args["config.clean.methods"]) == ("sieve",)
   assert ast.literal_eval(args["config.clean.percentiles"]) == (99,)
@@ -121,17 +214,16 @@ def test_detector_bench_cleaning_command_passes_literal_tuples():
 def test_relation_detector_grid_cells_and_commands():
   """SemEval with relation noise: 3 kinds x 1 rate x 3 seeds + the original;
   the learner and the pairing reach the AUM job's command, which main accepts."""
-  import detectors as bench  # pylint: disable=g-import-not-at-top
-  grid = bench.load_grid("configs/detectors_relation.py:model=transformer,pairing=runs/re/pa")
-  cell_list = bench.cells(grid, {"semeval": 19})
+  grid = bench_detectors.load_grid("configs/detectors_relation.py:model=transformer,pairing=runs/re/pa")
+  cell_list = bench_detectors.cells(grid, {"semeval": 19})
   assert len(cell_list) == 3 * 3 + 1
   assert {c[2] for c in cell_list if c[3] > 0} == {"uniform", "direction", "pair"}
   pair = next(c for c in cell_list if c[2] == "pair")
-  cmd = bench.job_command(grid, "semeval", "pair", 0.2, pair[4], "/tmp/w")
+  cmd = bench_detectors.job_command(grid, "semeval", "pair", 0.2, pair[4], "/tmp/w")
   job = next(a for a in cmd if a.startswith("--config="))
   assert job.startswith("--config=configs/aum_semeval.py:") and "model=transformer" in job
   assert "noise_kind=pair" in job and "--config.noise.pairing=runs/re/pa" in cmd
-  uniform = bench.job_command(grid, "semeval", "uniform", 0.2, 100, "/tmp/w")
+  uniform = bench_detectors.job_command(grid, "semeval", "uniform", 0.2, 100, "/tmp/w")
   assert not any("pairing" in a for a in uniform)
   # The job's config, as main builds it, passes validation.
   from configs import aum_semeval  # pylint: disable=g-import-not-at-top
@@ -155,10 +247,9 @@ def test_relation_cleaning_jobs_and_test_table(tmp_path):
   and flip at every candidate percentile; the test table takes each method's
   dev-chosen percentile and the share of lost F1 it won back."""
   import ast  # pylint: disable=g-import-not-at-top
-  import detectors as bench  # pylint: disable=g-import-not-at-top
-  grid = bench.load_grid("configs/detectors_relation.py:cpu,clean_seeds=3")
+  grid = bench_detectors.load_grid("configs/detectors_relation.py:cpu,clean_seeds=3")
   out = str(tmp_path)
-  jobs = bench.clean_jobs(grid, out, lambda n: os.path.join(out, "cells", n))
+  jobs = bench_detectors.clean_jobs(grid, out, lambda n: os.path.join(out, "cells", n))
   assert [j[0] for j in jobs] == ["clean/semeval_original", "clean/semeval_uniform_0.2_s100",
                                   "clean/semeval_direction_0.2_s100",
                                   "clean/semeval_pair_0.2_s100"]
@@ -186,13 +277,13 @@ def test_relation_cleaning_jobs_and_test_table(tmp_path):
   summary("semeval_uniform_0.2_s100", [0.60, 0.02], {"sieve": sel(50, 0.72),
                                                      "flip": sel(10, 0.65)})
   summary("semeval_direction_0.2_s100", [0.70, 0.02], {"sieve": dict(sel(99, 0.72), collapsed=2)})
-  rows = bench.test_table(grid, out)
+  rows = bench_detectors.test_table(grid, out)
   assert set(rows) == {"semeval uniform 0.2", "semeval direction 0.2"}  # Pair: not run.
   # (0.72 - 0.60) / (0.80 - 0.60) = 0.6; (0.65 - 0.60) / 0.2 = 0.25; (0.72 - 0.7) / 0.1 = 0.2.
   assert rows["semeval uniform 0.2"]["recovered"] == pytest.approx({"sieve": 0.6,
                                                                      "flip": 0.25})
   assert rows["semeval direction 0.2"]["recovered"] == pytest.approx({"sieve": 0.2})
-  text = "\n".join(bench.test_lines(grid, rows))
+  text = "\n".join(bench_detectors.test_lines(grid, rows))
   assert "| semeval uniform 0.2 | 80.00 ± 1.00 | 60.00 ± 2.00 | 72.00 ± 1.00 (p50) | " \
          "65.00 ± 1.00 (p10) | 0.60 / 0.25 |" in text
   assert "semeval uniform 0.2: the better method recovers 0.60 of the F1 lost to noise: met" \
@@ -244,7 +335,6 @@ def test_aum_epochs_curve_by_hand(tmp_path):
   """AUM over the first k epochs, by hand: the noisy example (0) has the
   lowest margin in epoch 1 and the highest in epoch 2, as a memorising
   model's; run 2 judges run 1's threshold sample (3)."""
-  import aum_epochs  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
   margin = np.array([[-1.0, 1.0, 2.0, 9.0], [3.0, 0.0, 1.0, -9.0]])
   run1 = dict(margin_EN=margin, correct_EN=(margin > 0).astype(np.float32),

@@ -400,17 +400,17 @@ def test_mlrc_page_in_chromium(browser, tmp_path):
 
 
 def test_screenshot_bench_picks_the_searched_row(browser, tmp_path):
-  """bench/explorer_screenshot.py (the docs' figures): the row the search finds
+  """bench.tools.explorer_screenshot (the docs' figures): the row the search finds
   is the one it picks, and the PNG is written; a workdir that is neither AUM
   nor MLRC is a one-line error."""
   del browser  # Only for its skip: the script launches its own Chromium.
   import subprocess  # pylint: disable=g-import-not-at-top
   import sys  # pylint: disable=g-import-not-at-top
   workdir = _workdir(tmp_path / "w", 120, relation=True)
-  script = os.path.join(ROOT, "bench", "explorer_screenshot.py")
   out = tmp_path / "shot.png"
-  run = lambda *a: subprocess.run([sys.executable, script, *a], capture_output=True, text=True,
-                                  timeout=300, check=False)
+  run = lambda *a: subprocess.run([sys.executable, "-m", "bench.tools.explorer_screenshot", *a],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=300,
+                                  check=False)
   r = run(f"--workdir={workdir}", f"--out={out}", "--all", "--search=fabricates",
           f"--chromium={_chromium()}", "--pct=50")
   assert r.returncode == 0, r.stderr[-2000:]

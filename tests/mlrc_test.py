@@ -1,7 +1,6 @@
 """MLRC: Reptile update by hand, no retrace, samplers and their bad inputs."""
 import json
 import os
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -297,19 +296,14 @@ def test_mlrc_runlocal_on_semeval(data_dir, tmp_path, caplog, capsys, monkeypatc
   again = mlrc_trainer.train_and_evaluate(config, str(tmp_path))
   assert again["runs"][0]["mlrc"] == run["mlrc"]
   assert not os.path.exists(tmp_path / "frac0.2" / "run0" / "meta" / "ckpt")
-  # The control (bench/mlrc_control.py) trains the baseline longer on the
-  # run's saved rows, scoring dev every 2nd epoch and after the last.
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.spec_from_file_location(
-      "mlrc_control", os.path.join(ROOT, "bench", "mlrc_control.py"))
-  control = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(control)
+  # The control (bench.research.mlrc_control) trains the baseline longer on
+  # the run's saved rows, scoring dev every 2nd epoch and after the last.
+  from bench.research import mlrc_control as control  # pylint: disable=g-import-not-at-top
   monkeypatch.setenv("NOISY_META_DATA_DIR", data_dir)
-  monkeypatch.setattr(sys, "argv", [
-      "mlrc_control", f"--config={ROOT}/configs/mlrc_semeval.py:runlocal,fraction=0.2",
+  assert control.main([
+      f"--config={ROOT}/configs/mlrc_semeval.py:runlocal,fraction=0.2",
       f"--workdir={tmp_path}", "--fraction=0.2", "--runs=0", "--epochs=3",
-      "--eval_every=2"])
-  assert control.main() == 0
+      "--eval_every=2"]) == 0
   out = tmp_path / "frac0.2" / "run0" / "baseline_e3_v2"
   lines = [json.loads(l) for l in open(out / "metrics.jsonl")]
   assert [l["dev/epoch"] for l in lines if "dev/epoch" in l] == [2, 3]

@@ -1,0 +1,14 @@
+"""The PyTorch side of the benches: transformers' classifier with our config's dropout."""
+import transformers
+
+
+def hf_classifier(config, folder, num_classes):
+  """`AutoModelForSequenceClassification` from `folder`, dropout rates from `config.model`."""
+  hf_cfg = transformers.AutoConfig.from_pretrained(folder, num_labels=num_classes)
+  if hf_cfg.model_type == "bert":
+    hf_cfg.hidden_dropout_prob = hf_cfg.attention_probs_dropout_prob = config.model.dropout
+    hf_cfg.classifier_dropout = config.model.classifier_dropout
+  else:  # DistilBERT's names.
+    hf_cfg.dropout = hf_cfg.attention_dropout = config.model.dropout
+    hf_cfg.seq_classif_dropout = config.model.classifier_dropout
+  return transformers.AutoModelForSequenceClassification.from_pretrained(folder, config=hf_cfg)

@@ -1,0 +1,102 @@
+r"""How the ensemble's parts were chosen: rank averages of detector scores,
+recomputed from the benchmark's cells (bench.research.detectors) without training.
+
+  python -m bench.research.detector_variants --cells=runs/bench/det1k --seeds=100
+  python -m bench.research.detector_variants --cells=runs/bench/det1k --seeds=101,102   # the check
+
+Reads each noisy cell's examples.csv (`score_*` columns, the injected
+`noisy` column) and prints, per variant (a `+`-joined list of detectors,
+averaged by rank as noisy_meta.detectors.rank_average does), the AUROC per
+cell and the mean AUROC and AP. `--seeds` picks the noise seeds: the
+ensemble's parts were chosen on seed 100's cells (docs/detectors.md);
+seeds 101 and 102 then check the choice on other noise draws.
+"""
+import csv
+import glob
+import os
+
+from absl import flags
+import numpy as np
+
+from bench import cli
+from bench import output
+from noisy_meta import aum_lib
+from noisy_meta import detectors
+
+VARIANTS = [
+    "prior", "aum", "cleanlab", "confidence", "loss", "probe",
+    "aum+cleanlab+probe", "aum+probe", "cleanlab+probe", "aum+cleanlab",
+    "aum_two_runs+cleanlab+probe", "aum_eval+cleanlab+probe", "confidence+cleanlab+probe",
+    "aum+cleanlab+probe+knn_tuned", "aum+cleanlab+probe+simifeat", "aum+cleanlab+probe+probe",
+    "aum+knn", "aum+simifeat"]
+
+
+def define_flags(fv):
+  flags.DEFINE_string("cells", "runs/bench/det1k", "The benchmark's --out folder.",
+                      flag_values=fv)
+  flags.DEFINE_string("seeds", "100", "Noise seeds of the cells to read.", flag_values=fv)
+  flags.DEFINE_list("variants", VARIANTS, "Rank averages to score (detectors joined by +).",
+                    flag_values=fv)
+  flags.DEFINE_string("out", "", "Also write the markdown table here.", flag_values=fv)
+
+
+def read_cell(path):
+  """({detector: score [N]}, noisy [N]) from a cell's examples.csv."""
+  with open(path, newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+  scores = {k[len("score_"):]: np.array([float(r[k]) for r in rows])
+            for k in rows[0] if k.startswith("score_")}
+  return scores, np.array([r["noisy"] == "1" for r in rows])
+
+
+def variant_score(scores, variant):
+  """The rank average of the variant's detectors (None if one is missing)."""
+  parts = variant.split("+")
+  if any(p not in scores for p in parts):
+    return None
+  # A repeated name counts twice (a weight of 2).
+  return np.mean([detectors.ranks(scores[p]) for p in parts], axis=0)
+
+
+def table(cells, variants):
+  """{variant: {cell: (auroc, ap)}}."""
+  out = {v: {} for v in variants}
+  for name, (scores, noisy) in cells.items():
+    for v in variants:
+      s = variant_score(scores, v)
+      if s is not None:
+        out[v][name] = (aum_lib.auroc(s, noisy), aum_lib.average_precision(s, noisy))
+  return out
+
+
+def main(argv=None):
+  args = cli.parse(argv, define_flags, __doc__)
+  seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
+  cells = {}
+  for seed in seeds:
+    for path in sorted(glob.glob(os.path.join(args.cells, "cells", f"*_s{seed}",
+                                              "examples.csv"))):
+      name = os.path.basename(os.path.dirname(path))
+      scores, noisy = read_cell(path)
+      if noisy.any():
+        cells[name] = (scores, noisy)
+  if not cells:
+    raise SystemExit(f"No finished noisy cells of seeds {seeds} in {args.cells}/cells.")
+  res = table(cells, args.variants)
+  short = {c: c.replace("class_conditional", "cc").replace("uniform", "u") for c in cells}
+  lines = [output.stamp(), "", f"{len(cells)} cells of seeds {','.join(seeds)} from "
+           f"{args.cells}/cells.", "",
+           "| variant | " + " | ".join(short[c] for c in cells) + " | mean AUROC | mean AP |",
+           "|---" * (len(cells) + 3) + "|"]
+  for v, per in res.items():
+    if len(per) < len(cells):
+      continue
+    a = [per[c][0] for c in cells]
+    p = [per[c][1] for c in cells]
+    lines.append(f"| {v} | " + " | ".join(f"{x:.3f}" for x in a)
+                 + f" | {np.mean(a):.3f} | {np.mean(p):.3f} |")
+  output.publish("\n".join(lines) + "\n", args.out)
+
+
+if __name__ == "__main__":
+  cli.run(main)
