@@ -93,7 +93,7 @@ def _flat_keys(d, prefix=""):
   out = []
   for k, v in d.items():
     out.append(f"{prefix}{k}")
-    if hasattr(v, "items") and not isinstance(v, (str, bytes)):
+    if isinstance(v, (dict, config_dict.ConfigDict)):
       out += _flat_keys(v, f"{prefix}{k}.")
   return out
 

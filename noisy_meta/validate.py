@@ -8,6 +8,8 @@ config has it. Errors name the field as typed on the command line, e.g.
 import difflib
 import numbers
 
+from ml_collections import config_dict
+
 from noisy_meta.core import errors
 from noisy_meta import trainers
 
@@ -47,11 +49,14 @@ SEMEVAL_RELATIONS = 19  # Labels of SemEval-2010 Task 8, Other included.
 MISSING = object()
 
 
+_BLOCKS = (dict, config_dict.ConfigDict)  # A config and its nested blocks.
+
+
 def lookup(config, key):
   """config.a.b for key "a.b", or MISSING where the config has no such field."""
   node = config
   for part in key.split("."):
-    if not hasattr(node, "keys") or part not in node:
+    if not isinstance(node, _BLOCKS) or part not in node:
       return MISSING
     node = node[part]
   return node
@@ -104,7 +109,7 @@ def _numbers(config):
   if v is not MISSING and not (_is_number(v) and 0 <= v <= 1):
     _fail("optim.warmup_frac", v, "must be in [0, 1].")
   model = lookup(config, "model")
-  for name in (sorted(model.keys()) if hasattr(model, "keys") else ()):
+  for name in (sorted(model.keys()) if isinstance(model, _BLOCKS) else ()):
     v = model[name]
     if name.endswith("dropout") and not (_is_number(v) and 0 <= v < 1):
       _fail(f"model.{name}", v, "a dropout rate must be in [0, 1).")

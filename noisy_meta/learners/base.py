@@ -5,7 +5,7 @@ some learners add.
 `Learner` is what every learner is; the capability protocols (`Features`,
 `FrozenEmbeddings`, `LayerEmbeddings`, `TestScored`, `LabelPatched`) are
 what a method may use when a learner has them, asked with `isinstance`
-(the protocols are runtime-checkable), never with `hasattr`.
+(the protocols are runtime-checkable), never by probing for attributes.
 tests/learners_test.py checks every registered learner against them.
 
 Shared pieces the learners would otherwise copy live here too:
