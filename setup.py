@@ -44,13 +44,13 @@ setuptools.setup(
         # pytest-xdist: scripts/test.sh runs the suite on every core (up to 4).
         # cleanlab: the AUM job's confident-learning detector (detect.folds > 0).
         # playwright: drives Debian's Chromium (scripts/setup.sh) in the explorer's
-        # browser test and bench/explorer_load.py; no browser download needed.
+        # browser test and bench/speed/explorer_load.py; no browser download needed.
         "test": ["pytest", "pytest-xdist", "chex", "aum", "nbclient", "nbformat",
                  "ipykernel", "cleanlab", "playwright"],
         "cleanlab": ["cleanlab"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).
-        # cleanlab: confident learning, a peer in bench/aum_peers.py.
+        # cleanlab: confident learning, a peer in bench/parity/aum_peers.py.
         "bench": ["torch", "cleanlab"],
     },
 )

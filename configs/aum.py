@@ -82,7 +82,7 @@ def get_config(arg=None, task="cola", **task_defaults):
   # `flagged`): "aum" (the paper's percentile sweep only, which runs in any
   # case at clean.percentiles), or a detector with an automatic cut
   # (ensemble, probe, cleanlab, aum_bbe, knn, simifeat). The ensemble won
-  # the detector benchmark (bench/detectors.py, docs/detectors.md).
+  # the detector benchmark (bench/research/detectors.py, docs/detectors.md).
   c.clean.detector = "ensemble"
   c.clean.percentiles = (1, 10, 50, 90, 99)  # Retrain at these (subset of aum.percentiles).
   c.clean.seeds = tuple(range(a.seeds))  # Training seeds of every retrain.

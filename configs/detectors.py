@@ -1,7 +1,7 @@
-r"""The noisy-label detector benchmark (bench/detectors.py): datasets x noise.
+r"""The noisy-label detector benchmark (bench/research/detectors.py): datasets x noise.
 
-  python bench/detectors.py --grid=configs/detectors.py --out=runs/bench/detectors
-  python bench/detectors.py --grid=configs/detectors.py:cpu --out=runs/bench/det_cpu
+  python -m bench.research.detectors --grid=configs/detectors.py --out=runs/bench/detectors
+  python -m bench.research.detectors --grid=configs/detectors.py:cpu --out=runs/bench/det_cpu
 
 Every cell is one AUM job (configs/aum_<dataset>.py, detection only:
 seeds=0) with both margin kinds recorded and confident learning's folds, so

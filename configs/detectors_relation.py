@@ -1,7 +1,7 @@
 r"""The detector benchmark on relation data (issue 19): SemEval with relation noise.
 
-  python bench/detectors.py --grid=configs/detectors_relation.py:model=pa_lstm --out=runs/bench/det_re_pa
-  python bench/detectors.py --grid=configs/detectors_relation.py:model=transformer --out=runs/bench/det_re_tf
+  python -m bench.research.detectors --grid=configs/detectors_relation.py:model=pa_lstm --out=runs/bench/det_re_pa
+  python -m bench.research.detectors --grid=configs/detectors_relation.py:model=transformer --out=runs/bench/det_re_tf
 
 Every cell is one AUM job (configs/aum_semeval.py, detection only) with the
 learner `model=` (pa_lstm, cgcn, transformer) and confident learning's folds
@@ -24,7 +24,7 @@ on dev), and K retrains on the original data (the clean reference); every
 retrain is scored on test with the official scorer. K x (1 + 2 x
 percentiles) retrains per kind:
 
-  python bench/detectors.py --grid=configs/detectors_relation.py:model=pa_lstm,cpu,clean_seeds=3 --out=runs/bench/det_re_pa_cpu
+  python -m bench.research.detectors --grid=configs/detectors_relation.py:model=pa_lstm,cpu,clean_seeds=3 --out=runs/bench/det_re_pa_cpu
 """
 from configs import common
 from configs import detectors

@@ -146,7 +146,7 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
   batched program, what accelerators want) or `lax.map`-ed (task_axis="map":
   one after another inside the same jitted step; on XLA:CPU dots with a
   task batch dimension are slow: a recurrence's gradient ran at 0.45x of B
-  separate calls in bench/batched_dot.py). Both give the same update. Jit it
+  separate calls in bench/speed/batched_dot.py). Both give the same update. Jit it
   once.
 
   mesh: a `parallel.make_mesh` over which the task axis is split (B a
@@ -200,7 +200,7 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
 
 def make_looped_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0):
   """The same update with the B tasks looped in Python (one jitted task call
-  each); the reference for the vmapped step (tests, bench/mlrc_speed.py)."""
+  each); the reference for the vmapped step (tests, bench/speed/mlrc_speed.py)."""
   if algorithm not in ALGORITHMS:
     raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
 

@@ -1,6 +1,6 @@
 """A made-up finished AUM workdir in the real files' layout, for tests and bench.
 
-tests/explorer_test.py and bench/explorer_load.py build explorer pages from
+tests/explorer_test.py and bench/speed/explorer_load.py build explorer pages from
 it; its numbers mean nothing, so it lives beside the tests, not in the package.
 """
 import json
@@ -46,7 +46,7 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
   examples.csv (aum_examples' columns, flags from aum_lib.combine_runs),
   config.json and summary.json marked `synthetic`, and with `dynamics` the
   runs' aum_run*/dynamics.npz (aum, threshold_idx, other_EN). For the tests,
-  bench/explorer_load.py and demos: its numbers mean nothing. Returns `folder`.
+  bench/speed/explorer_load.py and demos: its numbers mean nothing. Returns `folder`.
   """
   rng = np.random.default_rng(seed)
   c = num_classes

@@ -43,7 +43,7 @@ def recurrence(xw, mask, w_h):
 @jax.custom_vjp
 def fused_recurrence(xw, mask, w_h):
   """`recurrence` with a hand-written backward pass: XLA:CPU's time goes to
-  the number of ops per time step, not their size (bench/profile_step.py),
+  the number of ops per time step, not their size (bench/speed/profile_step.py),
   and autodiff of the scan runs about twice the ops this does. Per step the
   forward saves one array (gates, previous and tanh cell); the backward
   computes dz = dL/d(xw_t) and dh_{t-1} = dz W_h^T; dW_h = sum_t

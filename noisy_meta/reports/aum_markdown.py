@@ -230,7 +230,7 @@ def detector_lines(summary, seconds=None):
   notes = d["notes"]
   lines = ["## Detectors (beyond the paper)", "",
            f"The job cleans with **{d['chosen']}**'s flags (`clean.detector`; the "
-           "benchmark is `bench/detectors.py`, docs/detectors.md); `examples.csv` has every "
+           "benchmark is `bench/research/detectors.py`, docs/detectors.md); `examples.csv` has every "
            "detector's score (`score_*`, higher = more suspect) and automatic flags "
            "(`flag_*`). Estimated share of wrong labels: "
            + ", ".join(f"{k.replace('_share', '')} {v:.3f}" for k, v in notes.items()
