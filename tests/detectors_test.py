@@ -8,6 +8,7 @@ import pytest
 from configs import aum as aum_config
 from noisy_meta import aum_lib
 from noisy_meta import detectors
+from noisy_meta import neighbour_votes
 from noisy_meta.data import noise
 
 
@@ -103,13 +104,13 @@ def test_class_conditional_flips_move_each_class_to_one_other():
 def test_hoc_recovers_a_known_transition_matrix():
   emb, clean = _clusters(3, 400, seed=1)
   noisy, flipped = noise.class_conditional_flips(clean, 3, 0.3, seed=2)
-  t, p = detectors.hoc_transition(emb, noisy, 3, seed=0)
+  t, p = neighbour_votes.hoc_transition(emb, noisy, 3, seed=0)
   want = np.zeros((3, 3))
   for i, j in itertools.product(range(3), range(3)):
     want[i, j] = np.mean(noisy[clean == i] == j)
   np.testing.assert_allclose(t, want, atol=0.06)
   np.testing.assert_allclose(p, [1 / 3] * 3, atol=0.05)
-  wrong = detectors.hoc_wrong_per_class(t, p, noisy, 3)
+  wrong = neighbour_votes.hoc_wrong_per_class(t, p, noisy, 3)
   assert wrong.sum() == pytest.approx(flipped.sum(), rel=0.15)
 
 
@@ -223,7 +224,7 @@ def test_tuned_knn_in_sample_counts_other_labels_among_the_runs_neighbours():
   given = np.array([0, 0, 1, 1, 1, 1])
   runs = [dict(features=feats, threshold_idx=np.array([0])),
           dict(features=feats, threshold_idx=np.array([5]))]
-  real = detectors.tuned_knn_in_sample(runs, given, 2, k=2)
+  real = neighbour_votes.tuned_knn_in_sample(runs, given, 2, k=2)
   # Centred, normalised: the three negatives coincide, as do the positives.
   # Run 1 labels (fake class 2 for row 0): [2, 0, 1, 1, 1, 1]; run 2: [0, 0, 1, 1, 1, 2].
   # Row 2 (label 1) has rows 0 and 1 as neighbours: both other -> 1.0 in both runs.
@@ -245,7 +246,7 @@ def test_tuned_knn_out_of_fold_searches_only_the_folds_training_rows():
   # is the true embedding. Each held-out row is scored in its own fold's
   # space against the other fold's rows.
   feats = [emb, emb]
-  s = detectors.tuned_knn_out_of_fold(feats, fold_of, given, k=5)
+  s = neighbour_votes.tuned_knn_out_of_fold(feats, fold_of, given, k=5)
   assert (s[:5] >= 0.8).all()  # Wrong labels: neighbours from class 0.
   assert s[5:].mean() < 0.15
   # Held-out rows are compared with the other fold's rows only: relabelling
@@ -254,5 +255,5 @@ def test_tuned_knn_out_of_fold_searches_only_the_folds_training_rows():
   # (its neighbours' labels changed, its own did not).
   given2 = given.copy()
   given2[fold_of == 1] = 1 - given2[fold_of == 1]
-  s2 = detectors.tuned_knn_out_of_fold(feats, fold_of, given2, k=5)
+  s2 = neighbour_votes.tuned_knn_out_of_fold(feats, fold_of, given2, k=5)
   np.testing.assert_allclose(s2, 1 - s)
