@@ -117,9 +117,9 @@ def main(argv=None):
     lines.append(f"| {name} | {r['flagged']} | {r['precision']:.3f} | {r['recall']:.3f} | "
                  f"{r['f1']:.3f} | {r['auroc']:.3f} | {r['auprc']:.3f} | "
                  f"{r['train_seconds']:.0f} |")
-  text = "\n".join(lines) + "\n"
-  print(text)
-  output.done(output.write(os.path.join(out, "summary.md"), text),
+  report = "\n".join(lines) + "\n"  # (Not `text`: the learner module's name.)
+  print(report)
+  output.done(output.write(os.path.join(out, "summary.md"), report),
               output.write(os.path.join(out, "summary.json"), rows))
 
 
