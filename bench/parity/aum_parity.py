@@ -135,12 +135,7 @@ def main(argv=None):
     print("ours dev", out["ours"], flush=True)
 
   if "torch" in sides:
-    no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n or "layer_norm" in n
-    opt = torch.optim.AdamW(
-        [{"params": [p for n, p in model.named_parameters() if not no_decay(n)],
-          "weight_decay": o.weight_decay},
-         {"params": [p for n, p in model.named_parameters() if no_decay(n)],
-          "weight_decay": 0.0}], lr=o.lr, betas=(o.b1, o.b2), eps=o.eps)
+    opt = torch_models.adamw(model, o)
     sched = transformers.get_linear_schedule_with_warmup(
         opt, max(int(o.warmup_frac * num_steps), 1), num_steps)
     t = time.perf_counter()

@@ -56,13 +56,7 @@ def main(argv=None):
   model = torch_models.hf_classifier(config, folder, num_classes)
 
   o = config.optim
-  no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n or "layer_norm" in n
-  groups = [
-      {"params": [p for n, p in model.named_parameters() if not no_decay(n)],
-       "weight_decay": o.weight_decay},
-      {"params": [p for n, p in model.named_parameters() if no_decay(n)],
-       "weight_decay": 0.0}]
-  opt = torch.optim.AdamW(groups, lr=o.lr, betas=(o.b1, o.b2), eps=o.eps)
+  opt = torch_models.adamw(model, o)
   steps_per_epoch = math.ceil(len(train) / inp.batch_size)
   num_steps = steps_per_epoch * config.num_epochs
   warmup = int(o.warmup_frac * num_steps)

@@ -119,13 +119,7 @@ def torch_end_to_end(config, data, labels, num_classes, pad_to_max):
   folder = hf_import.resolve(config.model.path)
   # Dropout rates from the config, as bench.parity.torch_finetune does.
   model = torch_models.hf_classifier(config, folder, num_classes)
-  # DistilBERT's block LayerNorms are *_layer_norm: not decayed either (as ours).
-  no_decay = lambda n: n.endswith(".bias") or "LayerNorm" in n or "layer_norm" in n
-  opt = torch.optim.AdamW(
-      [{"params": [p for n, p in model.named_parameters() if not no_decay(n)],
-        "weight_decay": o.weight_decay},
-       {"params": [p for n, p in model.named_parameters() if no_decay(n)],
-        "weight_decay": 0.0}], lr=o.lr, betas=(o.b1, o.b2), eps=o.eps)
+  opt = torch_models.adamw(model, o)
   ids, lens = data["train_ids"], data["train_len"]
   steps = math.ceil(len(lens) / inp.batch_size) * config.num_epochs
   sched = transformers.get_linear_schedule_with_warmup(
