@@ -45,8 +45,11 @@ setuptools.setup(
         # cleanlab: the AUM job's confident-learning detector (detect.folds > 0).
         # playwright: drives Debian's Chromium (scripts/setup.sh) in the explorer's
         # browser test and bench/speed/explorer_load.py; no browser download needed.
+        # hypothesis: property-based tests of the readers, the config schema and
+        # the API (random bytes, truncations, extreme values; tests/conftest.py
+        # fixes its profile so the suite's time is bounded and deterministic).
         "test": ["pytest", "pytest-xdist", "chex", "aum", "nbclient", "nbformat",
-                 "ipykernel", "cleanlab", "playwright"],
+                 "ipykernel", "cleanlab", "playwright", "hypothesis"],
         "cleanlab": ["cleanlab"],
         # PyTorch only for parity tests and benchmarks; install the CPU build
         # with `pip install torch==2.13.0` (an unpinned torch pulls CUDA).

@@ -21,6 +21,18 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(4 << 30))
 
 import pytest  # pylint: disable=g-import-not-at-top
 
+try:  # Property-based tests (tests/*fuzz*): bounded, deterministic examples.
+  import hypothesis  # pylint: disable=g-import-not-at-top
+  # derandomize: the same examples every run (no example database on disk);
+  # NOISY_META_FUZZ_EXAMPLES raises the count for a longer local search.
+  hypothesis.settings.register_profile(
+      "noisy_meta", derandomize=True, database=None, deadline=None,
+      max_examples=int(os.environ.get("NOISY_META_FUZZ_EXAMPLES", "60")),
+      suppress_health_check=list(hypothesis.HealthCheck))
+  hypothesis.settings.load_profile("noisy_meta")
+except ImportError:  # The tests that need it skip.
+  pass
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED_DATA = os.environ.get("NOISY_META_DATA_DIR") or os.path.join(
     ROOT, "..", "shared", "data")
