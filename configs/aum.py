@@ -12,8 +12,11 @@ import ml_collections
 from configs import common
 from configs import finetune
 from configs import relation
+from configs import rules
 
-RELATION_DATASETS = ("semeval", "tacred")
+RELATION_DATASETS = relation.DATASETS
+# Arguments whose value no field keeps as typed (seeds=-1 would be no seeds).
+ARG_RULES = {"seeds": rules.integer(0, 1000), "folds": rules.integer(-1, 1000)}
 
 
 def get_config(arg=None, task="cola", **task_defaults):
@@ -24,6 +27,7 @@ def get_config(arg=None, task="cola", **task_defaults):
                   noise_kind="uniform", noise_seed=100, seeds=3, folds=-1)
   defaults.update(task_defaults)
   a = common.parse_arg(arg, **defaults)
+  common.check_args(a, ARG_RULES)
 
   # The learner: the supervised config of the same arguments (train_size:
   # input.train_size, a seeded subset of text, the first N relation examples).
@@ -121,11 +125,99 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.detect.folds = a.folds if a.folds != -1 else (0 if a.runlocal else 2)
 
   if a.runlocal:  # A smoke run of 1-2 minutes on a 2-core CPU (5 trainings).
-    # Relations: 19 classes, 800 // 20 // 19 = 2 threshold samples per class.
-    cap = 800 if relation_task else 128
-    c.input.train_size = min(a.train_size, cap) if a.train_size else cap
-    c.num_epochs = 2  # Two margin measurements per example.
+    # Arguments typed on the same line win (common.given).
+    if not common.given(a, "train_size"):
+      # Relations: 19 classes, 800 // 20 // 19 = 2 threshold samples per class.
+      c.input.train_size = 800 if relation_task else 128
+    if not common.given(a, "epochs"):
+      c.num_epochs = 2  # Two margin measurements per example.
     c.aum.percentiles = (10, 50, 99)
     c.clean.percentiles = (50,)
-    c.clean.seeds = (0,)
+    if not common.given(a, "seeds"):
+      c.clean.seeds = (0,)
   return c
+
+
+def _noise_kind(v):
+  """One kind of noisy_meta/data/noise.py, or a mix of kind=rate pairs."""
+  if isinstance(v, str) and "=" in v:
+    return rules.accepted_by(
+        "noisy_meta.data.noise:parse_mix", "give kind=rate pairs, rates in [0, 1)",
+        call=lambda f, x: f(x, 0.0)).problem(v) or True
+  return rules.choice("noisy_meta.data.noise:KINDS").problem(v) or True
+
+
+PERCENTILE = rules.number(0, 100)
+# The rule of every field that get_config adds, in its order (noisy_meta/validate.py).
+AUM_RULES = {
+    "noise.rate": rules.custom(
+        lambda v: rules.is_number(v) and 0 <= v < 1,
+        "a noise rate must be in [0, 1) (0: the labels as given).", 1.0),
+    "noise.kind": rules.custom(_noise_kind, "must be a noise kind.", "swap"),
+    "noise.pairing": rules.text(),
+    "noise.back_rate": rules.number(0, 1, open_hi=True),
+    "noise.from_patch": rules.flag(),
+    "noise.seed": rules.seed(),
+    "aum.threshold_mode": rules.choice(("equal", "random", "capped")),  # aum_lib's modes.
+    "aum.threshold_divisor": rules.choice(("c+1", "c")),
+    "aum.threshold_seed": rules.seed(),
+    "aum.percentiles": rules.sequence(
+        PERCENTILE, says="give percentiles in [0, 100], e.g. (1,10,50,90,99)."),
+    "aum.margins": rules.choice(("train", "eval", "both")),
+    "aum.save_logits": rules.flag(),
+    "clean.methods": rules.sequence(rules.choice(("sieve", "flip")), min_len=0),
+    "clean.detector": rules.choice("noisy_meta.detectors:CUTS"),
+    "clean.percentiles": rules.sequence(PERCENTILE, min_len=0),
+    "clean.seeds": rules.sequence(rules.seed(), min_len=0),  # Empty: detection only.
+    "clean.keep_checkpoints": rules.flag(),
+    "neighbors.k": rules.integer(1, 10**4),
+    "detect.k": rules.integer(1, 10**4),
+    "detect.early_epochs": rules.integer(1, rules.MAX_EPOCHS),
+    "detect.simifeat_rounds": rules.integer(1, 10**4),
+    "detect.probe_folds": rules.integer(2, 1000),
+    "detect.seed": rules.seed(),
+    "detect.ensemble": rules.sequence(rules.choice(lambda: tuple(
+        d for d in rules.names("noisy_meta.detectors:DETECTORS") if d != "ensemble"))),
+    "detect.aum_percentile": PERCENTILE,
+    "detect.min_positive": rules.number(0, 1, open_lo=True, open_hi=True),
+    "detect.frozen": rules.flag(),
+    "detect.folds": rules.custom(
+        lambda v: rules.is_int(v) and (v == 0 or 2 <= v <= 1000),
+        "must be 0 (no confident learning) or 2 to 1000 folds.", 1),
+}
+
+
+def _base(c):
+  """The family of the learner: configs/relation.py or configs/finetune.py."""
+  return relation if "dataset" in c.input else finetune
+
+
+def rules_of(c):
+  """The rule of every field of AUM config `c`: its learner's family's, then AUM's."""
+  return {**_base(c).rules_of(c), **AUM_RULES}
+
+
+def _cleaned_at_swept(c):
+  extra = [p for p in c.clean.percentiles if p not in tuple(c.aum.percentiles)]
+  if extra:
+    return ("clean.percentiles", c.clean.percentiles, f"{', '.join(map(str, extra))} not "
+            f"among --config.aum.percentiles=({','.join(map(str, c.aum.percentiles))}) "
+            "(flags exist only at those).")
+  return None
+
+
+def _detectors_have_inputs(c):
+  if c.clean.detector == "cleanlab" and not c.detect.folds:
+    return ("clean.detector", "cleanlab", "confident learning needs out-of-fold "
+            "probabilities: set --config.detect.folds=K (K >= 2).")
+  if "aum_eval" in c.detect.ensemble and c.aum.margins != "both":
+    return ("detect.ensemble", c.detect.ensemble, "aum_eval needs --config.aum.margins=both.")
+  return None
+
+
+TRAINERS = ("aum",)  # The trainers its configs run (noisy_meta/validate.py).
+
+
+def cross_rules(c):
+  """Rules across fields: the learner family's, then AUM's."""
+  return _base(c).CROSS_RULES + (_cleaned_at_swept, _detectors_have_inputs)

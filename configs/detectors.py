@@ -14,17 +14,29 @@ seeds of the cleaning comparison (0: none), `batch_size`, `lr`, `dev_size`.
 """
 import ml_collections
 
+from configs import aum
 from configs import common
+from configs import finetune
+from configs import relation
+from configs import rules
 
 # Training-set sizes of the benchmark (0: the whole training split).
 SIZES = {"sst2": 10000, "cola": 0, "trec": 0}
+# Arguments whose value no field keeps as typed (noise_seeds=-1: no cells).
+ARG_RULES = {"noise_seeds": rules.integer(0, 1000), "clean_seeds": rules.integer(0, 1000),
+             "size": rules.integer(0, rules.MAX_SIZE)}
 
 
 def get_config(arg=None):
   a = common.parse_arg(arg, cpu=False, size=0, noise_seeds=3, datasets="sst2+cola+trec",
                        folds=3, epochs=3, clean_seeds=3, batch_size=32, lr=5e-5, dev_size=0)
+  common.check_args(a, dict(ARG_RULES, noise_seeds=rules.integer(1, 1000)))
   if a.cpu:  # What a 2-core CPU finishes in hours: 1000 examples, more updates per example.
-    a.size, a.folds, a.batch_size, a.lr, a.dev_size = a.size or 1000, 2, 16, 1e-4, 200
+    # Arguments typed on the same line win (common.given).
+    a.size = a.size or 1000
+    for key, small in dict(folds=2, batch_size=16, lr=1e-4, dev_size=200).items():
+      if not common.given(a, key):
+        a[key] = small
   g = ml_collections.ConfigDict()
   g.datasets = tuple(a.datasets.split("+"))
   # Per dataset, its training-set size (a seeded subset; configs/aum.py).
@@ -59,3 +71,49 @@ def get_config(arg=None):
   g.clean_detector = ""  # The detector cleaning too; empty: configs/aum.py's clean.detector.
   g.clean_original = False  # Unfiltered retrains on the original data too.
   return g
+
+
+DATASETS = finetune.TEXT_TASKS + relation.DATASETS  # Each has configs/aum_<dataset>.py.
+RATE = rules.number(0, 1, open_hi=True)
+# The rule of every field of get_config, in its order (bench/research/detectors.py
+# runs the grid; noisy_meta/validate.check checks it).
+GRID_RULES = {
+    "datasets": rules.sequence(rules.choice(DATASETS)),
+    "sizes": rules.custom(
+        lambda v: all(d in DATASETS and rules.is_int(n) and 0 <= n <= rules.MAX_SIZE
+                      for d, n in v.items()),
+        "give {dataset: training examples (0: all)}.", {"x": -1}),
+    "epochs": rules.integer(1, rules.MAX_EPOCHS),
+    "batch_size": rules.integer(1, rules.MAX_BATCH),
+    "lr": rules.number(0, open_lo=True),
+    "dev_size": rules.integer(0, rules.MAX_SIZE),
+    "noise_kinds": rules.sequence(rules.choice("noisy_meta.data.noise:KINDS")),
+    "noise_rates": rules.sequence(RATE),
+    "noise_seeds": rules.sequence(rules.seed()),
+    "skip_binary_class_conditional": rules.flag(),
+    "clean_cells": rules.flag(),
+    "folds": aum.AUM_RULES["detect.folds"],
+    "candidate": rules.choice("noisy_meta.detectors:DETECTORS"),
+    "margins": aum.AUM_RULES["aum.margins"],
+    "clean_datasets": rules.sequence(rules.choice(DATASETS), min_len=0),
+    "clean_rates": rules.sequence(RATE, min_len=0),
+    "clean_seeds": rules.sequence(rules.seed(), min_len=0),
+    "clean_methods": aum.AUM_RULES["clean.methods"],
+    "clean_kinds": rules.sequence(rules.choice("noisy_meta.data.noise:KINDS"), min_len=0),
+    "clean_percentiles": aum.AUM_RULES["clean.percentiles"],
+    "clean_detector": rules.choice("noisy_meta.detectors:CUTS", extra=("",)),
+    "clean_original": rules.flag(),
+}
+
+
+def rules_of(g):
+  """The rule of every field of grid `g`."""
+  del g  # The same fields in every grid of this file.
+  return GRID_RULES
+
+
+def cross_rules(g):
+  """The rules across fields of grid `g`: cleaned datasets are benchmarked ones."""
+  del g
+  return (lambda g: None if set(g.clean_datasets) <= set(g.datasets) else (
+      "clean_datasets", g.clean_datasets, "clean only datasets of the grid's datasets."),)

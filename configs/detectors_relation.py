@@ -28,11 +28,14 @@ percentiles) retrains per kind:
 """
 from configs import common
 from configs import detectors
+from configs import relation
+from configs import rules
 
 
 def get_config(arg=None):
   a = common.parse_arg(arg, model="pa_lstm", pairing="", noise_seeds=0, folds=2, epochs=0,
                        size=0, clean_seeds=0, cpu=False)
+  common.check_args(a, detectors.ARG_RULES)
   a.noise_seeds = a.noise_seeds or (1 if a.cpu else 3)
   if a.cpu:
     a.size = a.size or 2000
@@ -55,3 +58,23 @@ def get_config(arg=None):
   g.clean_detector = "aum"  # The sweep only: no extra retrains by another detector.
   g.clean_original = True  # Unfiltered retrains on the original data: the clean reference.
   return g
+
+
+# detectors.py's rules, with the learner's recipe where 0 (epochs, batch_size, lr).
+GRID_RULES = {
+    **detectors.GRID_RULES,
+    "model": rules.choice(tuple(relation.RELATION_MODELS), extra=("transformer",)),
+    "pairing": rules.text(),  # A finished supervised workdir or a JSON file; empty: seeded.
+    "epochs": rules.integer(0, rules.MAX_EPOCHS),
+    "batch_size": rules.integer(0, rules.MAX_BATCH),
+    "lr": rules.number(0),
+}
+
+
+def rules_of(g):
+  """The rule of every field of grid `g`."""
+  del g  # The same fields in every grid of this file.
+  return GRID_RULES
+
+
+cross_rules = detectors.cross_rules

@@ -8,7 +8,11 @@ points; configs/aum.py and configs/mlrc.py build on `build`.
 import ml_collections
 
 from configs import common
+from configs import rules
 
+# Text tasks (noisy_meta/data/tasks.py reads each); configs/aum.py and
+# configs/mlrc.py tell them from relation datasets by this.
+TEXT_TASKS = ("cola", "sst2", "trec", "tsv")
 # The `:key=value,...` arguments and their defaults.
 ARGS = dict(runlocal=False, seed=0, model="minilm", train_size=0, epochs=3, lr=5e-5,
             batch_size=32)
@@ -80,14 +84,84 @@ def build(task, a):
   # the first step (noisy_meta/core/loop.py); False: each on first use.
   c.precompile = True
 
-  if a.runlocal:  # An explicit smaller train_size=N is kept.
-    c.input.train_size = min(a.train_size, 256) if a.train_size else 256
+  if a.runlocal:  # Arguments typed on the same line win (common.given).
+    if not common.given(a, "train_size"):
+      c.input.train_size = 256
     c.input.dev_size = 128
-    c.num_epochs = 1
+    if not common.given(a, "epochs"):
+      c.num_epochs = 1
     c.log_every = 2
     c.checkpoint_every = 4
-    c.input.batch_size = 16
+    if not common.given(a, "batch_size"):
+      c.input.batch_size = 16
     c.input.eval_batch_size = 64
   else:
     c.input.dev_size = 0  # 0: all of dev.
   return c
+
+
+def _column(v):
+  return (isinstance(v, str) and v != "") or (rules.is_int(v) and 0 <= v < 10**4)
+
+
+def _delimiter(v):
+  return isinstance(v, str) and (len(v) == 1 or v == "\\t") and v not in "\n\r\"'"
+
+
+def _labels(v):
+  if len(set(v)) != len(v):
+    return "names a label twice (each class needs its own)."
+  return rules.sequence(rules.text(), min_len=0).problem(v) or True
+
+
+# The rule of every field of build(), in its order (noisy_meta/validate.py).
+INPUT_RULES = {
+    "input.task": rules.choice(TEXT_TASKS),
+    "input.source": rules.choice(("auto", "local", "tfds")),
+    "input.data_dir": rules.text(),
+    "input.cache_dir": rules.text(),
+    "input.train_size": rules.integer(0, rules.MAX_SIZE),
+    "input.subset_seed": rules.seed(),
+    "input.max_len": rules.custom(  # [CLS], [SEP] and a token.
+        lambda v: rules.is_int(v) and 3 <= v <= rules.MAX_TOKENS,
+        f"must be an integer in [3, {rules.MAX_TOKENS}] ([CLS], [SEP] and one token; "
+        "longer texts are cut to max_len tokens).", 2),
+    "input.buckets": rules.sequence(
+        rules.integer(1, rules.MAX_TOKENS), increasing=True, max_len=64,
+        says="give padded lengths as positive, increasing integers, e.g. "
+             "--config.input.buckets=(16,32,64,128)."),
+    "input.batch_size": rules.integer(1, rules.MAX_BATCH),
+    "input.eval_batch_size": rules.integer(1, rules.MAX_BATCH),
+    "input.train_file": rules.text(),
+    "input.dev_file": rules.text(),
+    "input.text_column": rules.custom(_column, "must be a column name or a 0-based index.", ""),
+    "input.label_column": rules.custom(_column, "must be a column name or a 0-based index.", ""),
+    "input.delimiter": rules.custom(
+        _delimiter, "must be one character (\\t for a tab; not a newline or quote).", ";;"),
+    "input.has_header": rules.flag(),
+    "input.labels": rules.custom(_labels, "must be a tuple of label strings.", ("a", "a")),
+    "input.dev_size": rules.integer(0, rules.MAX_SIZE),
+}
+
+
+def rules_of(c):
+  """The rule of every field of fine-tuning config `c`."""
+  del c  # The same fields in every fine-tuning config.
+  return {**common.RUN_RULES, **INPUT_RULES, **common.MODEL_RULES, **common.ADAMW_RULES,
+          **common.CADENCE_RULES}
+
+
+TRAINERS = ("finetune", "supervised")  # The trainers its configs run (noisy_meta/validate.py).
+# Rules across fields, each (config) -> None or (field, value, problem).
+CROSS_RULES = (
+    lambda c: None if c.learner == "text" else (
+        "learner", c.learner, "a text config trains the text learner (configs/re_*.py "
+        "for relations)."),
+    common.buckets_cover_max_len,
+)
+
+
+def cross_rules(c):
+  """The rules across fields of `c`: CROSS_RULES."""
+  del c  # The same for every config of the family.
+  return CROSS_RULES

@@ -13,8 +13,9 @@ import ml_collections
 from configs import common
 from configs import finetune
 from configs import relation
+from configs import rules
 
-TEXT_TASKS = ("cola", "sst2", "tsv")
+TEXT_TASKS = finetune.TEXT_TASKS
 
 
 def get_config(arg=None, dataset="semeval"):
@@ -30,10 +31,10 @@ def get_config(arg=None, dataset="semeval"):
   # The learner: the supervised config, its other arguments at their defaults.
   # Both set c.learner; input.train_size (0: all; :runlocal shrinks it) is
   # the training split that the fractions draw from.
-  if text:  # Its own :runlocal shrink applies.
+  if text:  # Its own :runlocal shrink applies (a typed epochs=N wins).
     c = finetune.build(dataset, ml_collections.ConfigDict(dict(
         finetune.ARGS, runlocal=a.runlocal, seed=a.seed, model=a.model,
-        epochs=a.epochs or 3)))
+        epochs=a.epochs or 3, given=("epochs",) if a.epochs else ())))
   else:  # Shrunk for :runlocal below.
     c = relation.build(dataset, ml_collections.ConfigDict(dict(
         relation.ARGS, seed=a.seed, model=a.model, epochs=a.epochs,
@@ -92,15 +93,84 @@ def get_config(arg=None, dataset="semeval"):
   c.meta.log_every = 50
   c.meta.checkpoint_every = 200
 
-  if a.runlocal:
+  if a.runlocal:  # Arguments typed on the same line win (common.given).
     if not text:
       c.input.train_size = 300
       c.num_epochs = a.epochs or 2
-    c.mlrc.fractions = (a.fraction,) if a.fraction else (0.2, 0.5)
-    c.mlrc.runs = 2
-    c.mlrc.runs_by_fraction = ()
-    c.meta.iterations = 4
-    c.meta.tasks = min(a.tasks, 2 if dataset in ("cola", "sst2") else 4)
+    if not (common.given(a, "fraction") or common.given(a, "fractions")):
+      c.mlrc.fractions = (0.2, 0.5)
+    if not common.given(a, "runs"):
+      c.mlrc.runs = 2
+      c.mlrc.runs_by_fraction = ()
+    if not common.given(a, "iterations"):
+      c.meta.iterations = 4
+    if not common.given(a, "tasks"):
+      c.meta.tasks = min(a.tasks, 2 if dataset in ("cola", "sst2") else 4)
     c.meta.log_every = 2
     c.meta.checkpoint_every = 2
   return c
+
+
+# The rule of every field that get_config adds, in its order (noisy_meta/validate.py).
+MLRC_RULES = {
+    "mlrc.fractions": rules.sequence(
+        rules.number(0, 1, open_lo=True),
+        says="give fractions in (0, 1] (0.01 keeps 1% of the training set, 1 keeps all "
+             "of it)."),
+    "mlrc.runs": rules.integer(1, 1000),
+    "mlrc.runs_by_fraction": rules.sequence(rules.integer(1, 1000), min_len=0),
+    "mlrc.stratified": rules.flag(),
+    "mlrc.delete_checkpoints": rules.flag(),
+    "meta.algorithm": rules.choice("noisy_meta.meta_learning:ALGORITHMS"),
+    "meta.iterations": rules.integer(1, rules.MAX_STEPS),
+    "meta.tasks": rules.integer(1, 10**4),
+    "meta.inner_steps": rules.integer(1, 10**4),
+    "meta.inner_batch": rules.integer(1, rules.MAX_BATCH),
+    "meta.inner_optim": rules.accepted_by(  # The meta-learner's own inner optimisers.
+        "noisy_meta.meta_learning:inner_optimizer", "an unknown inner optimiser",
+        call=lambda f, v: f(v, 1.0, 1.0)),
+    "meta.inner_lr": rules.number(0),  # 0: the learner's lr.
+    "meta.inner_grad_clip": rules.number(0, open_lo=True),
+    "meta.meta_lr": rules.number(0, open_lo=True),
+    "meta.anneal": rules.flag(),
+    "meta.sampling": rules.choice(("uniform", "proportional")),
+    "meta.fixed_length": rules.flag(),
+    "meta.task_axis": rules.choice("noisy_meta.meta_learning:TASK_AXES", extra=("auto",)),
+    "meta.trim_rows": rules.flag(),
+    "meta.log_every": rules.integer(1, rules.MAX_STEPS),
+    "meta.checkpoint_every": rules.integer(1, rules.MAX_STEPS),
+}
+
+
+def _base(c):
+  """The family of the learner: configs/relation.py or configs/finetune.py."""
+  return relation if "dataset" in c.input else finetune
+
+
+def rules_of(c):
+  """The rule of every field of MLRC config `c`: its learner's family's, then MLRC's."""
+  return {**_base(c).rules_of(c), **MLRC_RULES}
+
+
+def _runs_per_fraction(c):
+  by = c.mlrc.runs_by_fraction
+  if by and len(by) != len(c.mlrc.fractions):
+    return ("mlrc.runs_by_fraction", by, f"give a run count >= 1 for each of the "
+            f"{len(c.mlrc.fractions)} fractions.")
+  return None
+
+
+def _tasks_fit_semeval(c):
+  relations = len(rules.names("noisy_meta.relation_metrics:SEMEVAL_LABELS"))
+  if c.input.get("dataset") == "semeval" and c.meta.tasks > relations:
+    return ("meta.tasks", c.meta.tasks, f"SemEval has {relations} relations; use at most "
+            f"{relations} per meta-iteration.")
+  return None
+
+
+TRAINERS = ("mlrc",)  # The trainers its configs run (noisy_meta/validate.py).
+
+
+def cross_rules(c):
+  """Rules across fields: the learner family's, then MLRC's."""
+  return _base(c).CROSS_RULES + (_runs_per_fraction, _tasks_fit_semeval)

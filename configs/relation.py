@@ -16,7 +16,9 @@ configs/aum.py and configs/mlrc.py build on `build`.
 import ml_collections
 
 from configs import common
+from configs import rules
 
+DATASETS = ("semeval", "tacred")  # noisy_meta/data/semeval.py and tacred.py.
 # The `:key=value,...` arguments and their defaults. epochs=0 and lr=0.0:
 # the model's own (RELATION_OPTIM).
 # batch_size=0: the model's own (50 in both originals; 32 for the Transformer).
@@ -151,8 +153,105 @@ def build(dataset, a):
   c.eval_every = 1  # Dev scored after every N-th epoch and the last.
   c.precompile = True  # As in configs/finetune.py.
 
-  if a.runlocal:  # An explicit smaller train_size=N is kept.
-    c.input.train_size = min(a.train_size, 300) if a.train_size else 300
-    c.num_epochs = 2
+  if a.runlocal:  # Arguments typed on the same line win (common.given).
+    if not common.given(a, "train_size"):
+      c.input.train_size = 300
+    if not common.given(a, "epochs"):
+      c.num_epochs = 2
     c.log_every = 2
   return c
+
+
+SIZE = rules.integer(1, 2**14)  # Hidden and embedding sizes.
+LAYERS = rules.integer(1, 64)
+# The rule of every field of build(), in its order (noisy_meta/validate.py).
+INPUT_RULES = {
+    "input.dataset": rules.choice(DATASETS),
+    "input.data_dir": rules.text(),
+    "input.cache_dir": rules.text(),
+    "input.converted_dir": rules.text(),
+    "input.tacred_dir": rules.text(),
+    "input.label_patch": rules.text(),
+    "input.label_patch_format": rules.choice("noisy_meta.data.label_patches:PATCH_FORMATS"),
+    "input.train_size": rules.integer(0, rules.MAX_SIZE),
+    "input.dev_size": rules.integer(0, rules.MAX_SIZE),
+    "input.split_seed": rules.seed(),
+    "input.glove": rules.text(),
+    "input.lower": rules.flag(),
+    "input.entity_mask": rules.flag(),
+    "input.prune_k": rules.integer(-1, rules.MAX_TOKENS),  # -1: keep all.
+    "input.batch_size": rules.integer(1, rules.MAX_BATCH),
+    "input.eval_batch_size": rules.integer(1, rules.MAX_BATCH),
+    "input.length_bucket": rules.integer(1, rules.MAX_TOKENS),
+    # The Transformer's.
+    "input.markers": rules.choice("noisy_meta.data.entity_markers:KINDS"),
+    "input.max_len": rules.integer(8, rules.MAX_TOKENS),  # Markers and [CLS] [SEP] fit.
+    "input.buckets": rules.sequence(
+        rules.integer(1, rules.MAX_TOKENS), increasing=True, max_len=64,
+        says="give padded lengths as positive, increasing integers, e.g. "
+             "--config.input.buckets=(16,32,64,128)."),
+}
+# RELATION_MODELS' fields (PA-LSTM and C-GCN), then the Transformer's.
+MODEL_RULES = {
+    "model.hidden": SIZE, "model.layers": LAYERS, "model.attn_dim": SIZE,
+    "model.pe_dim": SIZE, "model.dropout": common.DROPOUT,
+    "model.word_dropout": common.DROPOUT, "model.pos_dim": rules.integer(0, 2**14),
+    "model.ner_dim": rules.integer(0, 2**14), "model.gcn_layers": LAYERS,
+    "model.rnn_hidden": SIZE, "model.mlp_layers": LAYERS,
+    "model.input_dropout": common.DROPOUT, "model.gcn_dropout": common.DROPOUT,
+    "model.rnn_dropout": common.DROPOUT,
+    **common.MODEL_RULES,
+    "model.encoder": common.NAMED,  # As model_config's name: short, hub or folder.
+    "model.pooling_l2": rules.number(0),
+    "noise.from_patch": rules.flag(),
+}
+# RELATION_OPTIM's (SGD with decay on dev F1), then TRANSFORMER_OPTIM's.
+OPTIM_RULES = {
+    "optim.lr_decay": rules.number(0, 1, open_lo=True),
+    "optim.decay_epoch": rules.integer(0, rules.MAX_EPOCHS),
+    **common.ADAMW_RULES,
+}
+
+
+def rules_of(c):
+  """The rule of every field of relation config `c` (model and optim by its learner)."""
+  if c.get("learner") == "relation_transformer":
+    name = rules.choice(("transformer",))
+    optim = rules.choice(("adamw",))  # Its make_optimizer is AdamW's only.
+  else:
+    name = rules.choice(tuple(RELATION_MODELS))
+    optim = rules.accepted_by(  # The learner's own optimisers.
+        "noisy_meta.learners.relation_classifier:make_optimizer", "an unknown optimiser",
+        call=lambda f, v: f(ml_collections.ConfigDict(dict(name=v, grad_clip=1.0))))
+  return {**common.RUN_RULES, **INPUT_RULES, **MODEL_RULES, "model.name": name,
+          "optim.name": optim, **OPTIM_RULES, **common.CADENCE_RULES}
+
+
+def _model_fits(c):
+  """The model block holds the named model's fields (:model= builds it)."""
+  learner = "relation_transformer" if c.model.name == "transformer" else "relation"
+  if c.learner != learner:
+    return ("model.name", c.model.name, f"this config's learner is {c.learner}; choose "
+            f"the model with the :model= argument (e.g. :model={c.model.name}).")
+  missing = [k for k in RELATION_MODELS.get(c.model.name, ()) if k not in c.model]
+  if missing:
+    return ("model.name", c.model.name, f"this config's model block has no "
+            f"{', '.join(missing)}; choose the model with :model={c.model.name}.")
+  return None
+
+
+TRAINERS = ("relation", "supervised")  # The trainers its configs run (noisy_meta/validate.py).
+# Rules across fields, each (config) -> None or (field, value, problem).
+CROSS_RULES = (
+    lambda c: None if c.learner in ("relation", "relation_transformer") else (
+        "learner", c.learner, "a relation config trains relation or relation_transformer "
+        "(configs/finetune_*.py for text)."),
+    _model_fits,
+    common.buckets_cover_max_len,
+)
+
+
+def cross_rules(c):
+  """The rules across fields of `c`: CROSS_RULES."""
+  del c  # The same for every config of the family.
+  return CROSS_RULES

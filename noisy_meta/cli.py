@@ -17,6 +17,9 @@ from ml_collections.config_flags import config_flags as config_files
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = os.path.join(ROOT, "configs")
 HELP = ("--help", "-help", "-h", "-?", "--helpshort", "--help=true")
+HELP_WIDTH = 100  # --help's lines (config descriptions and arguments are wrapped).
+# Wrapped at spaces only: a file name or a value is never split or cut.
+_NO_CUTS = dict(break_on_hyphens=False, break_long_words=False)
 # What each trainer leaves for a reader, most important first.
 ARTIFACTS = {
     "finetune": ("metrics.json",),
@@ -37,7 +40,7 @@ def fail(message, code=2):
 
 def config_names():
   return sorted(f for f in os.listdir(CONFIGS) if f.endswith(".py")
-                and f not in ("__init__.py", "common.py"))
+                and f not in ("__init__.py", "common.py", "rules.py"))
 
 
 def config_arguments(module):
@@ -63,18 +66,26 @@ def usage():
     sys.path.insert(0, ROOT)
   lines = [(sys.modules["__main__"].__doc__ or "").strip(), "",
            "Configs (--config=configs/NAME.py[:arg=value,flag,...]):"]
-  for name in config_names():
+  names = config_names()
+  # The description column starts after the longest name and a space; every
+  # text is wrapped, never cut.
+  indent = " " * (2 + max(map(len, names), default=0) + 2)
+  for name in names:
     try:
       module = importlib.import_module(f"configs.{name[:-3]}")
-      doc = (module.__doc__ or "").strip().splitlines()
+      # The docstring's first paragraph: a sentence may go on to a second line.
+      doc = " ".join((module.__doc__ or "").strip().split("\n\n")[0].split())
       args = ", ".join(k if v is False else f"{k}={v}"
                        for k, v in config_arguments(module).items())
     except Exception as e:  # pylint: disable=broad-except
-      doc, args = [f"(cannot be loaded: {type(e).__name__}: {e})"], ""
-    lines.append(f"  {name:18s}{doc[0] if doc else ''}")
+      doc, args = f"(cannot be loaded: {type(e).__name__}: {e})", ""
+    lines.append(textwrap.fill(doc or "-", width=HELP_WIDTH,
+                               initial_indent=f"  {name}".ljust(len(indent)),
+                               subsequent_indent=indent, **_NO_CUTS))
     if args:
-      lines.append(textwrap.fill(f"arguments: {args}", width=96, initial_indent=" " * 20,
-                                 subsequent_indent=" " * 31))
+      lines.append(textwrap.fill(f"arguments: {args}", width=HELP_WIDTH,
+                                 initial_indent=indent, subsequent_indent=indent + "  ",
+                                 **_NO_CUTS))
   lines += ["", "Any config field can be set: --config.input.batch_size=16.", "",
             "flags:", flags.FLAGS.main_module_help()]
   return "\n".join(lines)

@@ -7,6 +7,7 @@ changed, the data fingerprint and the workdir lock. Through
 changed under a workdir.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def ML_FULL():  # pylint: disable=invalid-name
   return mlrc_semeval.get_config(None)
 
 
-POSITIVE = "must be a positive integer."
+POSITIVE = "must be an integer in [1, "
 
 
 def _set(config, key, value):
@@ -78,27 +79,29 @@ def test_the_real_configs_pass(make):
 
 
 @pytest.mark.parametrize("make,key,value,message", [
-    (FT, "input.batch_size", 0, "--config.input.batch_size=0: must be a positive integer."),
+    (FT, "input.batch_size", 0, "--config.input.batch_size=0: must be an integer in "
+     "[1, 1_048_576]."),
     (FT, "input.eval_batch_size", -1, POSITIVE),
-    (FT, "checkpoint_every", -1, "--config.checkpoint_every=-1: must be an integer >= 0."),
+    (FT, "checkpoint_every", -1, "--config.checkpoint_every=-1: must be an integer in "
+     "[0, 2_147_483_647]."),
     (RE, "eval_every", 0, "--config.eval_every=0: " + POSITIVE),
     (ML, "meta.checkpoint_every", 0, POSITIVE),
     (FT, "log_every", 0, POSITIVE),
     (RE, "log_every", 0, POSITIVE),
     (FT, "num_epochs", 0, POSITIVE),
-    (FT, "seed", -1, "--config.seed=-1: must be an integer >= 0."),
-    (FT, "input.train_size", -5, "must be an integer >= 0."),
-    (RE, "input.train_size", -1, "--config.input.train_size=-1: must be an integer >= 0."),
-    (FT, "input.dev_size", -1, "must be an integer >= 0."),
+    (FT, "seed", -1, "--config.seed=-1: must be an integer in [0, 1_073_741_824]."),
+    (FT, "input.train_size", -5, "must be an integer in [0, "),
+    (RE, "input.train_size", -1, "--config.input.train_size=-1: must be an integer in [0, "),
+    (FT, "input.dev_size", -1, "must be an integer in [0, "),
     (FT, "input.buckets", (), "--config.input.buckets=(): give padded lengths as positive, "
      "increasing integers"),
     (FT, "input.buckets", (32, 16), "--config.input.buckets=(32,16):"),
     (FT, "input.buckets", (0,), "--config.input.buckets=(0,):"),
-    (FT, "input.max_len", 2, "--config.input.max_len=2: must be >= 3"),
-    (FT, "optim.lr", 0.0, "--config.optim.lr=0.0: must be a number > 0."),
-    (RE, "optim.lr", -1.0, "must be a number > 0."),
-    (FT, "model.dropout", 1.0, "--config.model.dropout=1.0: a dropout rate must be in [0, 1)."),
-    (FT, "model.classifier_dropout", -0.1, "a dropout rate must be in [0, 1)."),
+    (FT, "input.max_len", 2, "--config.input.max_len=2: must be an integer in [3, 65536]"),
+    (FT, "optim.lr", 0.0, "--config.optim.lr=0.0: must be a finite number > 0."),
+    (RE, "optim.lr", -1.0, "must be a finite number > 0."),
+    (FT, "model.dropout", 1.0, "--config.model.dropout=1.0: must be a finite number in [0, 1)."),
+    (FT, "model.classifier_dropout", -0.1, "must be a finite number in [0, 1)."),
     (RE, "model.word_dropout", 1.5, "--config.model.word_dropout=1.5:"),
     (GCN, "model.gcn_dropout", 1.0, "--config.model.gcn_dropout=1.0:"),
     (AUM, "noise.rate", -0.1, "--config.noise.rate=-0.1: a noise rate must be in [0, 1)"),
@@ -110,7 +113,8 @@ def test_the_real_configs_pass(make):
     (AUM, "noise.kind", "direction=0.1,swap=0.1", "Unknown noise kind 'swap'"),
     (AUM, "aum.threshold_divisor", "c-1", "use one of c+1, c."),
     (AUM, "aum.margins", "evl", "--config.aum.margins=evl: did you mean 'eval'?"),
-    (AUM, "clean.methods", ("sieve", "flp"), "--config.clean.methods=flp: did you mean 'flip'?"),
+    (AUM, "clean.methods", ("sieve", "flp"), "--config.clean.methods=(sieve,flp): 'flp': did you "
+     "mean 'flip'?"),
     (AUM, "aum.percentiles", (10, 150), "--config.aum.percentiles=(10,150): give percentiles "
      "in [0, 100]"),
     (AUM, "clean.percentiles", (1, 50), "--config.clean.percentiles=(1,50): 1 not among "
@@ -123,7 +127,8 @@ def test_the_real_configs_pass(make):
     (ML, "meta.inner_batch", -2, POSITIVE),
     (ML, "meta.algorithm", "reptil", "did you mean 'reptile'?"),
     (ML, "meta.task_axis", "pmap", "use one of auto, vmap, map."),
-    (ML, "meta.inner_optim", "rmsprop", "use one of sgd, adagrad, adam."),
+    (ML, "meta.inner_optim", "rmsprop", "--config.meta.inner_optim=rmsprop: an unknown inner "
+     "optimiser: use sgd, adagrad or adam."),
     (ML, "meta.sampling", "uniformly", "did you mean 'uniform'?"),
     (ML, "mlrc.fractions", (0.0,), "--config.mlrc.fractions=(0.0,): give fractions in (0, 1]"),
     (ML, "mlrc.fractions", (0.1, 1.5), "give fractions in (0, 1]"),
@@ -214,7 +219,7 @@ def test_config_typos_and_syntax_errors_are_one_line_with_a_suggestion(tmp_path)
 def test_a_bad_value_stops_main_before_the_workdir_is_made(tmp_path):
   line = _one_error_line(_main("--config=configs/aum_cola.py:runlocal",
                                "--config.log_every=0", f"--workdir={tmp_path}/w"))
-  assert line == "error: --config.log_every=0: must be a positive integer."
+  assert line == "error: --config.log_every=0: must be an integer in [1, 2_147_483_647]."
   assert not os.path.exists(tmp_path / "w")
 
 
@@ -228,6 +233,26 @@ def test_help_lists_the_configs_and_their_arguments():
   assert "arguments: runlocal, seed=0, model=minilm" in text
   assert "fraction=0.0, fractions=0.01+0.1, runs=5" in text
   assert "--workdir" in r.stdout
+  # Issue 33: a space between a long name and its text, whole first sentences.
+  assert "detectors_relation.py The detector benchmark on relation data" in text
+  assert ("relation.py Supervised relation classification with PA-LSTM, C-GCN or a pretrained "
+          "Transformer over entity markers (semeval | tacred).") in text
+  assert not re.search(r"^  \S+\.py\S", r.stdout, re.M)
+
+
+def test_settings_of_issue_33_stop_main_with_one_line(tmp_path):
+  """Seen as tracebacks or accepted; now one line each, before the workdir is made."""
+  w = f"--workdir={tmp_path}/w"
+  assert _one_error_line(_main("--config=configs/finetune_cola.py:runlocal",
+                               "--config.optim.lr=inf", w)) == (
+      "error: --config.optim.lr=inf: must be a finite number > 0.")
+  assert _one_error_line(_main("--config=configs/aum_cola.py:runlocal,seeds=-1", w)) == (
+      "error: --config=configs/aum_cola.py:runlocal,seeds=-1: seeds=-1: must be an integer "
+      "in [0, 1000].")
+  assert _one_error_line(_main("--config=configs/re_semeval.py:runlocal",
+                               "--config.model.name=lstm", w)) == (
+      "error: --config.model.name=lstm: did you mean 'pa_lstm'? use one of pa_lstm, cgcn.")
+  assert not os.path.exists(tmp_path / "w")
 
 
 def test_busy_workdir_ctrl_c_and_changed_data(tmp_path, tiny_bert_dir):
@@ -244,7 +269,8 @@ def test_busy_workdir_ctrl_c_and_changed_data(tmp_path, tiny_bert_dir):
           f"--config.input.dev_file={tmp_path}/dev.tsv",
           f"--config.input.cache_dir={tmp_path}/cache", "--config.input.train_size=0",
           "--config.input.dev_size=0", "--config.input.batch_size=4",
-          "--config.input.buckets=(16,)", "--config.num_epochs=500", f"--workdir={w}"]
+          "--config.input.buckets=(16,)", "--config.input.max_len=16",
+          "--config.num_epochs=500", f"--workdir={w}"]
   env = dict(os.environ, JAX_PLATFORMS="cpu",
              XLA_FLAGS="--xla_force_host_platform_device_count=1")
   job = subprocess.Popen([sys.executable, "-c", _WITH_SIGINT, *args[2:]], cwd=ROOT, env=env,

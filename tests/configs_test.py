@@ -50,6 +50,8 @@ def test_every_config_defines_the_fields_its_code_reads(name, arg):
 @pytest.mark.parametrize("name,arg,size", [
     ("finetune_cola", "", 0), ("finetune_cola", "runlocal", 256),
     ("finetune_cola", "runlocal,train_size=64", 64), ("aum_sst2", "", 10000),
+    # A typed argument wins over the :runlocal shrink (issue 33), larger too.
+    ("finetune_cola", "runlocal,train_size=1000", 1000), ("aum_cola", "runlocal,train_size=500", 500),
     ("aum_cola", "runlocal", 128), ("re_semeval", "", 0), ("re_semeval", "runlocal", 300),
     ("re_semeval", "train_size=900", 900), ("aum_semeval", "runlocal", 800),
     ("aum_semeval", "runlocal,train_size=400", 400), ("aum_semeval", "train_size=900", 900),
