@@ -2,6 +2,10 @@
 refuses a bad value and takes the default, cross-field rules, `:runlocal`
 against typed arguments, and property tests over random values."""
 import importlib
+import os
+import re
+import subprocess
+import sys
 
 import ml_collections
 import pytest
@@ -174,6 +178,22 @@ def test_arguments_that_would_empty_a_grid_are_refused(name, arg, message):
   with pytest.raises(ValueError) as e:
     _config(name, arg)
   assert str(e.value) == message
+
+
+def test_configs_load_without_jax_and_validate_holds_no_names():
+  """Configs stay light (choices are imported when checked); validate.py
+  copies no lists of names from the modules that define them."""
+  code = ("import sys; sys.path.insert(0, '.'); import importlib, os; "
+          "[importlib.import_module('configs.' + f[:-3]).get_config(None) "
+          "for f in sorted(os.listdir('configs')) if f.endswith('.py') "
+          "and f not in ('__init__.py', 'common.py', 'rules.py')]; "
+          "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'noisy_meta')))")
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
+                       check=True).stdout
+  assert out.strip() == "[]"
+  with open(os.path.join(root, "noisy_meta", "validate.py")) as f:
+    assert not re.search(r"^[A-Z_]+ = [({]\s*\"", f.read(), re.M)  # ("a", ... or {"a": ...
 
 
 def test_not_a_config_is_one_error():
