@@ -101,7 +101,7 @@ def _pruned_by_subtree(ex, k):
           dist[v] = dist[u] + 1
           nxt.append(v)
     frontier = nxt
-  return np.array([dist.get(i, n + 1) <= k for i in range(n)])
+  return np.array([dist.get(i, np.inf) <= k for i in range(n)])  # Unreachable: out.
 
 
 def test_pruning_stays_under_the_lowest_common_ancestor():
@@ -116,6 +116,13 @@ def test_pruning_stays_under_the_lowest_common_ancestor():
   assert list(heads) == [-1, -1, 3, 4, -1, 6, 4]  # chased roots the pruned tree.
   heads, kept = rf.pruned_heads(ex, 5)
   assert not kept[:2].any()
+  # k at or above the sentence's length: the LCA's whole subtree, still
+  # nothing above it (C-GCN's head_to_tree: unreachable is infinitely far).
+  for k in (6, 7, 8, 100, 10**9):
+    heads, kept = rf.pruned_heads(ex, k)
+    assert list(kept) == [False, False, True, True, True, True, True], k
+    assert list(heads) == [-1, -1, 3, 4, -1, 6, 4], k
+    np.testing.assert_array_equal(kept, _pruned_by_subtree(ex, k))
   assert rf.pruned_heads(ex, -1)[1].all()
   with pytest.raises(ValueError, match="different dependency trees"):
     rf.pruned_heads(_example(stanford_head=[2, 0, 0, 6, 6, 3, 3]), 1)

@@ -82,7 +82,10 @@ def pruned_heads(ex, k):
   subtree can be kept: the LCA's own head and everything hanging off it are
   dropped at any k, and the LCA is the root of the pruned tree. Tokens
   within k edges stay; the others lose their edges and are left out of the
-  sentence pooling.
+  sentence pooling. A token whose way up never meets the path (the LCA's
+  head and everything hanging off it) is infinitely far, as in the
+  original, so no k keeps it: k at or above the sentence's length keeps
+  the LCA's subtree, not the whole tree.
   """
   heads = [int(h) for h in ex["stanford_head"]]
   n = len(heads)
@@ -104,8 +107,9 @@ def pruned_heads(ex, k):
       if node in common:
         lca = node
         break
-  # Distance up to the first path token; none on the way to the root: out.
-  dist = np.full(n, n + 1, np.int64)
+  # Distance up to the first path token; none on the way to the root:
+  # unreachable, infinitely far (the original's 1e4), out at every k.
+  dist = np.full(n, np.inf)
   for i in range(n):
     up = _path_to_root(heads, i)
     for d, node in enumerate(up):
