@@ -88,6 +88,33 @@ def test_empty_label_names_file_and_line(tmp_path):
     _read(csv_path, "text", delimiter=",")
 
 
+def test_a_folder_or_a_link_loop_is_named_as_what_it_is(tmp_path):
+  (tmp_path / "dir").mkdir()
+  with pytest.raises(errors.InputError, match=r"/dir: a folder, not a file\."):
+    _read(str(tmp_path / "dir"))
+  loop = tmp_path / "loop.tsv"
+  os.symlink(loop, loop)
+  with pytest.raises(errors.InputError, match=r"loop\.tsv: a symbolic link loop \(too "
+                     r"many levels of symbolic links\), not a file\."):
+    _read(str(loop))
+  dangling = tmp_path / "dangling.tsv"
+  os.symlink(tmp_path / "gone.tsv", dangling)
+  with pytest.raises(errors.InputError, match=r"dangling\.tsv: a symbolic link to "
+                     r"'.*gone\.tsv', which does not exist\."):
+    _read(str(dangling))
+  with pytest.raises(errors.InputError, match=r"missing\.tsv: file not found\."):
+    _read(str(tmp_path / "missing.tsv"))
+  with pytest.raises(errors.InputError, match=r"/dev/null: not a regular file"):
+    _read("/dev/null")
+
+
+def test_utf16_file_is_named_as_utf16(tmp_path):
+  path = _write(tmp_path, "sentence\tlabel\na\tpos\n".encode("utf-16"))
+  with pytest.raises(errors.InputError, match=r"f\.tsv:1: UTF-16 text \(it starts with "
+                     r"a UTF-16 byte-order mark\), not UTF-8; save the file as UTF-8\."):
+    _read(path)
+
+
 # Encoding and the csv module.
 
 def test_utf8_bom_is_accepted(tmp_path):

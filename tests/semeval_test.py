@@ -139,6 +139,17 @@ def test_read_semeval_other_errors(tmp_path):
     semeval.read_semeval(_write(tmp_path, "\r\n", "empty.txt"))
   with pytest.raises(errors.InputError, match="file not found"):
     semeval.read_semeval(str(tmp_path / "absent.txt"))
+  os.mkdir(tmp_path / "semeval2010_task8")
+  with pytest.raises(errors.InputError, match=r"semeval2010_task8: a folder, not a file"):
+    semeval.read_semeval(str(tmp_path / "semeval2010_task8"))
+
+
+def test_read_semeval_bad_utf8_names_its_line(tmp_path):
+  path = tmp_path / "bad.txt"
+  path.write_bytes(GOOD.encode("utf-8").replace(b"Paris", b"Par\xefs"))
+  with pytest.raises(errors.InputError, match=r"bad\.txt:5: not valid UTF-8 text \(byte "
+                     r"\d+ of the line, b'\\xef'\): .*save the file as UTF-8\."):
+    semeval.read_semeval(str(path))
 
 
 # -------------------------------------------------------- spaCy converter.

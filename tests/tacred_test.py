@@ -52,6 +52,10 @@ def test_read_tacred_good(tmp_path):
     (dict(stanford_head=["3", "3", "0", "x"]), r"stanford_head\[3\]"),
     (dict(token=[]), "token must be"),
     (dict(relation=None), "relation must be"),
+    (dict(obj_start=0, obj_end=0), r"subject and object are the same span \[0, 0\] "
+     r"\('Bob'\): a relation needs two entities\."),
+    (dict(stanford_head=["3", "3", "0", "²"]), r"stanford_head\[3\] = '²' is not an "),
+    (dict(stanford_head=["3", "3", "0", "9" * 5000]), r"stanford_head\[3\] = '9999"),
 ])
 def test_read_tacred_bad(tmp_path, changes, message):
   path = _write_json(tmp_path, [_tacred_example(id="ok"),
@@ -77,3 +81,23 @@ def test_read_tacred_structure_errors(tmp_path):
     tacred.read_tacred(str(bad))
 
 
+
+
+def test_read_tacred_file_kinds_encodings_and_extreme_json(tmp_path):
+  """A folder, a BOM, UTF-16, a 5000-digit number, deep nesting: one line each."""
+  with pytest.raises(errors.InputError, match=r"/t: a folder, not a file\."):
+    os.mkdir(tmp_path / "t")
+    tacred.read_tacred(str(tmp_path / "t"))
+  bom = tmp_path / "bom.json"
+  bom.write_bytes(b"\xef\xbb\xbf" + json.dumps([_tacred_example()]).encode())
+  assert len(tacred.read_tacred(str(bom))) == 1
+  utf16 = tmp_path / "utf16.json"
+  utf16.write_bytes(json.dumps([_tacred_example()]).encode("utf-16"))
+  with pytest.raises(errors.InputError, match=r"utf16\.json:1: UTF-16 text"):
+    tacred.read_tacred(str(utf16))
+  for text, message in (("[" + "1" * 5000 + "]", r"huge\.json: unreadable JSON value: "
+                         r"Exceeds the limit \(4300 digits\)"),
+                        ("[" * 100000, r"huge\.json: JSON nested too deeply to read\.")):
+    (tmp_path / "huge.json").write_text(text, encoding="utf-8")
+    with pytest.raises(errors.InputError, match=message):
+      tacred.read_tacred(str(tmp_path / "huge.json"))

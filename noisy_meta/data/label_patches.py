@@ -22,6 +22,7 @@ from absl import logging
 
 from noisy_meta.core import errors
 from noisy_meta.data import tacred
+from noisy_meta.data import text_files
 
 # Label patches (`load_tacred`): "tacrev" = TACRED-Revisited (DFKI-NLP/tacrev
 # patch/*.json: a list of {"id", "relation"}, relabels the listed ids);
@@ -49,15 +50,9 @@ def _no_duplicate_keys(pairs):
 
 
 def _read_patch_json(path):
-  if not os.path.isfile(path):
-    raise errors.InputError(f"{path}: label patch file not found.")
   try:
-    with open(path, encoding="utf-8") as f:
-      return json.load(f, object_pairs_hook=_no_duplicate_keys)
-  except json.JSONDecodeError as e:
-    raise errors.at(path, e.lineno, f"invalid JSON: {e.msg} (column {e.colno}).") from e
-  except UnicodeDecodeError as e:
-    raise errors.InputError(f"{path}: not valid UTF-8 (byte {e.start}).") from e
+    return tacred.read_json(path, "label patch file",
+                            object_pairs_hook=_no_duplicate_keys)
   except _DuplicateKey as e:
     raise errors.InputError(f"{path}: key {e.args[0]!r} is given twice in one "
                             "JSON object.") from None
@@ -94,7 +89,7 @@ def read_label_patch_file(path, shape="auto"):
     if set(entry) != {"id", "relation"}:
       raise errors.InputError(
           f'{where}: expected exactly the keys ["id", "relation"], found '
-          f"{json.dumps(sorted(entry))}.")
+          f"{json.dumps(sorted(entry))[:200]}.")
     ex_id, relation = entry["id"], entry["relation"]
     if not _nonempty(ex_id):
       raise errors.InputError(f"{where}: id must be a non-empty string, found "
@@ -169,7 +164,8 @@ def read_label_patch(path, patch_format="auto"):
         path, {"tacrev": "list", "mapping": "object"}.get(fmt, "auto"))
     fmt = "tacrev" if shape == "list" else "mapping"
     files, labels = {"*": path}, {"*": one}
-  else:
+  else:  # Missing, a link loop, a dangling link, a device: say which.
+    text_files.check_file(path, "label patch file or folder")
     raise errors.InputError(f"{path}: label patch file or folder not found.")
   return dict(format=fmt, path=path, files=files, labels=labels,
               keep_only_listed=fmt == "retacred")

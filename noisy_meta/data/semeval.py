@@ -124,15 +124,16 @@ def read_semeval(path):
   sentence without both entities or with malformed tags, an unknown label, a
   missing relation line, a duplicate id or any other unexpected line.
   """
-  if not os.path.isfile(path):
-    raise errors.InputError(f"{path}: file not found.")
-  with open(path, "rb") as f:
-    data = f.read()
+  text_files.check_file(path)
+  try:
+    with open(path, "rb") as f:
+      data = f.read()
+  except OSError as e:
+    raise errors.InputError(f"{path}: cannot read it: {e.strerror}.") from None
   try:
     lines = data.decode("utf-8-sig").split("\n")
-  except UnicodeDecodeError as e:
-    raise errors.InputError(
-        f"{path}: not valid UTF-8 text (byte {e.start}): {e.reason}.") from e
+  except UnicodeDecodeError:
+    raise text_files.utf8_error(path) from None
   lines = [l.rstrip("\r") for l in lines]
   labels = set(SEMEVAL_LABELS)
   records, seen = [], {}

@@ -18,12 +18,32 @@ import os
 
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
+from noisy_meta.data import text_files
 
 TACRED_SPLITS = ("train", "dev", "test")
 TACRED_KEYS = ("id", "relation", "token", "subj_start", "subj_end",
                "obj_start", "obj_end", "subj_type", "obj_type",
                "stanford_pos", "stanford_ner", "stanford_head",
                "stanford_deprel")
+# TACRED's 42 relations (Zhang et al. 2017), as in its LDC files. A relation
+# of dev or test outside these, the training split's and a label patch's is
+# refused (`label_checks.check_held_out_relations`): a typo, not a class.
+TACRED_RELATIONS = (
+    "no_relation", "org:alternate_names", "org:city_of_headquarters",
+    "org:country_of_headquarters", "org:dissolved", "org:founded",
+    "org:founded_by", "org:member_of", "org:members",
+    "org:number_of_employees/members", "org:parents",
+    "org:political/religious_affiliation", "org:shareholders",
+    "org:stateorprovince_of_headquarters", "org:subsidiaries",
+    "org:top_members/employees", "org:website", "per:age",
+    "per:alternate_names", "per:cause_of_death", "per:charges", "per:children",
+    "per:cities_of_residence", "per:city_of_birth", "per:city_of_death",
+    "per:countries_of_residence", "per:country_of_birth", "per:country_of_death",
+    "per:date_of_birth", "per:date_of_death", "per:employee_of", "per:origin",
+    "per:other_family", "per:parents", "per:religion", "per:schools_attended",
+    "per:siblings", "per:spouse", "per:stateorprovince_of_birth",
+    "per:stateorprovince_of_death", "per:stateorprovinces_of_residence",
+    "per:title")
 _TOKEN_LISTS = ("stanford_pos", "stanford_ner", "stanford_head",
                 "stanford_deprel")
 
@@ -58,21 +78,47 @@ def _check_tacred(ex, where):
       raise fail(f"{k} must hold strings.")
   heads = []
   for i, h in enumerate(ex["stanford_head"]):
-    if isinstance(h, str) and h.strip().isdigit():
-      h = int(h)
+    digits = h.strip() if isinstance(h, str) else ""
+    if digits.isascii() and digits.isdigit() and len(digits) < 19:  # Not "²".
+      h = int(digits)
     if not _is_int(h) or not 0 <= h <= n:
-      raise fail(f"stanford_head[{i}] = {h!r} is not an integer in [0, {n}].")
+      raise fail(f"stanford_head[{i}] = {h!r:.40} is not an integer in [0, {n}].")
     heads.append(h)
   for who in ("subj", "obj"):
     s, e = ex[f"{who}_start"], ex[f"{who}_end"]
     if not (_is_int(s) and _is_int(e)):
-      raise fail(f"{who}_start/{who}_end must be integers, found {s!r}, {e!r}.")
+      raise fail(f"{who}_start/{who}_end must be integers, found {s!r:.40}, {e!r:.40}.")
     if not 0 <= s <= e < n:
       raise fail(f"{who} span [{s}, {e}] is not inside the sentence of {n} "
                  "tokens (need 0 <= start <= end < length).")
+  span = (ex["subj_start"], ex["subj_end"])
+  if span == (ex["obj_start"], ex["obj_end"]):
+    raise fail(f"subject and object are the same span {list(span)} "
+               f"({' '.join(tokens[span[0]:span[1] + 1])!r:.80}): a relation needs two "
+               "entities.")
   out = dict(ex)
   out["stanford_head"] = heads
   return out
+
+
+def read_json(path, what="file", **kwargs):
+  """The JSON value in `path` (UTF-8, a byte-order mark ignored); any
+  problem is an InputError naming the file (and line where JSON has one).
+  `kwargs` go to `json.loads`."""
+  text_files.check_file(path, what)
+  try:
+    with open(path, encoding="utf-8-sig") as f:
+      return json.loads(f.read(), **kwargs)
+  except json.JSONDecodeError as e:
+    raise errors.at(path, e.lineno, f"invalid JSON: {e.msg} (column {e.colno}).") from None
+  except UnicodeDecodeError:
+    raise text_files.utf8_error(path) from None
+  except RecursionError:
+    raise errors.InputError(f"{path}: JSON nested too deeply to read.") from None
+  except ValueError as e:  # An integer of more than 4300 digits.
+    raise errors.InputError(f"{path}: unreadable JSON value: {e}.") from None
+  except OSError as e:
+    raise errors.InputError(f"{path}: cannot read it: {e.strerror}.") from None
 
 
 def read_tacred(path):
@@ -82,22 +128,14 @@ def read_tacred(path):
   per-token lists of unequal length, a span outside the sentence or with
   start > end, a head outside [0, length] or a duplicate id.
   """
-  if not os.path.isfile(path):
-    raise errors.InputError(f"{path}: file not found.")
-  try:
-    with open(path, encoding="utf-8") as f:
-      data = json.load(f)
-  except json.JSONDecodeError as e:
-    raise errors.at(path, e.lineno, f"invalid JSON: {e.msg} (column {e.colno}).") from e
-  except UnicodeDecodeError as e:
-    raise errors.InputError(f"{path}: not valid UTF-8 (byte {e.start}).") from e
+  data = read_json(path)
   if not isinstance(data, list):
     raise errors.InputError(f"{path}: expected a JSON list of examples, found "
                             f"{type(data).__name__}.")
   out, seen = [], {}
   for i, ex in enumerate(data):
     ex_id = ex.get("id") if isinstance(ex, dict) else None
-    where = f"{path}#{i}" + (f" (id {ex_id})" if ex_id is not None else "")
+    where = f"{path}#{i}" + (f" (id {str(ex_id):.80})" if ex_id is not None else "")
     ex = _check_tacred(ex, where)
     if ex["id"] in seen:
       raise errors.InputError(f"{where}: duplicate id (first at #{seen[ex['id']]}).")

@@ -8,8 +8,10 @@ line is no row).
 """
 import csv
 import dataclasses
+import errno
 import itertools
 import os
+import stat
 import sys
 
 import numpy as np
@@ -73,8 +75,40 @@ def _delimiter(value, path):
   return delimiter
 
 
-def _utf8_error(path):
+def check_file(path, what="file"):
+  """Raises InputError unless `path` is a regular file, saying what it is
+  instead (missing, a folder, a symbolic link loop or a dangling link)."""
+  try:
+    mode = os.stat(path).st_mode
+  except ValueError:  # "embedded null byte"
+    raise errors.InputError(f"{path!r}: not a usable path (it holds a NUL "
+                            "character).") from None
+  except OSError as e:
+    if e.errno == errno.ELOOP:
+      raise errors.InputError(f"{path}: a symbolic link loop (too many levels of "
+                              f"symbolic links), not a {what}.") from None
+    if os.path.islink(path):
+      raise errors.InputError(f"{path}: a symbolic link to {os.readlink(path)!r}, "
+                              "which does not exist.") from None
+    if e.errno in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+      raise errors.InputError(f"{path}: {what} not found.") from None
+    raise errors.InputError(f"{path}: cannot read it: {e.strerror}.") from None
+  if stat.S_ISDIR(mode):
+    raise errors.InputError(f"{path}: a folder, not a {what}.")
+  if not stat.S_ISREG(mode):
+    raise errors.InputError(f"{path}: not a regular file (a device, pipe or "
+                            f"socket), not a {what}.")
+
+
+def utf8_error(path):
   """An InputError naming the first line of `path` that is not UTF-8."""
+  with open(path, "rb") as f:
+    head = f.read(4)
+  for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                    (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+    if head.startswith(bom):
+      return errors.at(path, 1, f"{name} text (it starts with a {name} byte-order "
+                       "mark), not UTF-8; save the file as UTF-8.")
   with open(path, "rb") as f:
     for line, raw in enumerate(f, 1):
       try:
@@ -88,8 +122,7 @@ def _utf8_error(path):
 
 def _read_rows(path, delimiter, quoting):
   """Yields (line_number, fields) of a delimited UTF-8 file, BOM stripped."""
-  if not os.path.isfile(path):
-    raise errors.InputError(f"{path}: file not found.")
+  check_file(path)
   csv.field_size_limit(max(csv.field_size_limit(), _FIELD_SIZE_LIMIT))
   line = 1
   try:
@@ -101,7 +134,9 @@ def _read_rows(path, delimiter, quoting):
           yield line, fields
         line = reader.line_num + 1
   except UnicodeDecodeError:
-    raise _utf8_error(path) from None
+    raise utf8_error(path) from None
+  except OSError as e:
+    raise errors.InputError(f"{path}: cannot read it: {e.strerror}.") from None
   except csv.Error as e:
     raise errors.at(path, line, f"{e}.") from None
 
@@ -109,16 +144,18 @@ def _read_rows(path, delimiter, quoting):
 def _column_index(column, what, header, width, path, line):
   """The 0-based index of `column` (a header name, or an index)."""
   name = str(column).strip()
-  if header is not None and not name.isdigit():
+  # ASCII digits only ("²".isdigit() holds, int("²") fails), of a sane length.
+  is_index = name.isascii() and name.isdigit() and len(name) < 10
+  if header is not None and not is_index:
     positions = [i for i, h in enumerate(header) if h.strip() == name]
     if not positions:
-      raise errors.at(path, line, f"no {what} column {name!r}; header has {header}.")
+      raise errors.at(path, line, f"no {what} column {name!r}; header has {header!r:.300}.")
     if len(positions) > 1:
       raise errors.at(path, line, f"the header names the {what} column {name!r} "
                       f"{len(positions)} times, at columns {positions[0]} and "
                       f"{positions[1]} (0-based); rename one.")
     return positions[0]
-  if not name.isdigit():
+  if not is_index:
     raise errors.at(path, line, f"{what}_column={column!r} is not a 0-based index, "
                     "and without a header (has_header=False) columns have no names.")
   if int(name) >= width:
