@@ -88,6 +88,73 @@ def test_empty_label_names_file_and_line(tmp_path):
     _read(csv_path, "text", delimiter=",")
 
 
+def test_missing_value_label_is_refused_with_its_line(tmp_path):
+  path = _write(tmp_path, "sentence\tlabel\na\t0\nb\tnan\nc\t1\n")
+  with pytest.raises(errors.InputError, match=r"f\.tsv:3: label 'nan' looks like a "
+                     r"missing value \(pandas and spreadsheets write an empty cell "
+                     r"so\), not a class; .*list it in input\.labels if it is a class"):
+    _read(path)
+  # Declared as a class, it is one; against other names, the hint says why.
+  assert _read(path, label_names=("0", "1", "nan")).label_names == ("0", "1", "nan")
+  with pytest.raises(errors.InputError, match=r"f\.tsv:3: unknown label 'nan'; expected "
+                     r"one of \['0', '1'\] \('nan' looks like a missing value"):
+    _read(path, label_names=("0", "1"))
+
+
+def test_one_label_written_two_ways_is_refused(tmp_path):
+  path = _write(tmp_path, "sentence\tlabel\na\t1\nb\t0\nc\t1.0\n")
+  with pytest.raises(errors.InputError, match=r"f\.tsv:4: label '1\.0' and label '1' "
+                     r"\(.*f\.tsv:2\) are the same number \(1\) written two ways; "
+                     r"write each class one way"):
+    _read(path)
+  with pytest.raises(errors.InputError, match=r"f\.tsv:4: unknown label '1\.0'; .*"
+                     r"\('1\.0' and '1' are the same number \(1\) written two ways: "
+                     r"write it as '1'\)"):
+    _read(path, label_names=("0", "1"))
+  cased = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\nc\tPos\n", "c.tsv")
+  with pytest.raises(errors.InputError, match=r"c\.tsv:4: label 'Pos' and label 'pos' "
+                     r"\(.*c\.tsv:2\) are the same word in another letter case"):
+    _read(cased)
+  assert len(_read(cased, label_names=("neg", "pos", "Pos")).label_names) == 3
+
+
+def test_repeated_or_blank_label_names_are_refused(tmp_path):
+  path = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\n")
+  with pytest.raises(errors.InputError, match=r"f\.tsv: the label names \(input\.labels\) "
+                     r"give 'neg' twice \(positions 0 and 2, 0-based\); list each "
+                     r"class once"):
+    _read(path, label_names=("neg", "pos", "neg"))
+  with pytest.raises(errors.InputError, match=r"hold ' pos': a label is read without "
+                     r"surrounding spaces"):
+    _read(path, label_names=("neg", " pos"))
+
+
+def test_declared_class_without_training_rows_is_a_warning(tmp_path, caplog):
+  config = aum_tsv.get_config()
+  config.input.train_file = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\n", "t.tsv")
+  config.input.dev_file = _write(tmp_path, "sentence\tlabel\nc\tpos\n", "d.tsv")
+  config.input.labels = ("neg", "neutral", "pos")
+  train, dev = tasks.load_splits(config.input)
+  expected = (f"{config.input.train_file}: no training example has the label(s) "
+              "['neutral'] of the 3 classes: the model never learns them.")
+  assert train.warnings == [expected] and expected in caplog.text
+  assert train.label_names == dev.label_names == ("neg", "neutral", "pos")
+
+
+def test_dev_equal_to_train_is_a_warning(tmp_path):
+  config = aum_tsv.get_config()
+  config.input.train_file = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\n", "t.tsv")
+  for dev_file in (config.input.train_file,
+                   _write(tmp_path, "sentence\tlabel\nb\tneg\n", "d.tsv")):
+    config.input.dev_file = dev_file
+    train, dev = tasks.load_splits(config.input)
+    assert train.warnings == [
+        f"{dev_file}: every one of its {len(dev)} dev examples is also a training "
+        "example: dev scores measure fit to the training data, not generalisation."]
+  config.input.dev_file = _write(tmp_path, "sentence\tlabel\nb\tpos\n", "d.tsv")
+  assert tasks.load_splits(config.input)[0].warnings == []  # Another label: held out.
+
+
 def test_a_folder_or_a_link_loop_is_named_as_what_it_is(tmp_path):
   (tmp_path / "dir").mkdir()
   with pytest.raises(errors.InputError, match=r"/dir: a folder, not a file\."):

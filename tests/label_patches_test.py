@@ -265,3 +265,75 @@ def test_retacred_labels_reach_the_trainer(tmp_path, tacred_dir):
   assert labels[0] == "no_relation" and "org:city_of_branch" in labels
   assert "org:city_of_headquarters" not in labels
   assert d["patch"]["counts"]["train"]["changed"] > 0
+
+
+def _tacred_copy(tmp_path, tacred_dir, **splits):
+  """The sample in a new folder, with `splits` ({split: examples}) replaced."""
+  folder = tmp_path / "tacred"
+  folder.mkdir()
+  data = _sample(tacred_dir)
+  data.update(splits)
+  for s in tacred.TACRED_SPLITS:
+    tacred.write_tacred_json(data[s], str(folder / f"{s}.json"))
+  return str(folder), data
+
+
+def _relation_config(folder, patch=""):
+  from configs import re_tacred  # pylint: disable=g-import-not-at-top
+  config = re_tacred.get_config()
+  config.input.tacred_dir = folder
+  config.input.label_patch = patch
+  return config
+
+
+def test_a_dev_only_relation_that_is_no_tacred_relation_is_refused(tmp_path, tacred_dir):
+  from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
+  dev = _sample(tacred_dir)["dev"]
+  typo = [dict(e, relation="per:titel") if i == 3 else e for i, e in enumerate(dev)]
+  folder, _ = _tacred_copy(tmp_path, tacred_dir, dev=typo)
+  with pytest.raises(errors.InputError, match=(
+      rf"{folder}/dev\.json#3 \(id {dev[3]['id']}\): relation 'per:titel' is in no "
+      r"training example and is no TACRED relation \(did you mean 'per:title'\?\); fix "
+      r"the label, or give it training examples\.")):
+    relation.load_examples(_relation_config(folder))
+  # A known TACRED relation that train lacks (the sample's dev) is a class.
+  d, labels = relation.load_examples(_relation_config(tacred_dir))
+  assert "per:date_of_death" in labels and d["warnings"] == []
+  # A relation that a label patch brings is known too.
+  patch = _write_json(tmp_path, {dev[3]["id"]: "org:city_of_branch"}, "map.json")
+  d, labels = relation.load_examples(_relation_config(tacred_dir, patch))
+  assert "org:city_of_branch" in labels
+
+
+def test_dev_or_test_equal_to_train_is_a_warning(tmp_path, tacred_dir):
+  from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
+  train = _sample(tacred_dir)["train"]
+  folder, _ = _tacred_copy(tmp_path, tacred_dir, dev=train)
+  d, _ = relation.load_examples(_relation_config(folder))
+  assert d["warnings"] == [
+      f"{folder}/dev.json: every one of its 20 dev examples is also a training example: "
+      "dev scores measure fit to the training data, not generalisation."]
+
+
+def test_training_relations_outside_tacred_are_a_warning(tmp_path, tacred_dir):
+  from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
+  train = _sample(tacred_dir)["train"]
+  own = [dict(e, relation="per:titel") if i == 0 else e for i, e in enumerate(train)]
+  folder, _ = _tacred_copy(tmp_path, tacred_dir, train=own)
+  d, labels = relation.load_examples(_relation_config(folder))
+  assert "per:titel" in labels and d["warnings"] == [
+      f"{folder}/train.json: relation(s) ['per:titel'] (1 in all) are no TACRED "
+      "relations: each is a class of its own."]
+
+
+def test_converted_semeval_relations_must_be_semeval_labels(tmp_path):
+  from configs import re_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import relation_classifier as relation  # pylint: disable=g-import-not-at-top
+  for s, rel in (("train", "Other"), ("dev", "Other"), ("test", "Cause-Efect(e1,e2)")):
+    _write_json(tmp_path, [_tacred_example(id=s, relation=rel)], f"{s}.json")
+  config = re_semeval.get_config()
+  config.input.converted_dir = str(tmp_path)
+  with pytest.raises(errors.InputError, match=(
+      r"test\.json#0 \(id test\): relation 'Cause-Efect\(e1,e2\)' is no SemEval-2010 "
+      r"Task 8 relation \(did you mean 'Cause-Effect\(e1,e2\)'\?\); fix the label\.")):
+    relation.load_examples(config)

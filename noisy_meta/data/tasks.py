@@ -1,9 +1,15 @@
-"""Text-classification splits selected by `config.input` (local files or TFDS)."""
+"""Text-classification splits selected by `config.input` (local files or TFDS).
+
+`load_splits` also names what is odd but usable: its warnings are logged and
+kept in the training split's `TextData.warnings` (the job's report repeats
+them).
+"""
 
 from absl import logging
 import numpy as np
 
 from noisy_meta.core import errors
+from noisy_meta.data import label_checks
 from noisy_meta.data import text_files
 
 
@@ -52,9 +58,14 @@ def load_splits(inp):
   else:
     raise errors.InputError(f"Unknown task {inp.task!r} (cola, sst2, trec, tsv).")
   where = {"tsv": inp.train_file, "trec": "TREC train"}.get(inp.task, f"GLUE {inp.task} train")
+  dev_where = {"tsv": inp.dev_file, "trec": "TREC test"}.get(inp.task, f"GLUE {inp.task} dev")
+  same = label_checks.held_out_warning(
+      dev_where, list(zip(dev.texts, dev.labels.tolist())),
+      zip(train.texts, train.labels.tolist()))
+  warnings = [same] if same else []
   if inp.train_size and inp.train_size >= len(train):
-    logging.warning("train_size=%d but %s has %d examples: using all of them.",
-                    inp.train_size, where, len(train))
+    warnings.append(f"train_size={inp.train_size} but {where} has {len(train)} "
+                    "examples: using all of them.")
   elif inp.train_size:
     # The subset depends on subset_seed only, so runs with other training
     # seeds see the same examples.
@@ -67,4 +78,8 @@ def load_splits(inp):
         f"{train.label_names[present[0]]!r}; a classifier needs two classes at least.")
   if inp.dev_size:
     dev = dev.subset(np.arange(min(inp.dev_size, len(dev))))
+  warnings += label_checks.absent_classes(train, where)
+  for line in warnings:
+    logging.warning("%s", line)
+  train.warnings = train.warnings + dev.warnings + warnings
   return train, dev

@@ -4,7 +4,9 @@ Every reader returns a `TextData`: texts, integer labels, the label names and,
 per row, where it came from (file and 1-based line) so that later stages can
 name the exact input line of any example. Malformed input raises
 `errors.InputError` with file and line; nothing is dropped silently (a blank
-line is no row).
+line is no row). Labels that look wrong are refused with their line (a
+missing-value marker such as `nan`, one number or one word written two ways);
+what is odd but usable is kept in `TextData.warnings` for the job's report.
 """
 import csv
 import dataclasses
@@ -17,6 +19,7 @@ import sys
 import numpy as np
 
 from noisy_meta.core import errors
+from noisy_meta.data import label_checks
 
 
 @dataclasses.dataclass
@@ -27,13 +30,21 @@ class TextData:
   label_names: tuple
   sources: list  # "file:line" per example.
 
+  def __post_init__(self):
+    # One line per oddity the reader let through (e.g. dev equal to train),
+    # for the job's report. Not a field: fingerprints (guards.fingerprint)
+    # and equality see the data only.
+    self.warnings = []
+
   def __len__(self):
     return len(self.texts)
 
   def subset(self, idx):
     idx = np.asarray(idx)
-    return TextData([self.texts[i] for i in idx], self.labels[idx],
-                    self.label_names, [self.sources[i] for i in idx])
+    out = TextData([self.texts[i] for i in idx], self.labels[idx],
+                   self.label_names, [self.sources[i] for i in idx])
+    out.warnings = list(self.warnings)
+    return out
 
 
 def configured_data_dir(configured=""):
@@ -173,14 +184,17 @@ def read_delimited(path, text_column, label_column, label_names=None,
     path: the file (UTF-8, a leading byte-order mark is ignored).
     text_column, label_column: header names, or 0-based indices (int or
       digit strings); the two must differ.
-    label_names: the allowed labels in class order; None takes the sorted
-      set of labels found in this file, which must hold two at least (a
-      training file: a classifier needs two classes).
+    label_names: the allowed labels in class order, each once; None takes
+      the sorted set of labels found in this file, which must hold two at
+      least (a training file: a classifier needs two classes) and none that
+      looks wrong (`label_checks.check_found_labels`).
     delimiter: one-character field separator ("\\t" typed as two characters
       is a tab); "," reads CSV with quoting.
     has_header: whether the first line names the columns.
   """
   delimiter = _delimiter(delimiter, path)
+  if label_names is not None:
+    label_names = label_checks.check_label_names(label_names, path)
   quoting = csv.QUOTE_MINIMAL if delimiter == "," else csv.QUOTE_NONE
   rows = _read_rows(path, delimiter, quoting)
   try:
@@ -218,18 +232,18 @@ def read_delimited(path, text_column, label_column, label_names=None,
   if not texts:
     raise errors.InputError(f"{path}: no examples.")
   if label_names is None:
+    label_checks.check_found_labels(raw_labels, sources)
     label_names = tuple(sorted(set(raw_labels)))
+    label_checks.check_label_count(label_names, len(texts), path, label_column)
     if len(label_names) < 2:
       raise errors.InputError(
           f"{path}: all {len(texts)} examples have the label {label_names[0]!r}; "
           "a classifier needs two classes at least.")
-  label_names = tuple(str(x) for x in label_names)
   index = {name: i for i, name in enumerate(label_names)}
   labels = np.empty(len(texts), np.int32)
   for i, (raw, src) in enumerate(zip(raw_labels, sources)):
     if raw not in index:
-      raise errors.InputError(
-          f"{src}: unknown label {raw!r}; expected one of {list(label_names)}.")
+      raise label_checks.unknown_label(raw, src, label_names)
     labels[i] = index[raw]
   return TextData(texts, labels, label_names, sources)
 
@@ -240,9 +254,11 @@ def concat(parts):
   for p in parts[1:]:
     if p.label_names != names:
       raise errors.InputError(f"label sets differ: {names} vs {p.label_names}.")
-  return TextData(sum((p.texts for p in parts), []),
-                  np.concatenate([p.labels for p in parts]), names,
-                  sum((p.sources for p in parts), []))
+  out = TextData(sum((p.texts for p in parts), []),
+                 np.concatenate([p.labels for p in parts]), names,
+                 sum((p.sources for p in parts), []))
+  out.warnings = sum((p.warnings for p in parts), [])
+  return out
 
 
 # GLUE tasks as local files under the data directory. CoLA: the v1.0 raw

@@ -21,6 +21,7 @@ from noisy_meta import aum_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import parallel
+from noisy_meta.data import label_checks
 from noisy_meta.data import label_patches
 from noisy_meta.data import pipeline
 from noisy_meta.data import relation_batches
@@ -72,14 +73,28 @@ def batch_loss(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
   return loss, logits
 
 
+def _with_warnings(d, folder, extra=()):
+  """`d` with `warnings`: a dev or test split that repeats train, and `extra`
+  (logged; the job's report repeats them)."""
+  where = {k: os.path.join(folder, f"{k}.json") for k in ("dev", "test")}
+  d["warnings"] = label_checks.held_out_relation_warnings(d, where) + list(extra)
+  for line in d["warnings"]:
+    logging.warning("%s", line)
+  return d
+
+
 def load_examples(config):
-  """{train, dev, test} lists of TACRED-schema examples, and the label order."""
+  """{train, dev, test, warnings} lists of TACRED-schema examples, and the
+  label order. A relation of dev or test that is no relation of the dataset
+  (nor of train or the label patch) is refused with its file and example."""
   inp = config.input
   if inp.dataset == "semeval" and inp.converted_dir:  # No spaCy needed.
     d = {k: tacred.read_tacred(os.path.join(inp.converted_dir, f"{k}.json"))
          for k in ("train", "dev", "test")}
     d["dev_ids"] = [e["id"] for e in d["dev"]]
-    return d, list(relation_metrics.SEMEVAL_LABELS)
+    label_checks.check_held_out_relations(d, relation_metrics.SEMEVAL_LABELS,
+                                          "SemEval-2010 Task 8", closed=True)
+    return _with_warnings(d, inp.converted_dir), list(relation_metrics.SEMEVAL_LABELS)
   if inp.dataset == "semeval":
     data_dir = text_files.configured_data_dir(inp.data_dir)
     if not data_dir:
@@ -87,6 +102,7 @@ def load_examples(config):
                               "NOISY_META_DATA_DIR.")
     d = semeval.load_semeval(data_dir, inp.cache_dir, dev_size=inp.dev_size,
                              seed=inp.split_seed)
+    d["warnings"] = []  # Official files, dev drawn from train: nothing to name.
     return d, list(relation_metrics.SEMEVAL_LABELS)
   if inp.dataset == "tacred":
     if not inp.tacred_dir:
@@ -94,6 +110,13 @@ def load_examples(config):
                               "--config.input.tacred_dir to the folder of its JSON files.")
     d = label_patches.load_tacred(inp.tacred_dir, patch=inp.label_patch,
                                   patch_format=inp.label_patch_format)
+    # Known: TACRED's relations and those the label patch assigns.
+    known = set(tacred.TACRED_RELATIONS) | {
+        e["relation"] for k in ("train", "dev", "test") for e in d[k]
+        if "original_relation" in e}
+    label_checks.check_held_out_relations(d, known, "TACRED")
+    _with_warnings(d, inp.tacred_dir, label_checks.unknown_train_relations(
+        d["train"], known, "TACRED", os.path.join(inp.tacred_dir, "train.json")))
     # The output space: every relation in any split (TACRED, TACRED-Revisited
     # and Re-TACRED differ), no_relation first.
     # The patched data's relations; an AUM job that trains on the labels
@@ -120,7 +143,7 @@ def glove_path(config):
 
 
 def prepare(config):
-  """Encoded splits, vocabularies and the GloVe matrix."""
+  """Encoded splits, vocabularies, the GloVe matrix and the data's warnings."""
   inp = config.input
   d, labels = load_examples(config)
   train = d["train"][:inp.train_size] if inp.train_size else d["train"]
@@ -132,7 +155,7 @@ def prepare(config):
   enc = {name: rf.encode(split, vocabs, inp.prune_k, inp.lower, mask=inp.entity_mask)
          for name, split in (("train", train), ("dev", d["dev"]), ("test", d["test"]))}
   return dict(enc=enc, vocabs=vocabs, glove=glove, labels=labels,
-              dev_ids=d.get("dev_ids", enc["dev"].ids),
+              dev_ids=d.get("dev_ids", enc["dev"].ids), warnings=d.get("warnings", []),
               train_before_patch=labels_before_patch(train, labels))
 
 

@@ -87,6 +87,7 @@ def prepare(config):
                "average; %d sentences cut around their entities (max_len %d).",
                inp.markers, splits["train"].lengths.mean(), cut, inp.max_len)
   return dict(splits=splits, labels=labels, dev_ids=d.get("dev_ids", splits["dev"].ids),
+              warnings=d.get("warnings", []),
               enc_cfg=enc_cfg, enc_params=enc_params, tokenizer=tokenizer,
               examples=dict(train=train),
               train_before_patch=relation_classifier.labels_before_patch(train, labels))
