@@ -118,6 +118,16 @@ def test_one_label_written_two_ways_is_refused(tmp_path):
   assert len(_read(cased, label_names=("neg", "pos", "Pos")).label_names) == 3
 
 
+def test_a_label_column_of_mostly_one_label_per_row_is_refused(tmp_path):
+  rows = "".join(f"{'pos' if i % 2 else 'neg'}\tsentence number {i}\n" for i in range(30))
+  path = _write(tmp_path, "label\tsentence\n" + rows)
+  with pytest.raises(errors.InputError, match=r"f\.tsv: 30 different labels in 30 rows "
+                     r"\(e\.g\. .*\): is label_column='sentence' the label column\? List "
+                     r"the classes in input\.labels if these are classes\."):
+    _read(path, "label", "sentence")  # The columns swapped.
+  assert _read(path).label_names == ("neg", "pos")
+
+
 def test_repeated_or_blank_label_names_are_refused(tmp_path):
   path = _write(tmp_path, "sentence\tlabel\na\tpos\nb\tneg\n")
   with pytest.raises(errors.InputError, match=r"f\.tsv: the label names \(input\.labels\) "
