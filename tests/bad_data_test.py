@@ -181,7 +181,7 @@ def test_a_folder_or_a_link_loop_is_named_as_what_it_is(tmp_path):
     _read(str(dangling))
   with pytest.raises(errors.InputError, match=r"missing\.tsv: file not found\."):
     _read(str(tmp_path / "missing.tsv"))
-  with pytest.raises(errors.InputError, match=r"/dev/null: not a regular file"):
+  with pytest.raises(errors.InputError, match=r"/dev/null: a device, pipe or socket, not a file\."):
     _read("/dev/null")
 
 

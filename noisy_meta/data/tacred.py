@@ -116,7 +116,7 @@ def read_json(path, what="file", **kwargs):
   except RecursionError:
     raise errors.InputError(f"{path}: JSON nested too deeply to read.") from None
   except ValueError as e:  # An integer of more than 4300 digits.
-    raise errors.InputError(f"{path}: unreadable JSON value: {e}.") from None
+    raise errors.InputError(f"{path}: unreadable JSON value ({str(e).split(';')[0]}).") from None
   except OSError as e:
     raise errors.InputError(f"{path}: cannot read it: {e.strerror}.") from None
 

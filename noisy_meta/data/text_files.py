@@ -107,8 +107,7 @@ def check_file(path, what="file"):
   if stat.S_ISDIR(mode):
     raise errors.InputError(f"{path}: a folder, not a {what}.")
   if not stat.S_ISREG(mode):
-    raise errors.InputError(f"{path}: not a regular file (a device, pipe or "
-                            f"socket), not a {what}.")
+    raise errors.InputError(f"{path}: a device, pipe or socket, not a {what}.")
 
 
 def utf8_error(path):
