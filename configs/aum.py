@@ -206,6 +206,13 @@ def _cleaned_at_swept(c):
   return None
 
 
+def _early_epochs_are_early(c):
+  if c.detect.early_epochs > c.num_epochs:  # aum_early would equal aum's score.
+    return ("detect.early_epochs", c.detect.early_epochs, f"more than the "
+            f"{c.num_epochs} epochs of --config.num_epochs: aum_early would be aum.")
+  return None
+
+
 def _detectors_have_inputs(c):
   if c.clean.detector == "cleanlab" and not c.detect.folds:
     return ("clean.detector", "cleanlab", "confident learning needs out-of-fold "
@@ -220,4 +227,5 @@ TRAINERS = ("aum",)  # The trainers its configs run (noisy_meta/validate.py).
 
 def cross_rules(c):
   """Rules across fields: the learner family's, then AUM's."""
-  return _base(c).CROSS_RULES + (_cleaned_at_swept, _detectors_have_inputs)
+  return _base(c).CROSS_RULES + (_cleaned_at_swept, _detectors_have_inputs,
+                                  _early_epochs_are_early)

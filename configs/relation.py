@@ -214,30 +214,40 @@ OPTIM_RULES = {
 
 
 def rules_of(c):
-  """The rule of every field of relation config `c` (model and optim by its learner)."""
-  if c.get("learner") == "relation_transformer":
-    name = rules.choice(("transformer",))
-    optim = rules.choice(("adamw",))  # Its make_optimizer is AdamW's only.
-  else:
-    name = rules.choice(tuple(RELATION_MODELS))
-    optim = rules.accepted_by(  # The learner's own optimisers.
+  """The rule of every field of relation config `c` (optim.name: _optimiser_fits)."""
+  del c  # The same fields in every relation config (those it has are checked).
+  return {**common.RUN_RULES, **INPUT_RULES, **MODEL_RULES,
+          "model.name": rules.choice(tuple(RELATION_MODELS), extra=("transformer",)),
+          "optim.name": common.NAMED, **OPTIM_RULES, **common.CADENCE_RULES}
+
+
+# The optimisers of each learner: the relation classifier's make_optimizer
+# decides; the Transformer's is AdamW's only.
+OPTIMISERS = {
+    "relation": rules.accepted_by(
         "noisy_meta.learners.relation_classifier:make_optimizer", "an unknown optimiser",
-        call=lambda f, v: f(ml_collections.ConfigDict(dict(name=v, grad_clip=1.0))))
-  return {**common.RUN_RULES, **INPUT_RULES, **MODEL_RULES, "model.name": name,
-          "optim.name": optim, **OPTIM_RULES, **common.CADENCE_RULES}
+        call=lambda f, v: f(ml_collections.ConfigDict(dict(name=v, grad_clip=1.0)))),
+    "relation_transformer": rules.choice(("adamw",)),
+}
 
 
 def _model_fits(c):
   """The model block holds the named model's fields (:model= builds it)."""
   learner = "relation_transformer" if c.model.name == "transformer" else "relation"
   if c.learner != learner:
-    return ("model.name", c.model.name, f"this config's learner is {c.learner}; choose "
-            f"the model with the :model= argument (e.g. :model={c.model.name}).")
+    return ("model.name", c.model.name, f"is trained by {learner}, but --config.learner="
+            f"{c.learner}: choose the model with the :model= argument instead.")
   missing = [k for k in RELATION_MODELS.get(c.model.name, ()) if k not in c.model]
   if missing:
     return ("model.name", c.model.name, f"this config's model block has no "
             f"{', '.join(missing)}; choose the model with :model={c.model.name}.")
   return None
+
+
+def _optimiser_fits(c):
+  """optim.name is one of the learner's optimisers (after _model_fits)."""
+  problem = OPTIMISERS[c.learner].problem(c.optim.name)
+  return ("optim.name", c.optim.name, problem) if problem else None
 
 
 TRAINERS = ("relation", "supervised")  # The trainers its configs run (noisy_meta/validate.py).
@@ -247,6 +257,7 @@ CROSS_RULES = (
         "learner", c.learner, "a relation config trains relation or relation_transformer "
         "(configs/finetune_*.py for text)."),
     _model_fits,
+    _optimiser_fits,
     common.buckets_cover_max_len,
 )
 

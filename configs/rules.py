@@ -143,8 +143,9 @@ def accepted_by(function, says, call=lambda f, v: f(v)):
   return Rule(ok, says, "no_such_name")
 
 
-def sequence(item, min_len=1, max_len=1000, increasing=False, says=None):
-  """A tuple (or list) of `min_len` to `max_len` values, each passing `item`."""
+def sequence(item, min_len=1, max_len=1000, increasing=False, distinct=True, says=None):
+  """A tuple (or list) of `min_len` to `max_len` values, each passing `item`;
+  `distinct`: none twice (a second seed or fraction would redo the same run)."""
   def ok(v):
     if isinstance(v, (str, bytes)) or not isinstance(v, (tuple, list)):
       return False
@@ -154,6 +155,9 @@ def sequence(item, min_len=1, max_len=1000, increasing=False, says=None):
       problem = item.problem(x)
       if problem:
         return f"{_item(x)}: {problem}" if says is None else False
+    twice = [x for i, x in enumerate(v) if x in v[:i]]
+    if distinct and twice:
+      return f"{_item(twice[0])} is given twice."
     return not increasing or all(x < y for x, y in zip(v, v[1:]))
   def default():  # A function: a choice's names are imported only when needed.
     each = item.says[len("must be "):] if item.says.startswith("must be ") else item.says

@@ -251,7 +251,8 @@ def test_settings_of_issue_33_stop_main_with_one_line(tmp_path):
       "in [0, 1000].")
   assert _one_error_line(_main("--config=configs/re_semeval.py:runlocal",
                                "--config.model.name=lstm", w)) == (
-      "error: --config.model.name=lstm: did you mean 'pa_lstm'? use one of pa_lstm, cgcn.")
+      "error: --config.model.name=lstm: did you mean 'pa_lstm'? use one of transformer, pa_lstm, "
+      "cgcn.")
   assert not os.path.exists(tmp_path / "w")
 
 

@@ -100,17 +100,27 @@ RE = lambda: _config("re_semeval", "runlocal")  # pylint: disable=invalid-name
     (FT, dict(input__labels=("a", "a")), "--config.input.labels=(a,a): names a label twice"),
     (FT, dict(input__delimiter="ab"), "--config.input.delimiter=ab: must be one character"),
     (RE, dict(model__name="lstm"), "--config.model.name=lstm: did you mean 'pa_lstm'? use one "
-     "of pa_lstm, cgcn."),
+     "of transformer, pa_lstm, cgcn."),
     (RE, dict(model__name="cgcn"), "--config.model.name=cgcn: this config's model block has no "
      "gcn_layers, rnn_hidden, mlp_layers, input_dropout, gcn_dropout, rnn_dropout; choose the "
      "model with :model=cgcn."),
-    (RE, dict(model__name="transformer"), "--config.model.name=transformer: use one of pa_lstm, "
-     "cgcn."),
+    (RE, dict(model__name="transformer"), "--config.model.name=transformer: is trained by "
+     "relation_transformer, but --config.learner=relation: choose the model with the :model= "
+     "argument instead."),
     (RE, dict(optim__name="rmsprop"), "--config.optim.name=rmsprop: an unknown optimiser: use "
      "sgd, adagrad or adam."),
     (RE, dict(trainer="finetune"), "--config.trainer=finetune: this config runs relation or "
      "supervised"),
     (RE, dict(input__markers="punct"), None),  # Not a field of PA-LSTM's config: no rule runs.
+    (RE, dict(learner="relation_transformer"), "--config.model.name=pa_lstm: is trained by "
+     "relation, but --config.learner=relation_transformer: choose the model with the :model= "
+     "argument instead."),
+    (lambda: _config("aum_cola", "runlocal"), dict(detect__early_epochs=3),
+     "--config.detect.early_epochs=3: more than the 2 epochs of --config.num_epochs"),
+    (lambda: _config("aum_cola", "runlocal"), dict(clean__seeds=(0, 0)),
+     "--config.clean.seeds=(0,0): 0 is given twice."),
+    (lambda: _config("mlrc_semeval", "runlocal"), dict(mlrc__fractions=(0.5, 0.5)),
+     "--config.mlrc.fractions=(0.5,0.5): 0.5 is given twice."),
 ])
 def test_settings_seen_in_issue_33_are_one_line_errors(make, fields, message):
   if message is None:
@@ -125,7 +135,8 @@ def test_transformer_buckets_must_reach_max_len():
       "--config.input.buckets=(16,32,64,128): the largest bucket 128 is below "
       "--config.input.max_len=256")
   assert _error(c, model__name="pa_lstm").startswith(
-      "--config.model.name=pa_lstm: use one of transformer.")
+      "--config.model.name=pa_lstm: is trained by relation, but --config.learner="
+      "relation_transformer")
 
 
 def test_choices_come_from_the_modules_that_define_them():
