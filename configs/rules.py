@@ -40,6 +40,7 @@ def names(spec):
 
 
 def _fmt(x):
+  """A bound as typed in Python: 1_073_741_824 (large numbers stay readable)."""
   return f"{x:,}".replace(",", "_") if isinstance(x, int) and abs(x) >= 10**6 else str(x)
 
 
@@ -53,9 +54,11 @@ class Rule:
 
   @property
   def says(self):
+    """What a good value is, after the flag: "must be an integer in [1, 10]."."""
     return self._says() if callable(self._says) else self._says
 
   def problem(self, value):
+    """None if `value` passes, else what is wrong with it (one line)."""
     try:
       ok = self._ok(value)
     except (TypeError, ValueError, OverflowError, AttributeError):
@@ -66,10 +69,12 @@ class Rule:
 
 
 def is_int(v):
+  """An integer (numpy's too), not a bool."""
   return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
 def is_number(v):
+  """A finite real number (numpy's too), not a bool."""
   return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
@@ -167,6 +172,7 @@ def sequence(item, min_len=1, max_len=1000, increasing=False, distinct=True, say
 
 
 def _item(x):
+  """An item of a tuple as the message shows it: strings quoted."""
   return repr(x) if isinstance(x, str) else str(x)
 
 
