@@ -59,14 +59,59 @@ def _ignored(key, extendable):
 
 
 def _read_workdir_json(path, what):
-  """A workdir's config.json / data.json; unreadable: a WorkdirConfigError."""
+  """A workdir's config.json / data.json as a dict; unreadable JSON or not a
+  JSON object: a WorkdirConfigError naming the file."""
   try:
     with open(path, encoding="utf-8") as f:
-      return json.load(f)
+      obj = json.load(f)
   except (ValueError, UnicodeDecodeError) as e:
     raise errors.WorkdirConfigError(
         f"{path}: not a readable {what} file ({e}); this workdir's {what} is unknown: use "
         "a new --workdir, or --config.overwrite_config=True to resume here.") from e
+  if not isinstance(obj, dict):
+    raise _unknown(path, what, f"a JSON {type(obj).__name__}, not an object")
+  return obj
+
+
+def _unknown(path, what, why):
+  return errors.WorkdirConfigError(
+      f"{path}: not this workdir's {what} file ({why}); this workdir's {what} is unknown: "
+      "restore the file, use a new --workdir, or --config.overwrite_config=True to resume "
+      f"here with this run's {what} (the file is then kept as {_PREV[what]}<N>.json).")
+
+
+_PREV = {"config": "config.prev", "data": "data.prev"}
+
+# Fields every config.json has held since the first version: a stored config
+# without them (an emptied `{}`, a file cut to a few fields) is not an older
+# version's, whose missing fields would be taken as unchanged.
+CORE = ("seed", "trainer", "num_epochs")
+
+
+def _keep_prev(workdir, path, stem):
+  """Copies `path` to workdir/<stem><N>.json (the first free N); returns N."""
+  n = 1
+  while os.path.exists(os.path.join(workdir, f"{stem}{n}.json")):
+    n += 1
+  with open(path, "rb") as f:
+    writers.write_text(os.path.join(workdir, f"{stem}{n}.json"),
+                       f.read().decode("utf-8", "replace"))
+  return n
+
+
+def _stored_config(path, new_f):
+  """The stored config's flat fields; not an object, or lacking the CORE
+  fields or most of this config's: a WorkdirConfigError (`_unknown`)."""
+  old_f = _moved(_flat(_read_workdir_json(path, "config")))
+  missing = [k for k in CORE if k in new_f and k not in old_f]
+  if missing:
+    raise _unknown(path, "config", f"it has no {', '.join(missing)}: every config.json "
+                   "has had them")
+  absent = len(new_f.keys() - old_f.keys())
+  if absent > len(new_f) // 2:
+    raise _unknown(path, "config", f"it lacks {absent} of this config's {len(new_f)} "
+                   "fields, more than an older version's would")
+  return old_f
 
 
 def check_config(workdir, config, extendable=()):
@@ -76,15 +121,28 @@ def check_config(workdir, config, extendable=()):
   method's `extendable` ones, and `debug.*`) is a WorkdirConfigError naming the file
   and the differing fields, unless `config.overwrite_config`: then the old
   file is kept as config.prev<N>.json and the run resumes with the new one.
-  Fields missing from the stored file (added since) are only logged.
+  Fields missing from the stored file (added since) are only logged; a file
+  that is not a JSON object, or lacks a CORE field or most of the fields,
+  is no older version's: refused (`_stored_config`), or with
+  `overwrite_config` kept as config.prev<N>.json and replaced.
   """
   path = os.path.join(workdir, "config.json")
   # As write_json stores it (tuples become lists).
   new = json.loads(json.dumps(config.to_dict(), default=list))
   lead = parallel.is_lead()
+  new_f = _flat(new)
   if os.path.exists(path):
-    old = _read_workdir_json(path, "config")
-    old_f, new_f = _moved(_flat(old)), _flat(new)
+    try:
+      old_f = _stored_config(path, new_f)
+    except errors.WorkdirConfigError as e:
+      if not config.overwrite_config:
+        raise
+      n = _keep_prev(workdir, path, "config.prev") if lead else 0
+      logging.warning("%s; resuming with this run's config (overwrite_config), the old "
+                      "file kept as config.prev%d.json.", str(e).split(";")[0], n)
+      if lead:
+        writers.write_json(path, new)
+      return
     added = sorted(k for k in new_f.keys() - old_f.keys() if not _ignored(k, extendable))
     if added:
       logging.warning("%s has no %s (written by an older version); taken as unchanged.",
@@ -106,11 +164,7 @@ def check_config(workdir, config, extendable=()):
         writers.write_json(path, new)
       return
     if lead:
-      n = 1
-      while os.path.exists(os.path.join(workdir, f"config.prev{n}.json")):
-        n += 1
-      with open(path, encoding="utf-8") as f:
-        writers.write_text(os.path.join(workdir, f"config.prev{n}.json"), f.read())
+      n = _keep_prev(workdir, path, "config.prev")
       logging.warning("%s: config changed (%s); resuming with the new config, the old "
                       "one kept as config.prev%d.json.", path, ", ".join(diff), n)
   if lead:
@@ -177,24 +231,57 @@ def fingerprint(*columns):
   return {"examples": len(flat[0]), "sha256": h.hexdigest()}
 
 
+def _stored_data(path, names):
+  """The stored fingerprints {split: {examples, sha256}}; any other shape,
+  or none of this run's splits: a WorkdirConfigError (`_unknown`)."""
+  stored = _read_workdir_json(path, "data")
+  for name, fp in stored.items():
+    ok = (isinstance(fp, dict) and set(fp) == {"examples", "sha256"}
+          and type(fp["examples"]) is int and fp["examples"] >= 0
+          and isinstance(fp["sha256"], str) and len(fp["sha256"]) == 64
+          and all(c in "0123456789abcdef" for c in fp["sha256"]))
+    if not ok:
+      raise _unknown(path, "data", f"{name}: expected {{\"examples\": a count, \"sha256\": "
+                     f"64 hex digits}}, found {json.dumps(fp)[:80]}")
+  if names and not set(names) & set(stored):
+    raise _unknown(path, "data", f"it has no fingerprint of {', '.join(names)}"
+                   + (f", only of {', '.join(sorted(stored))}" if stored else ""))
+  return stored
+
+
 def check_data(workdir, config, **splits):
   """Writes workdir/data.json, or checks each split's `fingerprint` against it.
 
   Data that changed since the workdir was made (the checkpoints and reused
   stages were trained on the old) is a WorkdirConfigError naming the split,
   unless `config.overwrite_config`: then the new fingerprints are stored.
+  A data.json that is not {split: {examples, sha256}}, or holds none of
+  this run's splits, is refused the same way (`_stored_data`); a split it
+  lacks (added since) is logged and stored.
   """
   path = os.path.join(workdir, "data.json")
   stored = {}
   if os.path.exists(path):
-    stored = _read_workdir_json(path, "data")
+    try:
+      stored = _stored_data(path, list(splits))
+    except errors.WorkdirConfigError as e:
+      if not config.overwrite_config:
+        raise
+      n = _keep_prev(workdir, path, "data.prev") if parallel.is_lead() else 0
+      logging.warning("%s; resuming with this run's data (overwrite_config), the old "
+                      "file kept as data.prev%d.json.", str(e).split(";")[0], n)
+    else:
+      added = [k for k in splits if k not in stored]
+      if added:
+        logging.warning("%s has no fingerprint of %s (written by an older version); "
+                        "stored now.", path, ", ".join(added))
   changed = []
   for name, new in splits.items():
     old = stored.get(name)
     if old is None or old == new:
       continue
-    if old.get("examples") != new["examples"]:
-      changed.append(f"{name}: {old.get('examples')} examples there, {new['examples']} now")
+    if old["examples"] != new["examples"]:
+      changed.append(f"{name}: {old['examples']} examples there, {new['examples']} now")
     else:
       changed.append(f"{name}: {new['examples']} examples, but other texts, tokens or labels")
   if changed and not config.overwrite_config:
