@@ -2,10 +2,12 @@
 import json
 import os
 
+from absl import logging
 import jax
 import numpy as np
 
 from noisy_meta.core import atomic
+from noisy_meta.core import errors
 
 
 def _plain(v):
@@ -88,23 +90,51 @@ def mean_metrics(pending, step):
   return jax.tree_util.tree_map(lambda *x: float(np.mean(x)), *pending)
 
 
+def read_log(path, upto=float("inf"), repair=False):
+  """The rows of a metrics log (JSONL) with step <= `upto`, each checked
+  (`_checked_lines`)."""
+  return [row for _, row in _checked_lines(path, upto, repair)]
+
+
+def _checked_lines(path, upto, repair):
+  """[(line, row)] of a metrics log with step <= `upto`, each row checked.
+
+  A last line without its newline was cut by a kill (the log is appended
+  to): skipped, and with `repair` logged as a warning. Any other line that
+  is not a JSON object with an integer "step" is an InputError naming the
+  file and line: a damaged line in the middle is never dropped silently.
+  """
+  if not os.path.exists(path):
+    return []
+  with open(path, "rb") as f:
+    lines = f.read().split(b"\n")
+  torn = lines.pop()  # After the last newline: b"" unless the last line was cut.
+  if torn and repair:
+    logging.warning("%s:%d: the last line was cut (%d bytes, no newline: a kill while "
+                    "it was written); dropped.", path, len(lines) + 1, len(torn))
+  rows = []
+  for i, line in enumerate(lines, 1):
+    try:
+      row = json.loads(line.decode("utf-8"))
+      ok = isinstance(row, dict) and type(row.get("step")) is int
+      why = "" if ok else "not a JSON object with an integer step"
+    except (ValueError, UnicodeDecodeError) as e:
+      row, why = None, str(e)
+    if why:
+      raise errors.InputError(
+          f"{path}:{i}: a damaged line in the metrics log ({why}): {line[:60]!r}; only a "
+          "cut last line is repaired: restore the line or delete it, then rerun.")
+    if row["step"] <= upto:
+      rows.append((line, row))
+  return rows
+
+
 def logged(workdir, prefix, upto):
   """The rows of workdir/metrics.jsonl with keys `prefix*` and step <= `upto`,
   prefix stripped (what a resumed run logged before it was interrupted)."""
-  path = os.path.join(workdir, "metrics.jsonl")
-  if not os.path.exists(path):
-    return []
-  with open(path, encoding="utf-8") as f:
-    rows = [json.loads(l) for l in f if l.endswith("\n") and _step_of(l) <= upto]
+  rows = read_log(os.path.join(workdir, "metrics.jsonl"), upto)
   return [{k[len(prefix):]: v for k, v in r.items() if k.startswith(prefix)}
           for r in rows if any(k.startswith(prefix) for k in r)]
-
-
-def _step_of(line):
-  try:
-    return json.loads(line).get("step", 0)
-  except ValueError:
-    return float("inf")  # Not a whole JSON line: dropped.
 
 
 class MetricWriter:
@@ -119,9 +149,8 @@ class MetricWriter:
     if resume_step is not None and os.path.exists(self.path):
       # Drop lines past the restored step: they are about to be recomputed;
       # and a last line cut by a kill (the log is appended to, not renamed).
-      with open(self.path, encoding="utf-8") as f:
-        keep = [l for l in f if l.endswith("\n") and _step_of(l) <= resume_step]
-      atomic.write_text(self.path, "".join(keep))
+      keep = _checked_lines(self.path, resume_step, repair=True)
+      atomic.write_text(self.path, "".join(l.decode("utf-8") + "\n" for l, _ in keep))
     try:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
       self._tb = SummaryWriter(os.path.join(workdir, "tb"))
