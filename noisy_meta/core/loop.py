@@ -60,13 +60,14 @@ class Session:
     os.makedirs(workdir, exist_ok=True)
     guards.check_config(workdir, config, extendable)
     self.ckpt = self.writer = self.progress = None
-    self.pending, self.start = [], 0
+    self.pending, self.start, self.seconds = [], 0, 0.0
 
   def restore(self, state):
     """The newest checkpoint in the workdir, or `state`; starts the clocks."""
     self.ckpt = checkpoint.Checkpointer(self.workdir)
     state = self.ckpt.restore_or(state)
     self.start = int(state.step)
+    self.seconds = self.ckpt.seconds  # Training time before this resume.
     self.writer = writers.MetricWriter(self.workdir, enabled=self.lead,
                                        resume_step=self.start)
     # The terminal bar (lead process only) is named after the run's folder.
@@ -105,10 +106,15 @@ class Session:
   def write(self, step, scalars, prefix):
     self.writer.write(step, scalars, prefix=prefix)
 
+  def elapsed(self):
+    """Training seconds of the whole run: before the restored checkpoint
+    (saved with it) and since."""
+    return self.seconds + self.progress.elapsed()
+
   def save(self, step, state):
     writers.check_finite(self.pending, step)  # Never save a non-finite state.
     with guards.uninterrupted():
-      self.ckpt.save(step, state)
+      self.ckpt.save(step, state, seconds=self.elapsed())
 
   def close(self):
     if self.progress is not None:
@@ -244,7 +250,7 @@ class Fitted:
   """What `fit` hands back: the final state and how the run went."""
   state: Any
   steps: int
-  seconds: float
+  seconds: float  # Training time of the whole run, resumes included.
   dev_history: list  # One dict per epoch (logged ones from before a resume too).
   dev_preds: Optional[np.ndarray]  # Of the final state.
   predict: Any  # The jitted (state, params, batch) -> classes, for test scoring.
@@ -350,6 +356,6 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   by_epoch = {h["epoch"]: h for h in writers.logged(workdir, "dev/", start) if "epoch" in h}
   by_epoch.update({h["epoch"]: h for h in dev_history})
   session.close()
-  return Fitted(state=state, steps=step, seconds=session.progress.elapsed(),
+  return Fitted(state=state, steps=step, seconds=session.elapsed(),
                 dev_history=[by_epoch[e] for e in sorted(by_epoch)], dev_preds=dev_preds,
                 predict=pred_fn, mesh=mesh)
