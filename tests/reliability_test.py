@@ -322,6 +322,31 @@ def test_main_refuses_a_workdir_made_with_another_config(toy_run, tmp_path):
   assert not rows and _snapshot(w) == before  # Nothing written.
 
 
+def test_main_verifies_a_damaged_workdir_before_trusting_it(toy_run, tmp_path):
+  """Issue 33 through main (tests/damage_test.py has every case): an emptied
+  config.json is one error line, nothing written; the newest checkpoint with
+  a file missing falls back to the one before, to the same metrics.json."""
+  _, done, args = toy_run
+  w = tmp_path / "w"
+  shutil.copytree(done, w)
+  (w / "config.json").write_text("{}")
+  rc, out, rows = _main(w, args, tmp_path, name="empty")
+  assert rc == 2 and "Traceback" not in out, out[-3000:]
+  errs = [l for l in out.splitlines() if l.startswith("error:")]
+  assert len(errs) == 1 and errs[0].startswith(
+      f"error: {w}/config.json: not this workdir's config file (it has no seed, trainer, "
+      "num_epochs: every config.json has had them)"), out[-3000:]
+  assert not rows
+  shutil.copy(done / "config.json", w / "config.json")
+  files = [os.path.join(d, f) for d, _, fs in os.walk(w / "ckpt" / "8") for f in fs]
+  os.remove(max(files, key=os.path.getsize))
+  rc, out, _ = _main(w, args, tmp_path, name="fallback")
+  assert rc == 0 and "Traceback" not in out, out[-3000:]
+  assert f"{w}/ckpt/8: checkpoint unreadable" in out and "at step 6." in out, out[-3000:]
+  strip = lambda p: {k: v for k, v in json.load(open(p)).items() if k != "train_seconds"}
+  assert strip(w / "metrics.json") == strip(done / "metrics.json")
+
+
 def test_checkpoint_of_another_model_is_an_input_error_naming_it(toy_run, tmp_path,
                                                                  tiny_bert_dir):
   folder, done, _ = toy_run
