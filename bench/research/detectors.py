@@ -38,6 +38,8 @@ from bench import cli
 from bench import output
 from configs import aum as aum_config
 from noisy_meta import detectors
+from noisy_meta import validate
+from noisy_meta.core import errors
 from noisy_meta.core import progress
 
 ROOT = str(bench.ROOT)
@@ -69,7 +71,12 @@ def load_grid(spec):
                                              if not os.path.isabs(path) else path)
   module = importlib.util.module_from_spec(s)
   s.loader.exec_module(module)
-  return module.get_config(arg or None)
+  grid = module.get_config(arg or None)
+  try:
+    validate.check(grid)  # A bad grid value: one line before any job starts.
+  except errors.InputError as e:
+    sys.exit(f"error: {e}")
+  return grid
 
 
 def cells(grid, num_classes):
