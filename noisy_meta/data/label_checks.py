@@ -14,6 +14,13 @@ import numpy as np
 
 from noisy_meta.core import errors
 
+def shown(value, limit=80):
+  """`value` for a one-line message: as is when printable, else its repr
+  (an id with a newline stays on the line); at most `limit` characters."""
+  text = str(value)
+  return (text if text.isprintable() else repr(text))[:limit]
+
+
 # Cells that pandas and spreadsheets write for a missing value (compared
 # lower-cased): read as labels they would make a silent extra class.
 MISSING_LABELS = ("nan", "-nan", "na", "n/a", "#n/a", "<na>", "null")
@@ -142,7 +149,7 @@ def check_held_out_relations(splits, known, dataset, closed=False):
         if relation not in known:
           close = difflib.get_close_matches(relation, sorted(known), n=1)
           hint = f" (did you mean {close[0]!r}?)" if close else ""
-          raise errors.InputError(f"{e.get('source', name)} (id {e['id']}): relation "
+          raise errors.InputError(f"{e.get('source', name)} (id {shown(e['id'])}): relation "
                                   f"{relation!r} {why}{hint}; fix the label{fix}")
 
 

@@ -21,6 +21,7 @@ import os
 from absl import logging
 
 from noisy_meta.core import errors
+from noisy_meta.data import label_checks
 from noisy_meta.data import tacred
 from noisy_meta.data import text_files
 
@@ -95,11 +96,11 @@ def read_label_patch_file(path, shape="auto"):
       raise errors.InputError(f"{where}: id must be a non-empty string, found "
                               f"{ex_id!r:.80}.")
     if not _nonempty(relation):
-      raise errors.InputError(f"{where} (id {ex_id}): relation must be a non-empty "
-                              f"string, found {relation!r:.80}.")
+      raise errors.InputError(f"{where} (id {label_checks.shown(ex_id)}): relation must "
+                              f"be a non-empty string, found {relation!r:.80}.")
     if ex_id in first:
-      raise errors.InputError(f"{where}: duplicate id {ex_id} (first at "
-                              f"#{first[ex_id]}).")
+      raise errors.InputError(f"{where}: duplicate id {label_checks.shown(ex_id)} (first "
+                              f"at #{first[ex_id]}).")
     first[ex_id] = i
     labels[ex_id] = relation
   return labels, found

@@ -18,6 +18,7 @@ import os
 
 from noisy_meta.core import atomic
 from noisy_meta.core import errors
+from noisy_meta.data import label_checks
 from noisy_meta.data import text_files
 
 TACRED_SPLITS = ("train", "dev", "test")
@@ -135,7 +136,8 @@ def read_tacred(path):
   out, seen = [], {}
   for i, ex in enumerate(data):
     ex_id = ex.get("id") if isinstance(ex, dict) else None
-    where = f"{path}#{i}" + (f" (id {str(ex_id):.80})" if ex_id is not None else "")
+    where = f"{path}#{i}" + (
+        f" (id {label_checks.shown(ex_id)})" if ex_id is not None else "")
     ex = _check_tacred(ex, where)
     if ex["id"] in seen:
       raise errors.InputError(f"{where}: duplicate id (first at #{seen[ex['id']]}).")
