@@ -112,7 +112,7 @@ def test_jsonl_and_npz_dumps_read_back(tmp_path):
 def test_bad_dumps_are_one_line_errors(tmp_path):
   bad = tmp_path / "bad.jsonl"
   bad.write_text('{"epoch": 0, "id": 0, "label": 1, "logits": [0.1, 0.2]}\n{"epoch": 0}\n')
-  with pytest.raises(errors.InputError, match=r"bad.jsonl:2: expected a JSON object"):
+  with pytest.raises(errors.InputError, match=r"bad.jsonl:2: no 'id'; expected a JSON object"):
     analyze.load(str(bad))
   gap = tmp_path / "gap.jsonl"
   gap.write_text('{"epoch": 0, "id": 1, "label": 1, "logits": [0.1, 0.2]}\n')
@@ -125,9 +125,9 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
     analyze.from_logits(logits, np.zeros(6, int))
   with pytest.raises(errors.InputError, match="NaN or inf"):
     analyze.from_logits(np.full((2, 5, 3), np.nan, np.float32), np.zeros(5, int))
-  with pytest.raises(errors.InputError, match="labels must lie in 0..2"):
+  with pytest.raises(errors.InputError, match=r"labels\[0\] = 3: outside 0..2 \(3 logit columns\)"):
     analyze.from_logits(logits, np.full(5, 3))
-  with pytest.raises(errors.InputError, match="threshold-sample ids must be integers in 0..4"):
+  with pytest.raises(errors.InputError, match=r"threshold\[1\]\[0\] = 7: outside 0..4"):
     analyze.from_logits([logits, logits], np.zeros(5, int), [np.array([0]), np.array([7])])
   with pytest.raises(errors.InputError, match="not a finished AUM workdir"):
     analyze.load(str(tmp_path))
@@ -156,7 +156,8 @@ def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir):
   texts = [r[0] for r in rows]
   labels = ["pos" if r[1] == "1" else "neg" for r in rows]
   kw = dict(model=tiny_bert_dir, arg="runlocal", num_epochs=2,
-            **{"input.batch_size": 16, "input.buckets": (32, 64), "optim.lr": 1e-3,
+            **{"input.batch_size": 16, "input.buckets": (32, 64), "input.max_len": 64,
+               "optim.lr": 1e-3,
                "input.cache_dir": str(tmp_path / "cache"), "detect.frozen": False})
   table = analyze.find_label_issues(texts, labels, str(tmp_path / "w"), **kw)
   assert len(table) == 80 and set(table["label_name"]) == {"neg", "pos"}
@@ -183,3 +184,264 @@ def test_find_relation_issues_on_the_tacred_sample(tmp_path, data_dir):
   bad = [dict(exs[0], subj_end=999)] + exs[1:]
   with pytest.raises(errors.InputError, match=r"train.json#0 .*"):
     analyze.find_relation_issues(bad, str(tmp_path / "bad"), **kw)
+
+
+def _jsonl(path, records):
+  path.write_text("".join(json.dumps(r) + "\n" for r in records))
+  return str(path)
+
+
+def _rec(run, epoch, i, label, logits=(0.1, 0.2, 0.3)):
+  return {"run": run, "epoch": epoch, "id": i, "label": label, "logits": list(logits)}
+
+
+L = np.array([[[2.0, 1.0, 0.5], [0.0, 1.0, 3.0], [1.0, 0.0, 0.0], [0.5, 0.5, 2.0],
+               [1.0, 2.0, 0.0]]] * 2, np.float32)  # [2 epochs, 5 examples, 3 classes].
+Y = np.array([0, 1, 2, 0, 1])
+# (the input, the call, the exact message): docs/faults.md's API table.
+BAD_INPUTS = [
+    ('`from_logits`: a label 1.5',
+     lambda t: analyze.from_logits(L, [0, 1, 1.5, 0, 1]),
+     "labels[2] = 1.5: not a whole number (1.0 counts as 1; 1.5, NaN and inf do not)."),
+    ('`from_logits`: a NaN label',
+     lambda t: analyze.from_logits(L, [0, 1, np.nan, 0, 1]),
+     "labels[2] = nan: not a whole number (1.0 counts as 1; 1.5, NaN and inf do not)."),
+    ('`from_logits`: string labels, no `label_names`',
+     lambda t: analyze.from_logits(L, ["a", "b", "c", "a", "b"]),
+     "labels: strings (e.g. 'a'); pass class ids 0..2, or label_names (the classes in "
+     "logit-column order) to map the strings."),
+    ('`from_logits`: a string label not among `label_names`',
+     lambda t: analyze.from_logits(L, ["a", "b", "cc", "a", "b"], label_names=["a", "b", "c"]),
+     "labels[2] = 'cc': not among label_names (did you mean 'c'?)."),
+    ('`from_logits`: boolean labels',
+     lambda t: analyze.from_logits(L, Y.astype(bool)),
+     "labels: booleans; pass integers (np.asarray(x, int) gives 0 and 1)."),
+    ('`from_logits`: a label outside the logit columns',
+     lambda t: analyze.from_logits(L, np.full(5, 3)),
+     "labels[0] = 3: outside 0..2 (3 logit columns)."),
+    ("`from_logits`: 4 labels for 5 examples' logits",
+     lambda t: analyze.from_logits(L, Y[:4]),
+     "run 1: logits of shape (2, 5, 3); expected [epochs, 4 examples, classes] (one label per "
+     "example)."),
+    ('`from_logits`: zero epochs',
+     lambda t: analyze.from_logits(L[:0], Y),
+     "run 1: logits of shape (0, 5, 3): no epochs; expected [epochs >= 1, N >= 1, classes]."),
+    ('`from_logits`: no examples (empty arrays)',
+     lambda t: analyze.from_logits(L[:, :0], []),
+     "run 1: logits of shape (2, 0, 3): no examples; expected [epochs >= 1, N >= 1, classes]."),
+    ('`from_logits`: one class (one logit column)',
+     lambda t: analyze.from_logits(L[:, :, :1], np.zeros(5, int)),
+     "run 1: 1 logit column; AUM needs two classes at least."),
+    ('`from_logits`: threshold samples with one real class',
+     lambda t: analyze.from_logits(L[:, :, :2], [0, 1, 0, 0, 1], [[0], [1]]),
+     "run 1: 2 logit columns; AUM needs two classes at least plus the fake class (the last "
+     "column)."),
+    ('`from_logits`: runs with different class counts',
+     lambda t: analyze.from_logits([L, np.concatenate([L, L[:, :, :1]], 2)], Y),
+     "run 2: logits [2, 5, 4], run 1's [2, 5, 3]: the runs differ in classes (every run "
+     "trains the same examples, classes and epochs)."),
+    ('`from_logits`: runs with different epochs',
+     lambda t: analyze.from_logits([L, L[:1]], Y),
+     "run 2: logits [1, 5, 3], run 1's [2, 5, 3]: the runs differ in epochs (every run "
+     "trains the same examples, classes and epochs)."),
+    ('`from_logits`: an empty list of runs',
+     lambda t: analyze.from_logits([], Y),
+     "logits: no runs; give one array [epochs, N, classes] per run."),
+    ('`from_logits`: string logits',
+     lambda t: analyze.from_logits(L.astype(str), Y),
+     "run 1: logits of type <U32; expected real numbers (float16/32/64)."),
+    ('`from_logits`: inf logits',
+     lambda t: analyze.from_logits(np.full((2, 5, 3), np.inf), Y),
+     "run 1: logits hold NaN or inf (a diverged training?)."),
+    ('`from_logits`: logits of 3e35',
+     lambda t: analyze.from_logits(L * 1e35, Y),
+     "run 1: logits up to 3e+35 in magnitude; keep them within +-1e+30 (float32 margins "
+     "summed over epochs overflow)."),
+    ('`from_logits`: probabilities (softmax rows)',
+     lambda t: analyze.from_logits(np.exp(L) / np.exp(L).sum(-1, keepdims=True), Y),
+     "run 1: these look like probabilities (every row lies in [0, 1] and sums to 1); pass "
+     "logits (log-probabilities work too: np.log(probs) gives the same margins)."),
+    ('`from_logits`: an empty threshold set',
+     lambda t: analyze.from_logits([L, L], [0, 1, 0, 0, 1], [[], [1]]),
+     "run 1: no threshold samples; AUM's cut is a percentile of their AUM "
+     "(analyze.threshold_ids draws N // (c + 1) per run)."),
+    ('`from_logits`: a threshold id 0.5',
+     lambda t: analyze.from_logits([L, L], [0, 1, 0, 0, 1], [[0], [0.5]]),
+     "threshold[1][0] = 0.5: not a whole number (1.0 counts as 1; 1.5, NaN and inf do not)."),
+    ('`from_logits`: overlapping threshold sets',
+     lambda t: analyze.from_logits([L, L], [0, 1, 0, 0, 1], [[0], [0]]),
+     "the two runs' threshold samples must be disjoint."),
+    ('`from_logits`: a label name twice',
+     lambda t: analyze.from_logits(L, Y, label_names=["a", "b", "a"]),
+     "label_names: 'a' twice; each class needs its own name."),
+    ('`from_logits`: `texts="abcde"` (a string, not a list)',
+     lambda t: analyze.from_logits(L, Y, texts="abcde"),
+     "texts: 'abcde'; expected a list of 5 strings."),
+    ('`from_logits`: a text that is None',
+     lambda t: analyze.from_logits(L, Y, texts=["a", None, "c", "d", "e"]),
+     "texts[1] = None: not a string."),
+    ('`from_logits`: `percentiles=()`',
+     lambda t: analyze.from_logits(L, Y, percentiles=()),
+     "percentiles: empty; give one at least, e.g. (1, 10, 50, 90, 99)."),
+    ('`from_logits`: percentile 101',
+     lambda t: analyze.from_logits(L, Y, percentiles=(50, 101)),
+     "percentiles: 101 is not a number in [0, 100]."),
+    ('`threshold_ids`: a label outside 0..num_classes-1',
+     lambda t: analyze.threshold_ids([0, 1, 3], 2),
+     "labels[2] = 3: outside 0..1 (num_classes=2)."),
+    ('`threshold_ids`: one class',
+     lambda t: analyze.threshold_ids([0, 0, 0], 1), "num_classes=1: must be an integer >= 2."),
+    ('`threshold_ids`: a misspelt mode',
+     lambda t: analyze.threshold_ids([0, 1, 1, 0], 2, mode="equals"),
+     "mode='equals': did you mean 'equal'? use one of equal, random, capped."),
+    ('`threshold_ids`: too few examples for a threshold set',
+     lambda t: analyze.threshold_ids([0, 1], 2),
+     "2 examples of 2 classes give no threshold samples (N // (c + 1) per run, two "
+     "examples of a class at least); AUM's cut needs some."),
+    ('`config`: an unknown detect field',
+     lambda t: analyze.config(kk=3),
+     "kk=3: not a config field; did you mean 'k'? see configs/ for the fields."),
+    ('`load`: a missing file',
+     lambda t: analyze.load(str(t / "missing.jsonl")), "{t}/missing.jsonl: not found."),
+    ('`load`: a .jsonl with a negative id',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, -1, 0)])),
+     "{t}/d.jsonl:1: id=-1 is negative; runs, epochs, ids and labels count from 0."),
+    ('`load`: a .jsonl label 1.5',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 1.5)])),
+     "{t}/d.jsonl:1: label=1.5 is not a whole number."),
+    ('`load`: a .jsonl label "1" (a string)',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, "1")])),
+     "{t}/d.jsonl:1: label='1' is not a whole number."),
+    ('`load`: a .jsonl label that changes between epochs',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 1), _rec(1, 1, 0, 2)])),
+     "{t}/d.jsonl:2: id 0 has label 2 here but 1 at line 1 of run 1; an example keeps its "
+     "label through a run."),
+    ('`load`: a .jsonl record twice (a rerun appended)',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 1), _rec(1, 0, 0, 1)])),
+     "{t}/d.jsonl:2: run 1 epoch 0 id 0 again (a second recording appended to the same "
+     "file? one file per training)."),
+    ('`load`: a .jsonl label beyond the logits',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 3)])),
+     "{t}/d.jsonl:1: label=3 but 3 logits (labels 0..2)."),
+    ("`load`: NaN in a .jsonl's logits",
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 0, (0.1, float("nan")))])),
+     "{t}/d.jsonl:1: logits hold NaN, inf or values beyond +-1e+30 (a diverged training?)."),
+    ('`load`: a .jsonl label that changes between runs (not to the fake class)',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 0), _rec(2, 0, 0, 1)])),
+     "{t}/d.jsonl: id 0 has label 0 in run 1 but 1 in run 2; only a threshold sample's "
+     "label changes (to the fake class 2, the last column)."),
+    ('`load`: the fake class in both runs',
+     lambda t: analyze.load(_jsonl(t / "d.jsonl", [_rec(1, 0, 0, 2), _rec(2, 0, 0, 2),
+                                                  _rec(1, 0, 1, 0), _rec(2, 0, 1, 2)])),
+     "{t}/d.jsonl: id 0 is trained on the fake class (2, the last column) in both runs; a "
+     "threshold sample keeps its label in the other."),
+    ('`load`: an .npz with threshold_ids_run1 only',
+     lambda t: analyze.load(_npz(t, logits_run1=L, logits_run2=L, labels=Y,
+                                 threshold_ids_run1=[0])),
+     "{t}/d.npz: threshold_ids_run1 without its pair; give both runs' threshold ids or "
+     "neither."),
+    ('`load`: an .npz label 0.5',
+     lambda t: analyze.load(_npz(t, logits=L, labels=[0, 1, 0.5, 0, 1])),
+     "{t}/d.npz: labels[2] = 0.5: not a whole number (1.0 counts as 1; 1.5, NaN and inf do "
+     "not)."),
+    ('`load`: an .npz with 3 labels for 5 examples',
+     lambda t: analyze.load(_npz(t, logits=L, labels=Y[:3])),
+     "{t}/d.npz: run 1's logits of shape (2, 5, 3) for 3 labels; expected [epochs, N, "
+     "classes]."),
+    ('`load`: a damaged .npz',
+     lambda t: analyze.load(str(_write(t / "d.npz", b"PK\x03\x04broken"))),
+     "{t}/d.npz: not a readable .npz (BadZipFile: File is not a zip file)."),
+    ('`find_label_issues`: `num_epoch=1` (unknown override)',
+     lambda t: _issues(t, num_epoch=1),
+     "num_epoch=1: not a config field; did you mean 'num_epochs'? see configs/ for the "
+     "fields."),
+    ('`find_label_issues`: `num_epochs=0`',
+     lambda t: _issues(t, num_epochs=0), "--config.num_epochs=0: must be "),
+    ('`find_label_issues`: `num_epochs=1.5`',
+     lambda t: _issues(t, num_epochs=1.5),
+     "num_epochs=1.5: expected int, got float."),
+    ('`find_label_issues`: `optim=3` (a block)',
+     lambda t: _issues(t, optim=3),
+     "optim=3: a block of settings; set its fields, e.g. optim."),
+    ('`find_label_issues`: overriding `input.train_file`',
+     lambda t: _issues(t, **{"input.train_file": "x.tsv"}),
+     "input.train_file: set by this function from its arguments; leave it out."),
+    ('`find_label_issues`: `arg="runlocl"`',
+     lambda t: _issues(t, arg="runlocl"),
+     "arg='model=minilm,seeds=0,folds=0,runlocl': Unknown config argument 'runlocl' in "
+     "'model=minilm,seeds=0,folds=0,runlocl'; did you mean 'runlocal'? known: "),
+    ('`find_label_issues`: `seeds=-1`',
+     lambda t: _issues(t, seeds=-1), "seeds=-1: must be an integer >= 0."),
+    ('`find_label_issues`: `folds=1`',
+     lambda t: _issues(t, folds=1),
+     "folds=1: cross-validation needs 2 folds at least (0: no fold models)."),
+    ('`find_label_issues`: dev texts without dev labels',
+     lambda t: _issues(t, dev_texts=["a"]),
+     "dev_texts without dev_labels (or the reverse): give both, or neither (the first "
+     "min(200, N) training rows monitor the runs)."),
+    ('`find_label_issues`: a dev label not in training',
+     lambda t: _issues(t, dev_texts=["a"], dev_labels=["neutral"]),
+     "dev_labels: 'neutral' is not a training label (classes: neg, pos)."),
+    ('`find_label_issues`: int dev labels, string labels',
+     lambda t: _issues(t, dev_texts=["a"], dev_labels=[1]),
+     "dev_labels are numbers, labels strings: give both alike."),
+    ('`find_label_issues`: one class',
+     lambda t: _issues(t, labels=["pos"] * 4),
+     "labels: all 4 are 'pos'; AUM needs two classes at least."),
+    ('`find_label_issues`: labels 1 and "1" mixed',
+     lambda t: _issues(t, labels=[1, "1", 0, 0]),
+     "labels[1] = '1': not a label (strings and numbers mixed; 1.0 counts as 1, 1.5, NaN, "
+     "None and booleans do not)."),
+    ('`find_label_issues`: a NaN label',
+     lambda t: _issues(t, labels=[1.0, float("nan"), 0, 0]),
+     "labels[1] = nan: not a label (give strings or whole numbers; 1.0 counts as 1, 1.5, "
+     "NaN, None and booleans do not)."),
+    ('`find_label_issues`: a label with a tab',
+     lambda t: _issues(t, labels=["pos", "neg", "a\tb", "neg"]),
+     "labels[2] = 'a\\tb': a label must be non-empty and hold no tab or newline."),
+    ('`find_label_issues`: an empty text',
+     lambda t: _issues(t, texts=["good", " ", "bad", "fine"]), "texts[1]: empty."),
+    ('`find_relation_issues`: an example that is not a dict',
+     lambda t: analyze.find_relation_issues([{"token": ["a"]}, "x"], str(t / "w")),
+     "examples[1] = 'x': not a dict (TACRED's JSON schema)."),
+]
+
+
+def _write(path, data):
+  path.write_bytes(data)
+  return path
+
+
+def _npz(t, **arrays):
+  np.savez(t / "d.npz", **arrays)
+  return str(t / "d.npz")
+
+
+def _issues(t, texts=("good", "bad", "fine", "awful"), labels=("pos", "neg", "pos", "neg"),
+            **kw):
+  return analyze.find_label_issues(list(texts), list(labels), str(t / "w"), **kw)
+
+
+@pytest.mark.parametrize("case", range(len(BAD_INPUTS)))
+def test_each_bad_input_is_one_input_error(case, tmp_path):
+  """Every entry point refuses bad input with its one sentence, before it writes."""
+  _, call, message = BAD_INPUTS[case]
+  with pytest.raises(errors.InputError) as e:
+    call(tmp_path)
+  assert str(e.value).startswith(message.replace("{t}", str(tmp_path))), str(e.value)
+  assert not (tmp_path / "w").exists()  # Refused before any file is written.
+
+
+def test_whole_floats_and_named_strings_are_accepted():
+  """1.0 counts as 1 (as pandas gives a column with gaps); string labels map
+  through label_names; log-probabilities give the logits' margins."""
+  ints = analyze.from_logits(L, Y)
+  assert ints.equals(analyze.from_logits(L, Y.astype(float)))
+  named = analyze.from_logits(L, ["a", "b", "c", "a", "b"], label_names=["a", "b", "c"])
+  assert (named["label"].to_numpy() == ints["label"].to_numpy()).all()
+  logp = L - np.log(np.exp(L).sum(-1, keepdims=True))
+  np.testing.assert_allclose(analyze.from_logits(logp, Y)["aum"], ints["aum"], atol=1e-5)
+  cfg, rows = analyze.label_issues_config(["a", "b", "c"], [10, 2.0, 10], "/tmp/x",
+                                          num_epochs=np.int64(2))
+  assert cfg.input.labels == ("2", "10") and rows["train.tsv"][1] == ["10", "2", "10"]
+  assert cfg.num_epochs == 2 and isinstance(cfg.num_epochs, int)
