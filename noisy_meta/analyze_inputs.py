@@ -68,6 +68,7 @@ def integers(values, what, *, low=0, high=None, allow_empty=False, note=""):
   if kind == "c":
     fail(f"{what}: complex numbers; expected integers.")
   if kind == "f":
+    arr = arr.astype(np.float64)  # float16 cannot hold the bounds compared below.
     bad = ~np.isfinite(arr) | (arr != np.round(arr))
     if bad.any():
       i = int(np.flatnonzero(bad)[0])
