@@ -68,7 +68,8 @@ def threshold_ids(labels, num_classes, seed=0, mode="equal", divisor="c+1"):
 
 
 def config(task="logits", percentiles=PERCENTILES, noise_rate=0.0, **detect):
-  """The settings the report reads (an AUM job's config has them all)."""
+  """The settings the report reads (an AUM job's config has them all);
+  `detect` overrides DETECT, checked as the CLI checks --config.detect.*."""
   percentiles = inputs.percentiles(percentiles)
   if not isinstance(task, str) or not task.strip():
     inputs.fail(f"task={task!r}: expected a name for the report, e.g. 'logits'.")
@@ -86,6 +87,9 @@ def config(task="logits", percentiles=PERCENTILES, noise_rate=0.0, **detect):
   c.neighbors = ml_collections.ConfigDict({"k": DETECT["k"]})
   c.detect = ml_collections.ConfigDict(DETECT)
   inputs.apply_overrides(c.detect, detect)
+  if detect:  # Their values by the AUM job's declared rules (validate.check).
+    _job_config("aum_tsv", "", {f"detect.{k}": v for k, v in detect.items()},
+                {"input.train_file": "train.tsv", "input.dev_file": "dev.tsv"})
   return c
 
 

@@ -301,6 +301,8 @@ BAD_INPUTS = [
     ('`config`: an unknown detect field',
      lambda t: analyze.config(kk=3),
      "kk=3: not a config field; did you mean 'k'? see configs/ for the fields."),
+    ("`config`: a detect value out of range",
+     lambda t: analyze.config(k=0), "--config.detect.k=0: must be "),
     ('`load`: a missing file',
      lambda t: analyze.load(str(t / "missing.jsonl")), "{t}/missing.jsonl: not found."),
     ('`load`: a .jsonl with a negative id',
