@@ -93,3 +93,33 @@ def test_a_new_learner_runs_supervised_and_aum_through_the_registries(tmp_path):
   # AUM finds the flipped labels of separable blobs.
   assert summary["detectors"]["table"]["aum"]["auroc"] > 0.9
   assert json.load(open(tmp_path / "aum" / "clean" / "none_s0" / "metrics.json"))["task"] == "toy"
+
+
+class _WarnedToy(toy_learner.ToyLearner):
+  name = "toy_warned"
+
+  def data_warnings(self):
+    return ["dev.tsv: every one of its 64 dev examples is also a training example."]
+
+
+learners.register("toy_warned", __name__, "_WarnedToy")
+
+
+def test_the_readers_warnings_reach_metrics_and_the_aum_report(tmp_path):
+  config = _config(epochs=2)
+  with config.unlocked():
+    config.learner = "toy_warned"
+  out = trainers.get("supervised").train_and_evaluate(config, str(tmp_path / "sup"))
+  assert out["data_warnings"] == learners.get("toy_warned")(config).data_warnings()
+  with config.unlocked():
+    config.trainer, config.clean.detector = "aum", "aum"
+  summary = trainers.get("aum").train_and_evaluate(config, str(tmp_path / "aum"))
+  assert summary["data_warnings"] == out["data_warnings"]
+  report = (tmp_path / "aum" / "report.md").read_text()
+  assert "## Data warnings\n\n- dev.tsv: every one of its 64 dev examples" in report
+  # A learner without warnings adds nothing.
+  with config.unlocked():
+    config.learner = "toy"
+  plain = supervised.fit(config, str(tmp_path / "plain"), learners.get("toy")(config),
+                         learners.get("toy")(config).train)[0]
+  assert "data_warnings" not in plain

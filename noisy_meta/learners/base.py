@@ -61,7 +61,8 @@ class Learner(Protocol):
   def example_ids(self, split) -> list: ...
   def make_batch(self, split, idx, batch_size, length): ...
   def train_examples(self):
-    """The training split as `text_files.TextData` (for reports)."""
+    """The training split as `text_files.TextData` (for reports), its
+    `warnings` the learner's `data_warnings()`."""
 
   # The model.
   def init_state(self, rng, num_classes, num_steps, mesh, dynamics_shape=None,
@@ -84,6 +85,8 @@ class Learner(Protocol):
     """What metrics.json says the run was (task, model)."""
   def collapse_reason(self, preds, labels):
     """Why predictions `preds` of labels `labels` are degenerate, or None."""
+  def data_warnings(self) -> list:
+    """What the readers found odd but usable in this data (reports repeat it)."""
 
 
 @runtime_checkable
@@ -205,8 +208,10 @@ class InMemory:
 
   def train_examples(self):
     n = self.size(self.train)
-    return text_files.TextData([f"row {i}" for i in range(n)], self.train.labels,
-                               tuple(self.label_names), [f"row:{i}" for i in range(n)])
+    out = text_files.TextData([f"row {i}" for i in range(n)], self.train.labels,
+                              tuple(self.label_names), [f"row:{i}" for i in range(n)])
+    out.warnings = self.data_warnings()
+    return out
 
   def describe(self, workdir, n, num_classes, num_steps):
     logging.info("%s: %d train / %d dev examples, %d classes, %d steps (%s).", self.name,
@@ -228,3 +233,6 @@ class InMemory:
   def collapse_reason(self, preds, labels):
     names = list(self.label_names) + [f"fake class {len(self.label_names)}"]
     return metrics_lib.collapse(preds, labels, names=names)
+
+  def data_warnings(self):
+    return []

@@ -306,8 +306,10 @@ class RelationClassifier(relation_scoring.RelationScoring):
         subj, obj = enc.subj_pos[i, t] == 0, enc.obj_pos[i, t] == 0
         words.append(f"[S {w}]" if subj else f"[O {w}]" if obj else w)
       texts.append(" ".join(words))
-    return text_files.TextData(texts, np.asarray(enc.labels, np.int32),
-                               tuple(self.label_names), [str(x) for x in enc.ids])
+    out = text_files.TextData(texts, np.asarray(enc.labels, np.int32),
+                              tuple(self.label_names), [str(x) for x in enc.ids])
+    out.warnings = self.data_warnings()
+    return out
 
   def source_fingerprints(self):
     """{split: digest} of the data a whole job (AUM, MLRC) reads."""

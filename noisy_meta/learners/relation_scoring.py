@@ -84,6 +84,11 @@ class RelationScoring:
     writers.write_text(os.path.join(workdir, "report.md"),
                        "\n".join(relation_report.report_lines(config, result)) + "\n")
 
+  def data_warnings(self):
+    """The readers' warnings (a dev or test split repeating train, relations
+    outside the dataset's)."""
+    return list(self.data.get("warnings", []))
+
   def result_fields(self, details):
     """What a supervised run's metrics.json adds for a relation learner."""
     return {"dataset": self.dataset, "per_relation": details.get("per_relation", {})}

@@ -251,8 +251,10 @@ class RelationTransformer(base.BucketedBatches, relation_scoring.RelationScoring
         words[s] = f"[{tag} " + words[s]
         words[t] = words[t] + "]"
       texts.append(" ".join(words))
-    return text_files.TextData(texts, np.asarray(self.train.labels, np.int32),
-                               tuple(self.label_names), [str(x) for x in self.train.ids])
+    out = text_files.TextData(texts, np.asarray(self.train.labels, np.int32),
+                              tuple(self.label_names), [str(x) for x in self.train.ids])
+    out.warnings = self.data_warnings()
+    return out
 
   def source_fingerprints(self):
     return self.fingerprints(self.train)

@@ -262,6 +262,10 @@ class TextClassifier(base.BucketedBatches):
   def dev_line(self, dev):
     return f"accuracy {dev['accuracy']:.4f} mcc {dev['mcc']:.4f}"
 
+  def data_warnings(self):
+    """The readers' warnings on train and dev (tasks.load_splits)."""
+    return list(self.data["train"].warnings) if "train" in self.data else []
+
   def collapse_reason(self, preds, labels):
     """One predicted class, or the majority class's accuracy (an AUM run's
     fake class named as such)."""

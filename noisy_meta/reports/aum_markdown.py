@@ -196,6 +196,7 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
            "mean ± sample std over seeds with n the number of seeds (one seed: its value, "
            "n=1).", ""]
   lines += common.smoke_lines(config)
+  lines += common.warning_lines(summary.get("data_warnings"))
   collapsed = summary.get("collapsed_runs", [])
   if collapsed:
     lines += [f"**Collapsed classifiers: {len(collapsed)} of {summary['finished_runs']} runs** "

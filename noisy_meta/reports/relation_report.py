@@ -10,6 +10,7 @@ def report_lines(config, result):
            f"Test F1 of the best-dev model (official score): {100 * result['test_f1']:.2f}; "
            f"best dev F1 {100 * result['dev_best_f1']:.2f}; seed {config.seed}.", ""]
   lines += common.smoke_lines(config)
+  lines += common.warning_lines(result.get("data_warnings"))
   if result.get("collapse_reason"):
     lines += [f"**Collapsed classifier** (test): {result['collapse_reason']}.", ""]
   lines.append(relation_metrics.per_relation_table(result["per_relation"]))

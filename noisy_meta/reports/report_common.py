@@ -14,6 +14,14 @@ def smoke_lines(config):
   return [SMOKE_RUN, ""] if config.runlocal else []
 
 
+def warning_lines(warnings):
+  """A report's "Data warnings" section: what the readers found odd but
+  usable (a dev file that repeats train, a class without examples, ...)."""
+  if not warnings:
+    return []
+  return ["## Data warnings", ""] + [f"- {w}" for w in warnings] + [""]
+
+
 def table(header, rows):
   """A Markdown table's lines; `|` in a cell is escaped, newlines become spaces."""
   cell = lambda c: str(c).replace("|", "\\|").replace("\n", " ")

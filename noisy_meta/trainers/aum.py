@@ -384,6 +384,8 @@ def write_reports(config, workdir, train, original, given, noisy, j, det, result
                                   j["thresholds"], results, neighbours, aum_runs=aum_runs,
                                   by_detector=by_detector, detector=config.clean.detector)
   summary["detectors"] = aum_summary.detector_summary(config, det, by_detector)
+  if train.warnings:  # What the readers found odd (report.md repeats it).
+    summary["data_warnings"] = list(train.warnings)
   if parallel.is_lead():
     aum_report.write_all(workdir, config, train, original, given, noisy, j["used"],
                          j["judged_in"], thr_1, thr_2, j["flags"], j["stats"], neighbours,
