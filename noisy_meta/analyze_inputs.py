@@ -290,6 +290,25 @@ def text_labels(labels, what, n):
   return [str(v) for v in ints], int
 
 
+def _look_wrong(labels):
+  """Refuses what the TSV reader refuses in a file whose classes it infers
+  (data/label_checks.py): a missing-value marker, one class written two ways."""
+  from noisy_meta.data import label_checks  # pylint: disable=g-import-not-at-top
+  first = {}
+  for i, y in enumerate(labels):
+    first.setdefault(y, i)
+  for y, i in first.items():
+    if y.lower() in label_checks.MISSING_LABELS:
+      fail(f"labels[{i}] = {_show(y)}: looks like a missing value (pandas writes NaN so), "
+           "not a class; fill it in or drop the row.")
+  names = list(first)
+  for a, b in ((a, b) for j, a in enumerate(names) for b in names[:j]):
+    why = label_checks.same_class(a, b)
+    if why:
+      fail(f"labels[{first[a]}] = {_show(a)} and labels[{first[b]}] = {_show(b)} are {why}; "
+           "write each class one way.")
+
+
 def label_rows(texts, labels, dev_texts, dev_labels):
   """(texts, labels, dev_texts, dev_labels, classes) of find_label_issues:
   strings, the classes in order (sorted; whole numbers numerically)."""
@@ -303,6 +322,11 @@ def label_rows(texts, labels, dev_texts, dev_labels):
   classes = sorted(set(labels), key=int if kind is int else str)
   if len(classes) < 2:
     fail(f"labels: all {len(labels)} are {classes[0]!r}; AUM needs two classes at least.")
+  if kind is str:
+    _look_wrong(labels)
+  if len(classes) > max(20, len(labels) // 2):
+    fail(f"labels: {len(classes)} different labels in {len(labels)} rows (e.g. "
+         f"{_show(classes[0])}, {_show(classes[1])}): are texts and labels swapped?")
   if (dev_texts is None) != (dev_labels is None):
     fail(f"dev_texts without dev_labels (or the reverse): give both, or neither (the first "
          f"min(200, N) training rows monitor the runs).")

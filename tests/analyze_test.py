@@ -398,6 +398,18 @@ BAD_INPUTS = [
      lambda t: _issues(t, labels=[1.0, float("nan"), 0, 0]),
      "labels[1] = nan: not a label (give strings or whole numbers; 1.0 counts as 1, 1.5, "
      "NaN, None and booleans do not)."),
+    ('`find_label_issues`: a label "nan" (a missing value)',
+     lambda t: _issues(t, labels=["pos", "nan", "pos", "neg"]),
+     "labels[1] = 'nan': looks like a missing value (pandas writes NaN so), not a class; "
+     "fill it in or drop the row."),
+    ("`find_label_issues`: one class written two ways",
+     lambda t: _issues(t, labels=["pos", "neg", "Pos", "neg"]),
+     "labels[2] = 'Pos' and labels[0] = 'pos' are the same word in another letter case; "
+     "write each class one way."),
+    ("`find_label_issues`: texts and labels swapped",
+     lambda t: _issues(t, labels=[f"a review {i}" for i in range(24)], texts=["x"] * 24),
+     "labels: 24 different labels in 24 rows (e.g. 'a review 0', 'a review 1'): are texts "
+     "and labels swapped?"),
     ('`find_label_issues`: a label with a tab',
      lambda t: _issues(t, labels=["pos", "neg", "a\tb", "neg"]),
      "labels[2] = 'a\\tb': a label must be non-empty and hold no tab or newline."),
