@@ -6,6 +6,7 @@ import jax
 import orbax.checkpoint as ocp
 
 from noisy_meta.core import errors
+from noisy_meta.core import guards
 from noisy_meta.core import parallel
 
 
@@ -82,7 +83,8 @@ class Checkpointer:
     for step in sorted(self.mngr.all_steps(), reverse=True):
       where = os.path.join(self.directory, str(step))
       try:
-        saved = _shapes(self.mngr.item_metadata(step).tree)
+        tree = getattr(self.mngr.item_metadata(step), "tree", None)
+        saved, problem = (None if tree is None else _shapes(tree)), "no readable metadata"
       except Exception as e:  # pylint: disable=broad-except
         saved, problem = None, _first_line(e)
       if saved is not None:
@@ -91,6 +93,7 @@ class Checkpointer:
           raise errors.InputError(
               f"{where}: this checkpoint does not fit the model and config of this run "
               f"({mismatch}). Use a new --workdir, or delete its ckpt/ to start over.")
+        guards.install_unraisable_hook()  # A failed restore's late reads: quiet.
         try:
           restored = self.mngr.restore(step, args=ocp.args.StandardRestore(state))
         except Exception as e:  # pylint: disable=broad-except

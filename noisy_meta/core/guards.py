@@ -328,21 +328,45 @@ def _press_again():
     os.kill(os.getpid(), signal.SIGINT)
 
 
+def _late_orbax_read(args):
+  """Whether an unraisable exception is the aftermath of a failed orbax
+  restore: when one array cannot be read, orbax raises and closes its event
+  loop while its other reads still run; as they finish, TensorStore's
+  threads raise RuntimeError "Event loop is closed" and orbax's read
+  coroutines are dropped with their errors (each a printed traceback)."""
+  code = getattr(args.object, "cr_code", None)  # A coroutine's code.
+  return ((isinstance(args.exc_value, RuntimeError)
+           and str(args.exc_value) == "Event loop is closed")
+          or (code is not None and f"{os.sep}orbax{os.sep}" in code.co_filename))
+
+
 def _unraisable(args):
   """sys.unraisablehook: a KeyboardInterrupt Python swallowed (raised in a
   garbage-collector or weakref callback, or a finalizer) is not printed and
-  is pressed again 50 ms later, unless the loop raises it first; anything
-  else goes to the previous hook."""
+  is pressed again 50 ms later, unless the loop raises it first; the late
+  reads of a failed checkpoint restore (`_late_orbax_read`: the failure
+  itself is logged as one line) are logged at debug level; anything else
+  goes to the previous hook."""
   if isinstance(args.exc_value, KeyboardInterrupt):
     _SWALLOWED.append(True)
     timer = threading.Timer(0.05, _press_again)
     timer.daemon = True
     timer.start()
     return
+  if _late_orbax_read(args):
+    logging.debug("A late read of a failed checkpoint restore: %r", args.exc_value)
+    return
   _unraisable.previous(args)
 
 
 _unraisable.previous = sys.unraisablehook
+
+
+def install_unraisable_hook():
+  """Makes `_unraisable` sys.unraisablehook (once; the previous one kept)."""
+  if sys.unraisablehook is not _unraisable:
+    _unraisable.previous = sys.unraisablehook
+    sys.unraisablehook = _unraisable
 
 
 def catch_ctrl_c():
@@ -356,9 +380,7 @@ def catch_ctrl_c():
   del _CTRL_C[:], _SWALLOWED[:]
   if threading.current_thread() is threading.main_thread():
     signal.signal(signal.SIGINT, _on_ctrl_c)
-  if sys.unraisablehook is not _unraisable:
-    _unraisable.previous = sys.unraisablehook
-    sys.unraisablehook = _unraisable
+  install_unraisable_hook()
 
 
 def raise_if_interrupted():
