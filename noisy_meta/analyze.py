@@ -319,17 +319,21 @@ def find_label_issues(texts, labels, workdir, *, dev_texts=None, dev_labels=None
 
 def relation_issues_config(examples, workdir, *, dev_examples=None, model="transformer",
                            seeds=0, folds=0, arg="", **overrides):
-  """(config, {"train": examples, "dev": ..., "test": ...}) of
-  `find_relation_issues`, every argument checked, nothing written."""
+  """(config, {"train": rows, "dev": ..., "test": ...}) of
+  `find_relation_issues`, every argument and example checked (as the TACRED
+  reader checks a file, named by index and id), nothing written."""
   workdir = inputs.workdir(workdir)
   if workdir is None:
     inputs.fail("workdir=None: expected a folder for the job's files.")
   examples = inputs.relation_examples(examples, "examples")
   dev = (inputs.relation_examples(dev_examples, "dev_examples") if dev_examples is not None
          else examples[:200])
+  splits = {"train": inputs.tacred_rows(examples, "examples", "train"),
+            "dev": inputs.tacred_rows(dev, "examples" if dev_examples is None
+                                      else "dev_examples", "dev")}
   cfg = _job_config("aum_tacred", inputs.job_arg(model, seeds, folds, arg), overrides,
                     {"input.tacred_dir": os.path.join(workdir, "data")})
-  return cfg, {"train": examples, "dev": dev, "test": dev}
+  return cfg, dict(splits, test=splits["dev"])
 
 
 def find_relation_issues(examples, workdir, *, dev_examples=None, model="transformer",
@@ -344,8 +348,7 @@ def find_relation_issues(examples, workdir, *, dev_examples=None, model="transfo
                                        model=model, seeds=seeds, folds=folds, arg=arg,
                                        **overrides)
   os.makedirs(cfg.input.tacred_dir, exist_ok=True)
-  for name, exs in splits.items():
-    rows = [dict(e, id=str(e.get("id", f"{name}-{i}"))) for i, e in enumerate(exs)]
+  for name, rows in splits.items():
     with open(os.path.join(cfg.input.tacred_dir, f"{name}.json"), "w", encoding="utf-8") as f:
       json.dump(rows, f)
   return _run_job(cfg, workdir, folds)

@@ -361,6 +361,36 @@ def relation_examples(examples, what):
   return examples
 
 
+def _jsonable(value):
+  if isinstance(value, np.generic):
+    return value.item()
+  if isinstance(value, np.ndarray):
+    return value.tolist()
+  raise TypeError(f"a {type(value).__name__}")
+
+
+def tacred_rows(examples, what, split):
+  """The examples as the TACRED JSON file will hold them (ids as strings,
+  `<split>-<i>` where absent; numpy values as numbers, tuples as lists),
+  each checked as the TACRED reader checks a file."""
+  import json  # pylint: disable=g-import-not-at-top
+  from noisy_meta.data import tacred  # pylint: disable=g-import-not-at-top
+  rows, seen = [], {}
+  for i, e in enumerate(examples):
+    row = dict(e, id=str(e.get("id", f"{split}-{i}")))
+    where = f"{what}[{i}] (id {_show(row['id'])})"
+    try:
+      row = json.loads(json.dumps(row, default=_jsonable))
+    except (TypeError, ValueError) as err:
+      fail(f"{where}: a value that JSON cannot hold ({err}).")
+    tacred._check_tacred(row, where)  # pylint: disable=protected-access
+    if row["id"] in seen:
+      fail(f"{where}: duplicate id (first at {what}[{seen[row['id']]}]).")
+    seen[row["id"]] = i
+    rows.append(row)
+  return rows
+
+
 def job_arg(model, seeds, folds, arg):
   """The configs/<name>.py argument of find_*_issues' model, seeds, folds, arg."""
   if not isinstance(model, str) or not model.strip() or "," in model:

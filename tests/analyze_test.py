@@ -182,7 +182,7 @@ def test_find_relation_issues_on_the_tacred_sample(tmp_path, data_dir):
   assert (np.diff(table["aum"].to_numpy()) >= 0).all()
   assert os.path.exists(tmp_path / "w" / "job" / "explorer.html")
   bad = [dict(exs[0], subj_end=999)] + exs[1:]
-  with pytest.raises(errors.InputError, match=r"train.json#0 .*"):
+  with pytest.raises(errors.InputError, match=r"examples\[0\] \(id .*\): subj span"):
     analyze.find_relation_issues(bad, str(tmp_path / "bad"), **kw)
 
 
@@ -195,6 +195,12 @@ def _rec(run, epoch, i, label, logits=(0.1, 0.2, 0.3)):
   return {"run": run, "epoch": epoch, "id": i, "label": label, "logits": list(logits)}
 
 
+# A TACRED example (3 tokens): "Ann met Bob".
+REL = {"id": "a", "token": ["Ann", "met", "Bob"], "subj_start": 0, "subj_end": 0,
+       "obj_start": 2, "obj_end": 2, "subj_type": "PERSON", "obj_type": "PERSON",
+       "relation": "no_relation", "stanford_pos": ["NNP", "VBD", "NNP"],
+       "stanford_ner": ["PERSON", "O", "PERSON"], "stanford_head": [2, 0, 2],
+       "stanford_deprel": ["nsubj", "ROOT", "dobj"]}
 L = np.array([[[2.0, 1.0, 0.5], [0.0, 1.0, 3.0], [1.0, 0.0, 0.0], [0.5, 0.5, 2.0],
                [1.0, 2.0, 0.0]]] * 2, np.float32)  # [2 epochs, 5 examples, 3 classes].
 Y = np.array([0, 1, 2, 0, 1])
@@ -415,6 +421,16 @@ BAD_INPUTS = [
      "labels[2] = 'a\\tb': a label must be non-empty and hold no tab or newline."),
     ('`find_label_issues`: an empty text',
      lambda t: _issues(t, texts=["good", " ", "bad", "fine"]), "texts[1]: empty."),
+    ("`find_relation_issues`: a span outside the sentence",
+     lambda t: analyze.find_relation_issues([dict(REL, obj_end=7)], str(t / "w")),
+     "examples[0] (id 'a'): obj span [2, 7] is not inside the sentence of 3 tokens (need 0 "
+     "<= start <= end < length)."),
+    ("`find_relation_issues`: an id twice",
+     lambda t: analyze.find_relation_issues([REL, REL], str(t / "w")),
+     "examples[1] (id 'a'): duplicate id (first at examples[0])."),
+    ("`find_relation_issues`: a value JSON cannot hold",
+     lambda t: analyze.find_relation_issues([dict(REL, note={1})], str(t / "w")),
+     "examples[0] (id 'a'): a value that JSON cannot hold (a set)."),
     ('`find_relation_issues`: an example that is not a dict',
      lambda t: analyze.find_relation_issues([{"token": ["a"]}, "x"], str(t / "w")),
      "examples[1] = 'x': not a dict (TACRED's JSON schema)."),

@@ -399,15 +399,51 @@ def test_label_issues_config(args):
     assert set(rows["dev.tsv"][1]) <= set(cfg.input.labels)
 
 
-@given(st.one_of(st.lists(st.dictionaries(st.sampled_from(["token", "relation", "id"]),
-                                          SCALARS, max_size=2), min_size=1, max_size=3),
-                 st.lists(SCALARS, max_size=3), st.text(max_size=3)),
-       st.sampled_from(["transformer", "pa_lstm", "cgcn", "", 3]),
-       st.sampled_from(["", "runlocal", "bogus"]),
-       st.one_of(VALID_OVERRIDES, st.dictionaries(OVERRIDE_KEYS, OVERRIDE_VALUES, max_size=3)))
-def test_relation_issues_config(examples, model, arg, overrides):
-  _outcome(analyze.relation_issues_config, examples, "/tmp/fuzz_r", model=model, arg=arg,
-           **overrides)
+REL = {"id": "a", "token": ["Ann", "met", "Bob"], "subj_start": 0, "subj_end": 0,
+       "obj_start": 2, "obj_end": 2, "subj_type": "PERSON", "obj_type": "PERSON",
+       "relation": "no_relation", "stanford_pos": ["NNP", "VBD", "NNP"],
+       "stanford_ner": ["PERSON", "O", "PERSON"], "stanford_head": [2, 0, 2],
+       "stanford_deprel": ["nsubj", "ROOT", "dobj"]}
+
+
+@st.composite
+def relation_args(draw):
+  """find_relation_issues' examples (TACRED dicts, valid or with one field
+  replaced or removed, numpy values, repeated ids), model, arg, overrides."""
+  examples = [dict(REL, id=str(i)) for i in range(draw(st.integers(1, 3)))]
+  broken = _broken(draw, ["field", "drop", "numpy", "id", "examples", "model", "arg",
+                          "overrides"])
+  i = draw(st.integers(0, len(examples) - 1))
+  key = draw(st.sampled_from(sorted(REL)))
+  if broken == "field":
+    examples[i][key] = draw(st.one_of(SCALARS, st.lists(SCALARS, max_size=4), JSON_VALUES))
+  if broken == "drop":
+    del examples[i][key]
+  if broken == "numpy":
+    examples[i]["subj_start"] = np.int64(0)
+    examples[i]["token"] = np.array(REL["token"])
+  if broken == "id":
+    examples[i]["id"] = draw(st.one_of(SCALARS, st.just(examples[0]["id"])))
+  if broken == "examples":
+    examples = draw(st.one_of(st.lists(SCALARS, max_size=3), st.text(max_size=3)))
+  model = (draw(st.sampled_from(["", 3, None, "a,b"])) if broken == "model"
+           else draw(st.sampled_from(["transformer", "pa_lstm", "cgcn"])))
+  arg = draw(st.sampled_from(["bogus", "runlocal,x=1", 3])) if broken == "arg" else "runlocal"
+  overrides = draw(st.dictionaries(OVERRIDE_KEYS, OVERRIDE_VALUES, min_size=1, max_size=3)
+                   if broken == "overrides" else VALID_OVERRIDES)
+  return examples, model, arg, overrides
+
+
+@given(relation_args())
+def test_relation_issues_config(args):
+  """find_relation_issues' checks and config (nothing trained): the rows the
+  TACRED reader will accept and a config, or an InputError."""
+  examples, model, arg, overrides = args
+  out = _outcome(analyze.relation_issues_config, examples, "/tmp/fuzz_r", model=model,
+                 arg=arg, **overrides)
+  if out is not None:
+    assert len(out[1]["train"]) == len(examples)
+    json.dumps(out[1])  # Plain JSON.
 
 
 @given(st.dictionaries(st.sampled_from(["k", "kk", "seed", "folds", "ensemble", "frozen"]),
