@@ -52,7 +52,7 @@ def threshold_ids(labels, num_classes, seed=0, mode="equal", divisor="c+1"):
   with aum.threshold_seed=`seed`): N // (c + 1) each, equally per class."""
   num_classes = inputs.positive_int(num_classes, "num_classes", low=2)
   labels = inputs.class_ids(labels, "labels", num_classes,
-                            note=f" (num_classes={num_classes})")
+                            note=f" (num_classes={num_classes})", map_hint=False)
   seed = inputs.positive_int(seed, "seed", low=0)
   inputs.choice(mode, "mode", ("equal", "random", "capped"))
   inputs.choice(divisor, "divisor", ("c+1", "c"))

@@ -84,7 +84,7 @@ def integers(values, what, *, low=0, high=None, allow_empty=False, note=""):
   return arr.astype(np.int64)
 
 
-def class_ids(labels, what, num_classes, names=None, note=""):
+def class_ids(labels, what, num_classes, names=None, note="", map_hint=True):
   """int64 [N] class ids in 0..num_classes-1; strings are mapped through
   `names` (the class names in column order) when given."""
   arr = array(labels, what)
@@ -92,8 +92,9 @@ def class_ids(labels, what, num_classes, names=None, note=""):
       arr.dtype.kind == "O" and arr.size and all(isinstance(v, str) for v in arr.ravel()))
   if strings and arr.ndim == 1:
     if names is None:
-      fail(f"{what}: strings (e.g. {_show(arr[0])}); pass class ids 0..{num_classes - 1}, "
-           "or label_names (the classes in logit-column order) to map the strings.")
+      fail(f"{what}: strings (e.g. {_show(arr[0])}); pass class ids 0..{num_classes - 1}"
+           + (", or label_names (the classes in logit-column order) to map the strings."
+              if map_hint else " (np.unique(labels, return_inverse=True)[1] gives them)."))
     index = {str(n): i for i, n in enumerate(names)}
     out = np.empty(len(arr), np.int64)
     for i, v in enumerate(arr):

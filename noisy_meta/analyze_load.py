@@ -125,17 +125,26 @@ def _whole(d, key, where, default=None):
 
 def _load_jsonl(path):
   rows, first = {}, {}  # (run, epoch, id): (label, logits); (run, id): (label, line).
-  c = None
   try:
-    f = open(path, encoding="utf-8")
-    lines = list(f)
-    f.close()
-  except (OSError, UnicodeDecodeError) as e:
+    f = open(path, "rb")
+  except OSError as e:
     inputs.fail(f"{path}: unreadable ({e.__class__.__name__}: {str(e)[:80]}).")
-  for line_no, line in enumerate(lines, 1):
+  with f:
+    c = _records(path, f, rows, first)
+  return _assemble(path, rows, c)
+
+
+def _records(path, f, rows, first):
+  """Reads every line of `f` into rows; the logit count."""
+  c = None
+  for line_no, raw in enumerate(f, 1):
+    where = f"{path}:{line_no}"
+    try:
+      line = raw.decode("utf-8-sig" if line_no == 1 else "utf-8")
+    except UnicodeDecodeError as e:
+      inputs.fail(f"{where}: not valid UTF-8 text (byte {e.start + 1} of the line).")
     if not line.strip():
       continue
-    where = f"{path}:{line_no}"
     try:
       d = json.loads(line)
     except ValueError as e:
@@ -169,6 +178,11 @@ def _load_jsonl(path):
       inputs.fail(f"{where}: id {key[2]} has label {label} here but {seen[0]} at line "
                   f"{seen[1]} of run {key[0]}; an example keeps its label through a run.")
     rows[key] = (label, values)
+  return c
+
+
+def _assemble(path, rows, c):
+  """The dump's arrays from its records, once every (run, epoch, id) is there."""
   if not rows:
     inputs.fail(f"{path}: no records.")
   runs = sorted({k[0] for k in rows})

@@ -295,6 +295,13 @@ BAD_INPUTS = [
     ('`threshold_ids`: a label outside 0..num_classes-1',
      lambda t: analyze.threshold_ids([0, 1, 3], 2),
      "labels[2] = 3: outside 0..1 (num_classes=2)."),
+    ("`threshold_ids`: string labels",
+     lambda t: analyze.threshold_ids(["pos", "neg", "pos"], 2),
+     "labels: strings (e.g. 'pos'); pass class ids 0..1 (np.unique(labels, "
+     "return_inverse=True)[1] gives them)."),
+    ("`load`: a .jsonl that is not UTF-8",
+     lambda t: analyze.load(str(_write(t / "d.jsonl", b'\n{"id": "\xff"}\n'))),
+     "{t}/d.jsonl:2: not valid UTF-8 text (byte 9 of the line)."),
     ('`threshold_ids`: one class',
      lambda t: analyze.threshold_ids([0, 0, 0], 1), "num_classes=1: must be an integer >= 2."),
     ('`threshold_ids`: a misspelt mode',
