@@ -61,9 +61,9 @@ def threshold_ids(labels, num_classes, seed=0, mode="equal", divisor="c+1"):
   thr_2 = aum_lib.assign_threshold_samples(labels, num_classes, rng, mode, exclude=thr_1,
                                            divisor=divisor)
   if not len(thr_1) or not len(thr_2):
+    each = ", two examples of a class at least" if mode == "equal" else ""
     inputs.fail(f"{len(labels)} examples of {num_classes} classes give no threshold samples "
-                f"(N // (c + 1) per run{', two examples of a class at least' if mode == 'equal' else ''}"
-                "); AUM's cut needs some.")
+                f"(N // (c + 1) per run{each}); AUM's cut needs some.")
   return thr_1, thr_2
 
 

@@ -329,8 +329,8 @@ def label_rows(texts, labels, dev_texts, dev_labels):
     fail(f"labels: {len(classes)} different labels in {len(labels)} rows (e.g. "
          f"{_show(classes[0])}, {_show(classes[1])}): are texts and labels swapped?")
   if (dev_texts is None) != (dev_labels is None):
-    fail(f"dev_texts without dev_labels (or the reverse): give both, or neither (the first "
-         f"min(200, N) training rows monitor the runs).")
+    fail("dev_texts without dev_labels (or the reverse): give both, or neither (the first "
+         "min(200, N) training rows monitor the runs).")
   if dev_texts is None:
     return texts, labels, texts[:200], labels[:200], tuple(classes)
   if isinstance(dev_texts, (str, bytes)) or not hasattr(dev_texts, "__iter__"):
