@@ -446,10 +446,31 @@ def test_relation_issues_config(args):
     json.dumps(out[1])  # Plain JSON.
 
 
-@given(st.dictionaries(st.sampled_from(["k", "kk", "seed", "folds", "ensemble", "frozen"]),
-                       st.one_of(SCALARS, st.integers(0, 9)), max_size=2),
-       st.one_of(st.lists(st.one_of(st.floats(0, 100), st.integers(-5, 200)), max_size=3),
-                 SCALARS),
-       st.one_of(st.floats(0, 1), st.floats(), st.integers(-1, 2), st.text(max_size=2)))
-def test_config(detect, percentiles, noise_rate):
-  _outcome(analyze.config, "logits", percentiles, noise_rate, **detect)
+@st.composite
+def config_args(draw):
+  """config()'s percentiles, noise rate and detect fields: valid, or one broken."""
+  broken = _broken(draw, ["percentiles", "noise_rate", "detect"])
+  percentiles = draw(st.lists(st.floats(0, 100), min_size=1, max_size=3, unique=True))
+  noise_rate = draw(st.floats(0, 0.99))
+  detect = draw(st.fixed_dictionaries({}, optional={
+      "k": st.integers(1, 50), "seed": st.integers(0, 9), "min_positive": st.floats(0.01, 0.5)}))
+  if broken == "percentiles":
+    percentiles = draw(st.one_of(st.lists(st.one_of(st.floats(), st.integers(-5, 200)),
+                                          max_size=3), SCALARS))
+  if broken == "noise_rate":
+    noise_rate = draw(st.one_of(st.floats(), st.integers(-1, 2), st.text(max_size=2)))
+  if broken == "detect":
+    detect = draw(st.dictionaries(st.sampled_from(["k", "kk", "seed", "folds", "ensemble",
+                                                   "frozen", "min_positive"]),
+                                  st.one_of(SCALARS, st.integers(0, 9)), min_size=1,
+                                  max_size=2))
+  return percentiles, noise_rate, detect
+
+
+@given(config_args())
+def test_config(args):
+  """The report's settings, or an InputError (detect values by the AUM job's rules)."""
+  percentiles, noise_rate, detect = args
+  cfg = _outcome(analyze.config, "logits", percentiles, noise_rate, **detect)
+  if cfg is not None:
+    assert tuple(cfg.aum.percentiles) == tuple(percentiles)
