@@ -1,8 +1,7 @@
 """Checks of what `noisy_meta.analyze` is given: one InputError sentence each.
 
 Every entry point of analyze.py passes its arguments through here before it
-computes or writes anything, so a bad input is refused the way the CLI
-refuses a bad flag, never with a numpy error or a silent cast. The rules
+computes or writes anything: never a numpy error or a silent cast. The rules
 (docs/api.md, "What each entry point accepts"):
 
 - class ids and example ids are integers; a float that is a whole number
@@ -14,6 +13,7 @@ refuses a bad flag, never with a numpy error or a silent cast. The rules
   all lie in [0, 1] and sum to 1 are probabilities and refused, with the
   hint that log-probabilities give the same margins.
 """
+from collections import abc
 import difflib
 import numbers
 import os
@@ -165,7 +165,7 @@ def logits_runs(logits, *, fake_class=False):
 
 def threshold_sets(threshold, num_runs, n):
   """Per run int64 ids in 0..n-1, non-empty, unique, the two sets disjoint."""
-  if isinstance(threshold, (str, bytes)) or not hasattr(threshold, "__len__"):
+  if isinstance(threshold, (str, bytes)) or not isinstance(threshold, abc.Sized):
     fail(f"threshold: {_show(threshold)}; expected one list of example ids per run.")
   if len(threshold) != num_runs:
     fail(f"{num_runs} run{'s' if num_runs != 1 else ''} of logits but {len(threshold)} "
@@ -189,7 +189,7 @@ def threshold_sets(threshold, num_runs, n):
 
 def strings(values, what, n, *, allow_empty=True):
   """list of n str (numpy strings count), or an InputError naming the first bad one."""
-  if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+  if isinstance(values, (str, bytes)) or not isinstance(values, abc.Iterable):
     fail(f"{what}: {_show(values)}; expected a list of {n} strings.")
   out = list(values)
   if len(out) != n:
@@ -205,7 +205,7 @@ def strings(values, what, n, *, allow_empty=True):
 def label_names(names, num_real):
   if names is None:
     return tuple(map(str, range(num_real)))
-  if isinstance(names, (str, bytes)) or not hasattr(names, "__iter__"):
+  if isinstance(names, (str, bytes)) or not isinstance(names, abc.Iterable):
     fail(f"label_names: {_show(names)}; expected a list of {num_real} strings.")
   names = list(names)
   if len(names) != num_real:
@@ -220,7 +220,7 @@ def label_names(names, num_real):
 
 
 def percentiles(values):
-  if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+  if isinstance(values, (str, bytes)) or not isinstance(values, abc.Iterable):
     fail(f"percentiles: {_show(values)}; expected a list of numbers in [0, 100].")
   values = list(values)
   if not values:
@@ -236,7 +236,7 @@ def percentiles(values):
 
 def features(feats, num_runs, n):
   """Per run float32 [N, D], finite."""
-  if isinstance(feats, (str, bytes)) or not hasattr(feats, "__len__") or len(feats) != num_runs:
+  if isinstance(feats, (str, bytes)) or not isinstance(feats, abc.Sized) or len(feats) != num_runs:
     fail(f"features: expected one array [N, D] per run ({num_runs}).")
   out = []
   for r, f in enumerate(feats, 1):
@@ -267,7 +267,7 @@ def workdir(path):
 def text_labels(labels, what, n):
   """Labels of texts as the TSV will hold them: all strings (non-empty, no
   tab or newline) or all whole numbers (1.0 counts as 1), never a mix."""
-  if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+  if isinstance(labels, (str, bytes)) or not isinstance(labels, abc.Iterable):
     fail(f"{what}: {_show(labels)}; expected a list of {n} labels.")
   values = [v.item() if isinstance(v, np.generic) else v for v in labels]
   if len(values) != n:
@@ -313,7 +313,7 @@ def _look_wrong(labels):
 def label_rows(texts, labels, dev_texts, dev_labels):
   """(texts, labels, dev_texts, dev_labels, classes) of find_label_issues:
   strings, the classes in order (sorted; whole numbers numerically)."""
-  if isinstance(texts, (str, bytes)) or not hasattr(texts, "__iter__"):
+  if isinstance(texts, (str, bytes)) or not isinstance(texts, abc.Iterable):
     fail(f"texts: {_show(texts)}; expected a list of strings.")
   texts = list(texts)
   if not texts:
@@ -333,7 +333,7 @@ def label_rows(texts, labels, dev_texts, dev_labels):
          "min(200, N) training rows monitor the runs).")
   if dev_texts is None:
     return texts, labels, texts[:200], labels[:200], tuple(classes)
-  if isinstance(dev_texts, (str, bytes)) or not hasattr(dev_texts, "__iter__"):
+  if isinstance(dev_texts, (str, bytes)) or not isinstance(dev_texts, abc.Iterable):
     fail(f"dev_texts: {_show(dev_texts)}; expected a list of strings.")
   dev_texts = list(dev_texts)
   if not dev_texts:
@@ -351,7 +351,7 @@ def label_rows(texts, labels, dev_texts, dev_labels):
 
 
 def relation_examples(examples, what):
-  if isinstance(examples, (str, bytes)) or not hasattr(examples, "__iter__"):
+  if isinstance(examples, (str, bytes)) or not isinstance(examples, abc.Iterable):
     fail(f"{what}: {_show(examples)}; expected a list of dicts (TACRED's JSON schema).")
   examples = list(examples)
   if not examples:
