@@ -32,7 +32,7 @@ def _shapes(tree):
 
 def _first_line(e):
   """An exception as one short line (orbax's can run to pages)."""
-  text = str(e).strip().split("\n")[0][:300]
+  text = str(e).strip().split("\n")[0].split(" [tensorstore_spec=")[0][:300]
   return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
