@@ -92,6 +92,7 @@ def _toy_args(folder, tiny_bert_dir, *extra):
           f"--config.input.dev_file={folder}/dev.tsv", f"--config.input.cache_dir={folder}/cache",
           "--config.input.train_size=0", "--config.input.dev_size=0",
           "--config.input.batch_size=4", "--config.input.buckets=(16,)",
+          "--config.input.max_len=16",
           "--config.num_epochs=2", "--config.log_every=3", "--config.checkpoint_every=2",
           "--config.optim.lr=0.001", *extra]
 
@@ -408,7 +409,7 @@ def _aum_args(data_dir, tiny_bert_dir, cache, *extra):
           f"--config.input.data_dir={data_dir}", f"--config.input.cache_dir={cache}",
           "--config.input.train_size=96", "--config.input.dev_size=32",
           "--config.input.batch_size=16", "--config.input.eval_batch_size=32",
-          "--config.input.buckets=(32, 64)", "--config.optim.lr=0.001",
+          "--config.input.buckets=(32, 64)", "--config.input.max_len=64", "--config.optim.lr=0.001",
           "--config.checkpoint_every=2", "--config.clean.seeds=()",
           "--config.clean.methods=()", *extra]
 
