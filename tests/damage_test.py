@@ -312,3 +312,30 @@ def test_killed_run_with_its_newest_checkpoint_damaged_ends_like_an_uninterrupte
     _rerun_equals(done, w)
   assert f"{w}/ckpt/12: checkpoint unreadable" in caplog.text
   assert "Resuming from checkpoint at step 8." in caplog.text
+
+
+def test_an_aum_stage_with_damaged_arrays_is_refused_naming_it(tmp_path):
+  """A finished AUM run's dynamics.npz cut short, or of another job's size, is
+  one line naming the file and the stage to delete; never trusted."""
+  from noisy_meta import trainers  # pylint: disable=g-import-not-at-top
+  config = _config()
+  with config.unlocked():
+    config.trainer, config.clean.detector, config.num_epochs = "aum", "aum", 2
+    config.clean.methods = ()
+  job = trainers.get("aum")
+  job.train_and_evaluate(config, str(tmp_path))
+  path = tmp_path / "aum_run1" / "dynamics.npz"
+  data = path.read_bytes()
+  path.write_bytes(data[:len(data) // 2])
+  with pytest.raises(errors.InputError, match=re.escape(
+      f"{path}: a finished stage's arrays, but not readable")) as e:
+    job.train_and_evaluate(config, str(tmp_path))
+  assert f"delete {tmp_path / 'aum_run1'} to train this stage again" in str(e.value)
+  with np.load(tmp_path / "aum_run2" / "dynamics.npz") as z:
+    arrays = dict(z)
+  arrays["aum"] = arrays["aum"][:-1]
+  np.savez(path, **arrays)
+  with pytest.raises(errors.InputError, match=r"holds aum of 95 rows for 96 training"):
+    job.train_and_evaluate(config, str(tmp_path))
+  shutil.rmtree(tmp_path / "aum_run1")  # As the message says: the stage trains again.
+  assert job.train_and_evaluate(config, str(tmp_path))["examples"] == 96

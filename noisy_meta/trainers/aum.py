@@ -16,6 +16,7 @@ finished stage is reused, so rerunning the command resumes the pipeline.
 """
 import os
 import time
+import zipfile
 
 from absl import logging
 import jax
@@ -63,13 +64,37 @@ def dynamics_spec(config):
                               save_logits=config.aum.save_logits)
 
 
+def read_arrays(path, rows, required):
+  """A finished stage's saved arrays (dynamics.npz, outputs.npz), checked
+  before they are trusted: readable, the `required` names, `rows` examples
+  along their first axis (dynamics: every epoch's arrays along the second).
+  Damage is one line naming the file and how to retrain the stage."""
+  stage = os.path.dirname(path)
+  try:
+    with np.load(path) as z:
+      arrays = dict(z)
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    problem = f"not readable ({type(e).__name__}: {e})"
+  else:
+    missing = [k for k in required if k not in arrays]
+    lengths = {k: (v.shape[1] if k.endswith("_EN") or k == "logits_ENC" else v.shape[0])
+               for k, v in arrays.items() if k != "threshold_idx" and v.ndim}
+    wrong = {k: n for k, n in lengths.items() if n != rows}
+    if not missing and not wrong:
+      return arrays
+    problem = (f"lacks {', '.join(missing)}" if missing else
+               "holds " + ", ".join(f"{k} of {n} rows" for k, n in sorted(wrong.items()))
+               + f" for {rows} training examples")
+  raise errors.InputError(f"{path}: a finished stage's arrays, but {problem}; delete "
+                          f"{stage} to train this stage again.")
+
+
 def aum_run(config, workdir, learner, labels, num_real, threshold_idx, name):
   """Trains one AUM run; returns its saved dynamics (dict of numpy arrays)."""
   path = os.path.join(workdir, name)
   out = os.path.join(path, "dynamics.npz")
   if os.path.exists(out):
-    with np.load(out) as z:
-      return dict(z)
+    return read_arrays(out, len(labels), ("aum", "count", "margin_EN", "threshold_idx"))
   labels = labels.copy()
   labels[threshold_idx] = num_real  # The fake class.
   train = learner.relabel(learner.train, labels)
@@ -143,10 +168,10 @@ def out_of_fold(config, workdir, learner, labels, num_classes, folds):
         with atomic.path(out, suffix=".npz") as tmp:
           np.savez(tmp, probs=p, **({} if f is None else {"features": f}))
       _drop_checkpoints(config, path)
-    with np.load(out) as z:
-      held = fold_of == k
-      probs[held] = z["probs"][held]
-      feats.append(z["features"] if "features" in z else None)
+    z = read_arrays(out, n, ("probs",))
+    held = fold_of == k
+    probs[held] = z["probs"][held]
+    feats.append(z.get("features"))
     seconds += stages.finished(path)["train_seconds"]
   return dict(probs=probs, fold_of=fold_of, seconds=seconds,
               features=None if any(f is None for f in feats) else feats)
