@@ -43,8 +43,9 @@ def get_config(arg=None, dataset="semeval"):
   c.runlocal = a.runlocal
 
   c.mlrc = ml_collections.ConfigDict()
-  # fraction=F runs that one fraction; else the '+'-separated grid.
-  c.mlrc.fractions = ((a.fraction,) if a.fraction else
+  # fraction=F runs that one fraction (fraction=0 is refused, not read as
+  # "unset"); else the '+'-separated grid.
+  c.mlrc.fractions = ((a.fraction,) if common.given(a, "fraction") else
                       tuple(float(f) for f in a.fractions.split("+") if f))
   # runs=N: N runs at every fraction; runs=5+2+1: per fraction, in order.
   # Run r uses seed + r: its subset, init and batches.

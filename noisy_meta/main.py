@@ -64,6 +64,9 @@ def main(argv):
         jax.config.update("jax_compilation_cache_max_size", 4 << 30)
       if os.environ.get("NOISY_META_DISTRIBUTED"):  # Set by launch/ on multi-host.
         _initialize_distributed(jax)
+      if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise errors.InputError(f"--workdir={workdir}: a file, not a folder; give a folder "
+                                "(made when missing).")
       os.makedirs(workdir, exist_ok=True)
       with cli.lock(workdir):
         trainers.get(config.trainer).train_and_evaluate(config, workdir)

@@ -256,6 +256,24 @@ def test_settings_of_issue_33_stop_main_with_one_line(tmp_path):
   assert not os.path.exists(tmp_path / "w")
 
 
+def test_a_zero_fraction_a_missing_dev_file_and_a_file_as_workdir_are_one_line(tmp_path):
+  """fraction=0 ran the default grid, a missing dev file was named with the
+  given train file, and a file as --workdir was 'File exists'."""
+  w = f"--workdir={tmp_path}/w"
+  assert _one_error_line(_main("--config=configs/mlrc_semeval.py:fraction=0", w)) == (
+      "error: --config.mlrc.fractions=(0.0,): give fractions in (0, 1] (0.01 keeps 1% of the "
+      "training set, 1 keeps all of it).")
+  line = _one_error_line(_main("--config=configs/finetune_tsv.py:runlocal",
+                               f"--config.input.train_file={tmp_path}/t.tsv", w), only=False)
+  assert line == ("error: task=tsv reads your own files: give --config.input.dev_file (a TSV or "
+                  "CSV file each).")
+  (tmp_path / "afile").write_text("")
+  line = _one_error_line(_main("--config=configs/finetune_cola.py:runlocal",
+                               f"--workdir={tmp_path}/afile"), only=False)
+  assert line == (f"error: --workdir={tmp_path}/afile: a file, not a folder; give a folder "
+                  "(made when missing).")
+
+
 def test_busy_workdir_ctrl_c_and_changed_data(tmp_path, tiny_bert_dir):
   """A second process on a busy workdir is refused; Ctrl-C is one line and
   exit 130; rerun after the training file changed: exit 2 naming the change."""

@@ -46,8 +46,10 @@ def load_splits(inp):
   if inp.task in text_files.GLUE_FILES:
     train, dev = _glue_splits(inp)
   elif inp.task == "tsv":
-    if not inp.train_file or not inp.dev_file:
-      raise errors.InputError("task=tsv needs config.input.train_file and dev_file.")
+    missing = [f"--config.input.{k}" for k in ("train_file", "dev_file") if not inp[k]]
+    if missing:
+      raise errors.InputError(f"task=tsv reads your own files: give {' and '.join(missing)} "
+                              "(a TSV or CSV file each).")
     kw = dict(text_column=inp.text_column, label_column=inp.label_column,
               delimiter=inp.delimiter, has_header=inp.has_header)
     train = text_files.read_delimited(inp.train_file, label_names=inp.labels or None, **kw)
