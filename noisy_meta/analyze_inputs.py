@@ -310,15 +310,18 @@ def _look_wrong(labels):
            "write each class one way.")
 
 
+def _text_list(value, name, empty):
+  """`value` as a list of non-empty strings; `empty`: what to say when it has none."""
+  if isinstance(value, (str, bytes)) or not isinstance(value, abc.Iterable):
+    fail(f"{name}: {_show(value)}; expected a list of strings.")
+  value = list(value) or fail(f"{name}: empty; {empty}")
+  return strings(value, name, len(value), allow_empty=False)
+
+
 def label_rows(texts, labels, dev_texts, dev_labels):
   """(texts, labels, dev_texts, dev_labels, classes) of find_label_issues:
   strings, the classes in order (sorted; whole numbers numerically)."""
-  if isinstance(texts, (str, bytes)) or not isinstance(texts, abc.Iterable):
-    fail(f"texts: {_show(texts)}; expected a list of strings.")
-  texts = list(texts)
-  if not texts:
-    fail("texts: empty; need one text at least per class.")
-  texts = strings(texts, "texts", len(texts), allow_empty=False)
+  texts = _text_list(texts, "texts", "need one text at least per class.")
   labels, kind = text_labels(labels, "labels", len(texts))
   classes = sorted(set(labels), key=int if kind is int else str)
   if len(classes) < 2:
@@ -333,12 +336,8 @@ def label_rows(texts, labels, dev_texts, dev_labels):
          "min(200, N) training rows monitor the runs).")
   if dev_texts is None:
     return texts, labels, texts[:200], labels[:200], tuple(classes)
-  if isinstance(dev_texts, (str, bytes)) or not isinstance(dev_texts, abc.Iterable):
-    fail(f"dev_texts: {_show(dev_texts)}; expected a list of strings.")
-  dev_texts = list(dev_texts)
-  if not dev_texts:
-    fail("dev_texts: empty; give one row at least, or neither dev_texts nor dev_labels.")
-  dev_texts = strings(dev_texts, "dev_texts", len(dev_texts), allow_empty=False)
+  dev_texts = _text_list(dev_texts, "dev_texts",
+                         "give one row at least, or neither dev_texts nor dev_labels.")
   dev_labels, dev_kind = text_labels(dev_labels, "dev_labels", len(dev_texts))
   if dev_kind is not kind:
     name = {str: "strings", int: "numbers"}
