@@ -20,7 +20,8 @@ DERIVED = ("dynamics.npz", "outputs.npz")
 
 
 def _damage(name):
-  """Why the metrics.json at `name` is not a finished stage's ("" if it is)."""
+  """(why the metrics.json at `name` is not a finished stage's, or "" if it
+  is; the result when it is, else None)."""
   try:
     with open(name, encoding="utf-8") as f:
       result = json.load(f)

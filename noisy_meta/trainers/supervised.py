@@ -62,8 +62,9 @@ def fit(config, workdir, learner, train, *, num_classes=None, dynamics=None, see
   if reason:
     logging.warning("%s: collapsed classifier on %s: %s.", workdir, split, reason)
   result.update(collapsed=reason is not None, collapse_reason=reason)
-  if learner.data_warnings():
-    result["data_warnings"] = learner.data_warnings()
+  warnings = learner.data_warnings()
+  if warnings:  # Only when the readers found something: report.md repeats it.
+    result["data_warnings"] = warnings
   if parallel.is_lead():
     if test_preds is not None:
       learner.write_test_artifacts(workdir, config, test_preds, result)
