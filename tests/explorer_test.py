@@ -92,15 +92,19 @@ def test_aum_page_is_one_escaped_file(tmp_path):
   # Self-contained: no script or stylesheet from anywhere else.
   assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
   assert not re.search(r"<link[^>]*\bhref\s*=", page, re.I)
-  assert "Plotly" in page
-  # The only script ends are the page's own three; the blob has no '<' at all.
-  assert len(re.findall(r"</script", page, re.I)) == len(re.findall(r"<script", page, re.I)) == 3
+  assert "plotly" not in page.lower() and len(page) < 200_000  # Own plots, no library.
+  # The only script ends are the page's own two; the blob has no '<' at all.
+  assert len(re.findall(r"</script", page, re.I)) == len(re.findall(r"<script", page, re.I)) == 2
   blob = re.search(r'id="explorer-data">(.*?)</script>', page, re.S).group(1)
   assert "<" not in blob and ">" not in blob
   rows = _rows(workdir)
   cols = data["cols"]
   assert data["n"] == len(rows) == len(cols["html"]) == len(cols["aum"]) == 200
   assert data["plot_idx"] is None  # Every example plotted.
+  assert data["run_key"] == explorer.digest(workdir) and len(data["run_key"]) == 16
+  assert data["banners"] == [] and data["chosen_detector"] == "aum"
+  assert data["flagged"] == "".join(r["flagged"] for r in rows)
+  assert data["score_flagged"] == pytest.approx([float(r["score_aum"]) for r in rows], abs=6e-5)
   assert cols["html"][0] == html.escape(NASTY)
   assert cols["html"][1] == html.escape(rows[1]["text"])
   # Every integer percentile, equal to examples.csv at the run's own.
@@ -284,13 +288,19 @@ def _screenshot(page, tmp_path, name):
     shutil.copy(out, os.path.join(folder, name))
 
 
-# Points in the data map: its traces but the selection ring.
-_PLOTTED = ("document.getElementById('map').data.filter((t) => t.name !== 'selected')"
-            ".reduce((n, t) => n + t.x.length, 0)")
+_PLOTTED = "window.explorer.plotted().length"
+_SET_PCT = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
 
 
 def _count(page):
   return int(re.match(r"(\d+) flagged", page.inner_text("#flagged-count")).group(1))
+
+
+def _pixels(page):
+  """Each plotted example's (x, y) on the page, from the data map's own scales."""
+  return np.array(page.evaluate("""() => {
+    const s = window.explorer.scatter, r = s.top.getBoundingClientRect();
+    return Array.from(s.x, (x, k) => [r.left + s.px(x), r.top + s.py(s.y[k])]); }"""))
 
 
 def test_aum_page_in_chromium(browser, tmp_path):
@@ -300,38 +310,33 @@ def test_aum_page_in_chromium(browser, tmp_path):
   assert page.evaluate(_PLOTTED) == len(rows)
   # The percentile control: the run's percentiles as examples.csv says, and
   # the ones between as aum_lib computes them from the runs' dynamics.
-  set_pct = "(el, v) => { el.value = v; el.dispatchEvent(new Event('input', {bubbles: true})); }"
   for p in PCTS:
-    page.eval_on_selector("#pct", set_pct, p)
+    page.eval_on_selector("#pct", _SET_PCT, p)
     assert _count(page) == _flag_count(rows, p), p
     assert f"of {_flag_count(rows, p)}" in page.inner_text("#table .count")
-  page.eval_on_selector("#pct", set_pct, 37)
+  page.eval_on_selector("#pct", _SET_PCT, 37)
   assert _count(page) == _reference_count(workdir, 37)
   page.focus("#pct")
   page.keyboard.press("ArrowLeft")
   assert page.inner_text("#pct-value") == "p36"
   assert _count(page) == _reference_count(workdir, 36)
-  # Click the most isolated point of the data map (pixels from examples.csv).
-  box = page.evaluate("""() => {
-    const gd = document.getElementById('map'), fl = gd._fullLayout, r = gd.getBoundingClientRect();
-    return [r.left + fl._size.l, r.top + fl._size.t, fl.xaxis._length, fl.yaxis._length,
-            fl.xaxis.range, fl.yaxis.range]; }""")
-  left, top, width, height, (x0, x1), (y0, y1) = box
-  xy = np.array([[left + (float(r["variability"]) - x0) / (x1 - x0) * width,
-                  top + (y1 - float(r["confidence"])) / (y1 - y0) * height] for r in rows])
+  # Click the most isolated point of the data map (pixels from the map's scales,
+  # checked against examples.csv's values).
+  xy = _pixels(page)
   dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1) + np.eye(len(xy)) * 1e9
   i = int(dist.min(1).argmax())
   page.mouse.move(*xy[i])
-  page.wait_for_timeout(150)
+  page.wait_for_timeout(50)
   page.mouse.click(*xy[i])
   page.wait_for_selector("#details .text")
   assert page.inner_text("#details h3").startswith(f"Example #{rows[i]['id']}")
   assert page.inner_text("#details .text") == rows[i]["text"]
-  assert page.evaluate(
-      "document.getElementById('map').data.find((t) => t.name === 'selected').x.length") == 1
-  # A box selection on the map filters the table to the flagged examples in it.
-  page.eval_on_selector("#pct", set_pct, 90)
-  page.click("#map [data-attr='dragmode'][data-val='select']")
+  assert page.evaluate("window.explorer.scatter.ring") == i
+  # A box dragged on the map filters the table to the flagged examples in it.
+  page.eval_on_selector("#pct", _SET_PCT, 90)
+  box = page.evaluate("""() => { const s = window.explorer.scatter,
+    r = s.top.getBoundingClientRect(); return [r.left + 56, r.top + 30, s.w, s.h]; }""")
+  left, top, width, height = box
   bx0, by0, bx1, by1 = left + 0.1 * width, top + 0.4 * height, left + 0.6 * width, top + height
   page.mouse.move(bx0, by0)
   page.mouse.down()
@@ -351,7 +356,7 @@ def test_aum_page_in_chromium(browser, tmp_path):
   page.select_option("#table select", "all")
   page.fill("#table input[type=search]", "pwned")
   assert page.inner_text("#table .count") == "rows 1\u20131 of 1"
-  page.click("#table tbody tr")
+  page.click("#table tbody tr td:nth-child(3)")
   assert page.inner_text("#details .text") == NASTY
   assert page.evaluate("window.__pwned") is None
   page.evaluate("window.scrollTo(0, 0)")
@@ -360,25 +365,160 @@ def test_aum_page_in_chromium(browser, tmp_path):
   page.close()
 
 
-def test_relation_page_and_svg_fallback_in_chromium(browser, tmp_path):
-  workdir = _workdir(tmp_path / "w", 150, relation=True)
-  path = explorer.write_aum_explorer(workdir, svg_max=40)
+def test_headline_banners_histogram_and_exact_id_search(browser, tmp_path):
+  """The headline is examples.csv's `flagged` count and names the detector;
+  smoke and collapsed runs get banners; the histogram's axis holds every
+  value; '#4' finds id 4 only."""
+  workdir = _workdir(tmp_path / "w", 300, chosen="cleanlab", runlocal=True,
+                     collapsed=("none_s0",))
   rows = _rows(workdir)
-  # No WebGL: SVG, every 4th of the 150 examples (ceil(150 / 40) = 4).
-  no_gl = ("const get = HTMLCanvasElement.prototype.getContext; HTMLCanvasElement.prototype"
-           ".getContext = function (kind, ...a) { return /webgl/.test(kind) ? null : "
-           "get.call(this, kind, ...a); };")
-  page, errors = _open(browser, path, init_script=no_gl)
-  assert page.evaluate("document.getElementById('map').data[0].type") == "scatter"
-  assert page.evaluate(_PLOTTED) == 38
-  assert "one example in 4 (38)" in page.inner_text("#plot-note")
+  page, errors = _open(browser, explorer.write_aum_explorer(workdir))
+  head = page.inner_text("#headline")
+  assert int(page.inner_text("#headline-count")) == sum(r["flagged"] == "1" for r in rows)
+  assert sum(r["flagged"] == "1" for r in rows) == sum(r["flag_cleanlab"] == "1" for r in rows)
+  assert "cleanlab detector" in head
+  banners = page.locator("#banners .banner").all_inner_texts()
+  assert len(banners) == 2 and banners[0].startswith("Smoke run (:runlocal)")
+  assert banners[1].startswith("Collapsed classifiers: 1 of 1 runs (none_s0)")
+  lo, hi = page.evaluate("[window.explorer.histRange().lo, window.explorer.histRange().hi]")
+  plotted = page.evaluate("window.explorer.series().flatMap((s) => s.values)")
+  fake = np.concatenate([np.load(os.path.join(workdir, f"aum_run{k}", "dynamics.npz"))["aum"][
+      np.load(os.path.join(workdir, f"aum_run{k}", "dynamics.npz"))["threshold_idx"]]
+      for k in (1, 2)])
+  assert lo <= min(plotted) and max(plotted) <= hi
+  assert lo <= fake.min() + 1e-4 and fake.max() - 1e-4 <= hi
+  page.select_option("#table select", "all")
+  for query, ids in (("#4", ["4"]), ("# 12", ["12"]), ("#299", ["299"]), ("#999", [])):
+    page.fill("#table input[type=search]", query)
+    got = page.locator("#table tbody tr td:nth-child(2)").all_inner_texts()
+    assert got == ids, query
+  assert errors == []
+  page.close()
+
+
+def test_review_marks_export_reload_import(browser, tmp_path):
+  """Marks by keys and buttons, corrections.csv's contents, kept across a
+  reload (localStorage under the run's digest), cleared, then imported back."""
+  workdir = _workdir(tmp_path / "w", 120, relation=True)
+  rows = _rows(workdir)
+  _, data = _blob(explorer.write_aum_explorer(workdir))
+  label_names = data["label_names"]
+  page, errors = _open(browser, os.path.join(workdir, "explorer.html"))
+  page.select_option("#table select", "all")
+  page.click("#table th:nth-child(2)")  # Sort by id, ascending.
+  page.click("#table tbody tr:nth-child(1) td:nth-child(3)")  # Row id 0, selected.
+  page.keyboard.press("2")  # Relabel id 0 to class 2; on to id 1.
+  page.keyboard.press("d")  # Drop id 1; on to id 2.
+  page.keyboard.press("j")  # Skip id 2.
+  page.keyboard.press("r")  # Id 3: label is right; on to id 4.
+  page.keyboard.press("k")  # Back to id 3...
+  page.keyboard.press("ArrowDown")  # ... and on to id 4 again,
+  page.click("#details button[data-act='drop']")  # dropped by its button.
+  # Bulk: check ids 5 and 6, relabel both to class 1.
+  page.click("#table tbody tr:nth-child(6) input[type=checkbox]")
+  page.click("#table tbody tr:nth-child(7) input[type=checkbox]")
+  page.select_option("#bulk-label", "1")
+  page.click("#bulk-relabel")
+  expect = {0: ("relabel", 2), 1: ("drop", None), 3: ("keep", None), 4: ("drop", None),
+            5: ("relabel", 1), 6: ("relabel", 1)}
+  for i in (5, 6):  # Relabelling to the given label says the label is right.
+    if int(rows[i]["label"]) == 1:
+      expect[i] = ("keep", None)
+  if int(rows[0]["label"]) == 2:
+    expect[0] = ("keep", None)
+  with page.expect_download() as dl:
+    page.click("#export")
+  path = dl.value.path()
+  assert dl.value.suggested_filename == "corrections.csv"
+  with open(path, newline="", encoding="utf-8") as f:
+    got = list(csv.DictReader(f))
+  with open(path, newline="", encoding="utf-8") as f:
+    assert next(csv.reader(f)) == ["id", "where", "given", "decision", "new_label", "score_aum",
+                                   "score_flagged", "detector"]
+  assert [int(r["id"]) for r in got] == sorted(expect)
+  for r in got:
+    i = int(r["id"])
+    d, to = expect[i]
+    assert r["decision"] == d and r["new_label"] == (label_names[to] if to is not None else "")
+    assert r["where"] == rows[i]["source"] and r["given"] == rows[i]["label_name"]
+    assert float(r["score_aum"]) == pytest.approx(float(rows[i]["aum"]), abs=1e-4)
+    assert float(r["score_flagged"]) == pytest.approx(float(rows[i]["score_aum"]), abs=1e-4)
+    assert r["detector"] == "aum"
+  assert page.evaluate("window.explorer.correctionsCsv()") == open(
+      path, newline="", encoding="utf-8").read()
+  # Kept across a reload.
+  page.reload()
+  page.wait_for_function("document.body.dataset.ready === '1'")
+  assert page.evaluate("window.explorer.marks().size") == len(expect)
+  page.select_option("#table select", "marked")
+  assert page.inner_text("#table .count") == f"rows 1\u2013{len(expect)} of {len(expect)}"
+  # Cleared (bulk over the view), gone after a reload too; then imported back.
+  page.select_option("#bulk-scope", "view")
+  page.click("#bulk-clear")
+  page.reload()
+  page.wait_for_function("document.body.dataset.ready === '1'")
+  assert page.evaluate("window.explorer.marks().size") == 0
+  extra = tmp_path / "corrections.csv"
+  extra.write_text(open(path, encoding="utf-8").read() + "99999,x,y,drop,,,,aum\r\n",
+                   encoding="utf-8")
+  page.set_input_files("#import", str(extra))
+  page.wait_for_function("document.getElementById('review-status').textContent.includes('import')")
+  assert page.inner_text("#review-status") == (
+      f"imported {len(expect)} marks; skipped 1: unknown id 99999")
+  assert page.evaluate("window.explorer.correctionsCsv()") == open(
+      path, newline="", encoding="utf-8").read()
+  page.select_option("#color-by", "review")
+  _screenshot(page, tmp_path, "explorer_review.png")
+  assert errors == []
+  page.close()
+
+
+def test_relation_page_in_chromium(browser, tmp_path):
+  workdir = _workdir(tmp_path / "w", 150, relation=True)
+  rows = _rows(workdir)
+  page, errors = _open(browser, explorer.write_aum_explorer(workdir))
+  assert page.evaluate(_PLOTTED) == 150
   page.select_option("#table select", "all")
   page.fill("#table input[type=search]", "fabricates")
-  page.click("#table tbody tr")
+  page.click("#table tbody tr td:nth-child(3)")
   assert page.inner_text("#details .ent-s") == "company & co"
   assert page.inner_text("#details .ent-o") == "chairs"
   assert page.inner_text("#details .text") == "The company & co fabricates <b>plastic</b> chairs ."
   assert rows[1]["label_name"] in page.inner_text("#details")
+  assert errors == []
+  page.close()
+
+
+def test_api_page_gets_every_percentile_and_suggestions(browser, tmp_path):
+  """A page from analyze.from_logits with two runs' threshold samples: with
+  explorer_runs.npz (save_runs) it has the full slider, the fake-class
+  histogram and multi-class suggestions."""
+  from noisy_meta import analyze  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  n, c, e = 240, 3, 4
+  labels = rng.integers(c, size=n)
+  thr = analyze.threshold_ids(labels, c)
+  logits = [rng.normal(size=(e, n, c + 1)).astype(np.float32) for _ in thr]
+  for lg, t in zip(logits, thr):
+    lg[:, np.arange(n), labels] += 2
+    lg[:, t, c] += 3
+  workdir = str(tmp_path / "api")
+  analyze.from_logits(logits, labels, list(thr), texts=[f"text {i}" for i in range(n)],
+                      workdir=workdir)
+  runs = [analyze._run_arrays(lg, labels.astype(np.int32), c, t, None)  # pylint: disable=protected-access
+          for lg, t in zip(logits, thr)]
+  explorer.save_runs(workdir, runs)
+  _, data = _blob(explorer.write_aum_explorer(workdir))
+  assert data["levels"] == list(range(101)) and data["levels_note"] == ""
+  assert len(data["fake_aum"]) == sum(len(t) for t in thr)
+  rows = _rows(workdir)
+  judged = np.array([int(r["judged_in_run"]) for r in rows])
+  other = np.where(judged == 1, runs[0]["other_EN"][-1], runs[1]["other_EN"][-1])
+  assert data["cols"]["suggest"] == other.tolist()
+  page, errors = _open(browser, os.path.join(workdir, "explorer.html"))
+  assert page.eval_on_selector("#pct", "el => [el.min, el.max]") == ["0", "100"]
+  assert "fake class" in page.inner_text("#hist")
+  assert page.locator("#table th", has_text="suggested").count() == 1
   assert errors == []
   page.close()
 
@@ -389,7 +529,8 @@ def test_mlrc_page_in_chromium(browser, tmp_path):
   assert page.locator("#relations tbody tr").count() == 4
   assert page.locator("#runs tbody tr").count() == 6
   assert "collapsed" in page.inner_text("#runs tbody tr:first-child")  # 1 %, run 0.
-  assert page.evaluate("document.getElementById('curve').data.length") == 4
+  assert page.locator("#curve g.series").count() == 4
+  assert page.locator("#curve g.pt path").count() == 1  # The collapsed run: a cross.
   assert page.inner_text("#relations tbody tr:first-child td:first-child") == "A<b>&'rel"
   page.click("#relations th:nth-child(3)")  # Sort by baseline F1, ascending.
   assert page.inner_text("#relations tbody tr:first-child td:first-child") == (

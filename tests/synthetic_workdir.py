@@ -40,12 +40,16 @@ def _synthetic_texts(rng, n, relation):
 
 def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=False, seed=0,
                           percentiles=(1, 10, 50, 90, 99), dynamics=True,
-                          detectors=("aum", "cleanlab", "knn")):
+                          detectors=("aum", "cleanlab", "knn"), chosen=None, runlocal=False,
+                          collapsed=()):
   """A made-up finished AUM workdir in `folder`, in the real files' layout.
 
   examples.csv (aum_examples' columns, flags from aum_lib.combine_runs),
   config.json and summary.json marked `synthetic`, and with `dynamics` the
-  runs' aum_run*/dynamics.npz (aum, threshold_idx, other_EN). For the tests,
+  runs' aum_run*/dynamics.npz (aum, threshold_idx, other_EN). `chosen`: the
+  detector whose flags are the `flagged` column (default: the first);
+  `runlocal`: a smoke run's config; `collapsed`: names of retrain runs that
+  summary.json calls collapsed. For the tests,
   bench/speed/explorer_load.py and demos: its numbers mean nothing. Returns `folder`.
   """
   rng = np.random.default_rng(seed)
@@ -76,6 +80,7 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
   agrees = (rng.random(n) < 0.8) ^ noisy
   texts = _synthetic_texts(rng, n, relation)
   scores = {d: -used + rng.normal(0, 0.5, n) for d in detectors}
+  chosen = chosen or (detectors[0] if detectors else "aum")
   det_flags = {d: s > np.quantile(s, 1 - max(noise_rate, 0.05)) for d, s in scores.items()}
   header = (list(aum_examples.CSV_HEADER) + [f"flagged_p{p}" for p in percentiles]
             + (["flagged"] + [f"score_{d}" for d in detectors] + [f"flag_{d}" for d in detectors]
@@ -90,21 +95,24 @@ def synthetic_aum_workdir(folder, n, num_classes=2, noise_rate=0.2, relation=Fal
               f"{conf[i]:.6f}", f"{var[i]:.6f}", f"{corr[i]:.4f}", f"{share[i]:.3f}",
               int(agrees[i])] + [int(flags[p][i]) for p in percentiles])
     if detectors:
-      row += ([int(det_flags[detectors[0]][i])] + [f"{scores[d][i]:.6g}" for d in detectors]
+      row += ([int(det_flags[chosen][i])] + [f"{scores[d][i]:.6g}" for d in detectors]
               + [int(det_flags[d][i]) for d in detectors])
     rows.append(row)
   os.makedirs(folder, exist_ok=True)
   aum_examples.write_csv(os.path.join(folder, "examples.csv"), rows, header)
   task = {"dataset": "synthetic_relation"} if relation else {"task": "synthetic_text"}
-  config = {"synthetic": True, "input": task, "noise": {"rate": noise_rate},
+  config = {"synthetic": True, "runlocal": runlocal, "input": task, "noise": {"rate": noise_rate},
             "aum": {"percentiles": list(percentiles)},
-            "clean": {"detector": detectors[0] if detectors else "aum", "seeds": [],
+            "clean": {"detector": chosen, "seeds": [],
                       "methods": []}}
   summary = {"synthetic": True, "task": next(iter(task.values())), "noise_rate": noise_rate,
              "noisy": int(noisy.sum()) if has_noise else None, "examples": n,
              "threshold_samples": [len(thr_1), len(thr_2)],
              "percentiles": {str(p): {"threshold": list(thresholds[p]),
-                                      "flagged": int(flags[p].sum())} for p in percentiles}}
+                                      "flagged": int(flags[p].sum())} for p in percentiles},
+             "detectors": {"chosen": chosen, "table": {}, "notes": [], "cleaning": {}},
+             "runs": {r: {"collapsed": True} for r in collapsed},
+             "collapsed_runs": sorted(collapsed), "finished_runs": max(len(collapsed), 1)}
   for name, obj in (("config.json", config), ("summary.json", summary)):
     atomic.write_text(os.path.join(folder, name), json.dumps(obj, indent=2))
   if dynamics:

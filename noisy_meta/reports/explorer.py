@@ -12,16 +12,20 @@ per-relation table at the smallest fraction and the per-run table.
 
   python -m noisy_meta.reports.explorer runs/aum_sst2 runs/mlrc_semeval
 
-Plotly draws (its JavaScript bundle, from the pip package `plotly`, is
-inlined once: no network needed); the table, the controls and the details
-panel are plain JavaScript in assets/ (common.js, aum.js, mlrc.js), laid out
-by assets/page.html with page.css and the kind's body. The data is one JSON
+The review marks each example "relabel to X", "drop" or "label is right"
+(kept in the browser's localStorage under the run's digest, exported and
+imported as corrections.csv). Plots, table, controls and review are plain
+hand-written JavaScript in assets/ (plot.js: canvas data map, SVG
+histogram and curve; common.js, aum.js, mlrc.js), no library: the page
+stays small (docs/explorer.md: why). assets/page.html lays them out with
+page.css and the kind's body. The data is one JSON
 blob in the page, with `<`, `>` and `&` escaped so no text can end its
 script element. Pure readers of a finished workdir: docs/explorer.md. The
 jobs call `write_*_explorer_or_warn` after writing their reports, so no
 report module imports this one.
 """
 import csv
+import hashlib
 import html
 import importlib.resources
 import json
@@ -38,14 +42,14 @@ from noisy_meta.reports import aum_examples
 from noisy_meta.reports import mlrc_report
 from noisy_meta.reports import report_common as common
 
-# The data map draws every example with WebGL up to this many (SST-2's 67k
-# stay interactive: load times in docs/explorer.md); a larger run plots a
-# uniform sample of this size (seed 0). The table always has every example.
+# The data map (a canvas) draws every example up to this many (load times
+# in docs/explorer.md); a larger run plots a uniform sample of this size
+# (seed 0). The table always has every example.
 MAX_PLOT_POINTS = 100_000
-# Without WebGL the page falls back to SVG, which slows past a few thousand
-# points: it then plots every k-th of the points above, at most this many.
-SVG_MAX_POINTS = 5_000
 NAME = "explorer.html"
+# The runs' AUM for pages made from logits (analyze.from_logits has no
+# aum_run*/ folders): save_runs writes it, _load_dynamics reads it.
+RUNS_FILE = "explorer_runs.npz"
 
 _ENTITY = re.compile(r"\[([SO]) ([^\]]*)\]")
 _EXTRA_COLUMNS = ("id", "source", "original_label", "judged_in_run", "threshold_sample_run1",
@@ -97,18 +101,56 @@ def _read_columns(workdir, names):
   return cols
 
 
+def digest(workdir):
+  """The run's key in the browser (its review marks): examples.csv's SHA-256, 16 hex."""
+  h = hashlib.sha256()
+  with open(os.path.join(workdir, "examples.csv"), "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      h.update(block)
+  return h.hexdigest()[:16]
+
+
+def save_runs(workdir, runs):
+  """explorer_runs.npz: the two runs' AUM, threshold ids and last-epoch best
+  other class (`runs`: analyze's run dicts), for a workdir without aum_run*/."""
+  out = {}
+  for k, r in enumerate(runs, 1):
+    out.update({f"aum{k}": np.asarray(r["aum"]), f"threshold_idx{k}": r["threshold_idx"],
+                f"other{k}": np.asarray(r["other_EN"])[-1:]})
+  with atomic.path(os.path.join(workdir, RUNS_FILE)) as tmp, open(tmp, "wb") as f:
+    np.savez(f, **out)
+
+
+def banners(config, summary):
+  """The page's warnings: a smoke run (config.runlocal), collapsed classifiers."""
+  out = [common.SMOKE_RUN.replace("**", "").replace("`", "")] if config.get("runlocal") else []
+  bad = summary.get("collapsed_runs") or [
+      k for k, r in summary.get("runs", {}).items() if isinstance(r, dict) and r.get("collapsed")]
+  if bad:
+    out.append(f"Collapsed classifiers: {len(bad)} of {summary.get('finished_runs', '?')} runs "
+               f"({', '.join(map(str, bad))}) predict one class on dev; their scores say "
+               "nothing about cleaning.")
+  return out
+
+
 def _load_dynamics(workdir):
-  """(run 1, run 2) arrays of aum_run*/dynamics.npz (aum, threshold_idx,
-  other_EN), or None when either is absent."""
+  """(run 1, run 2) arrays (aum, threshold_idx, other_EN) of aum_run*/dynamics.npz,
+  else of explorer_runs.npz (save_runs); None when neither is whole."""
   runs = []
   for name in ("aum_run1", "aum_run2"):
     path = os.path.join(workdir, name, "dynamics.npz")
     if not os.path.exists(path):
-      return None
+      runs = None
+      break
     with np.load(path) as d:
       if not {"aum", "threshold_idx"} <= set(d.files):
         return None
       runs.append({k: d[k] for k in ("aum", "threshold_idx", "other_EN") if k in d.files})
+  path = os.path.join(workdir, RUNS_FILE)
+  if runs is None and os.path.exists(path):
+    with np.load(path) as d:
+      runs = [{"aum": d[f"aum{k}"], "threshold_idx": d[f"threshold_idx{k}"],
+               "other_EN": d[f"other{k}"]} for k in (1, 2)]
   return runs
 
 
@@ -155,16 +197,17 @@ def _levels_from_csv(flags, summary):
   return levels, first, thresholds
 
 
-def aum_data(workdir, max_points=MAX_PLOT_POINTS, svg_max=SVG_MAX_POINTS):
+def aum_data(workdir, max_points=MAX_PLOT_POINTS):
   """The AUM page's JSON blob: every example's text (escaped HTML), labels,
   AUM, data-map statistics, flags and suggested label; thresholds; AUROC.
 
-  `max_points`: the plot's sample above this many examples; `svg_max`: at
-  most this many points plotted where the browser has no WebGL.
+  `max_points`: the plot's sample above this many examples.
   """
   r = aum_examples.read_workdir(workdir)
   config, summary = r["config"], r["summary"]
-  cols = _read_columns(workdir, _EXTRA_COLUMNS)
+  chosen = (summary.get("detectors") or {}).get("chosen") or config.get("clean", {}).get(
+      "detector")
+  cols = _read_columns(workdir, _EXTRA_COLUMNS + ("flagged", f"score_{chosen}"))
   n, given, used, noisy = len(r["given"]), r["given"], r["used"], r["noisy"]
   names = list(r["label_names"])
   judged = np.array([int(x) for x in cols["judged_in_run"]])
@@ -214,9 +257,14 @@ def aum_data(workdir, max_points=MAX_PLOT_POINTS, svg_max=SVG_MAX_POINTS):
       "threshold_counts": [int((thr_run == 1).sum()), int((thr_run == 2).sum())],
       "auroc": (None if noisy is None or noisy.all() or not noisy.any()
                 else aum_lib.auroc(-used, noisy)),
-      "plot_idx": plot_idx, "svg_max": svg_max,
+      "plot_idx": plot_idx,
       "fake_aum": None if fake_aum is None else _finite(fake_aum, 4),
-      "det": det, "chosen_detector": config.get("clean", {}).get("detector"),
+      "det": det, "chosen_detector": chosen, "run_key": digest(workdir),
+      "banners": banners(config, summary),
+      # examples.csv's `flagged` (the chosen detector's flags) and its score.
+      "flagged": _bits([x == "1" for x in cols["flagged"]]) if "flagged" in cols else None,
+      "score_flagged": (_finite([float(x or "nan") for x in cols[f"score_{chosen}"]], 4)
+                        if f"score_{chosen}" in cols else None),
       "cols": {
           "id": None if ids == list(range(n)) else ids,
           "source": [s[len(prefix):] for s in sources], "source_prefix": prefix,
@@ -288,7 +336,7 @@ def fill(template, values):
   """`template` with each `{{name}}` replaced by `values[name]`, in one pass.
 
   Only the template is scanned, so braces or `{{...}}` inside a value (the
-  JavaScript, plotly.js, the data) stay as they are; a placeholder without a
+  JavaScript, the data) stay as they are; a placeholder without a
   value, or a value without a placeholder, is an error rather than a page
   missing a part.
   """
@@ -308,7 +356,6 @@ def fill(template, values):
 
 def page(data):
   """The self-contained HTML of a blob from aum_data or mlrc_data."""
-  from plotly import offline  # pylint: disable=g-import-not-at-top
   blob = json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
   # No '<' can close the script element or open a comment in it; JSON reads
   # the escapes back as the same characters.
@@ -316,8 +363,8 @@ def page(data):
   kind = data["kind"]  # "aum" or "mlrc": aum_body.html and aum.js, or mlrc_*.
   return fill(asset("page.html"), {
       "title": html.escape(_title(data)), "css": asset("page.css"),
-      "plotly": offline.get_plotlyjs(), "body": asset(f"{kind}_body.html"), "data": blob,
-      "common_js": asset("common.js"), "page_js": asset(f"{kind}.js")})
+      "body": asset(f"{kind}_body.html"), "data": blob,
+      "common_js": asset("common.js") + asset("plot.js"), "page_js": asset(f"{kind}.js")})
 
 
 def _title(data):
@@ -326,10 +373,10 @@ def _title(data):
   return f"MLRC explorer: {data['dataset']} ({data['workdir']})"
 
 
-def write_aum_explorer(workdir, max_points=MAX_PLOT_POINTS, svg_max=SVG_MAX_POINTS):
+def write_aum_explorer(workdir, max_points=MAX_PLOT_POINTS):
   """Writes `<workdir>/explorer.html` of a finished AUM workdir; returns its path."""
   path = os.path.join(workdir, NAME)
-  atomic.write_text(path, page(aum_data(workdir, max_points, svg_max)))
+  atomic.write_text(path, page(aum_data(workdir, max_points)))
   return path
 
 

@@ -1,5 +1,5 @@
 'use strict';
-performance.mark('explorer-start');  // After plotly.js is parsed: the page's own work from here.
+performance.mark('explorer-start');  // After the HTML and its data are parsed: the page's own work.
 const $ = (id) => document.getElementById(id);
 function esc(s) {
   return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
@@ -22,7 +22,9 @@ function showError(e) {
   document.body.prepend(p);
 }
 // A sortable, searchable, paged table. cols: [{label, value(item), html(item), num}];
-// opts: {text(item): lowercase escaped search text, onRow(item), selected(), sort, dir}.
+// opts: {text(item): lowercase escaped search text, match(query): a predicate that replaces
+// the text search for this query or null, onRow(item), onCheck(item, on), rowClass(item),
+// selected(), sort, dir}.
 class Table {
   constructor(el, cols, opts) {
     this.cols = cols; this.opts = opts; this.items = []; this.view = [];
@@ -37,7 +39,8 @@ class Table {
     this.el = el; this.tbody = el.querySelector('tbody');
     this.search = el.querySelector('input');
     this.search.addEventListener('input', () => {
-      this.query = esc(this.search.value.trim().toLowerCase()); this.page = 0; this.refresh();
+      this.raw = this.search.value.trim();
+      this.query = esc(this.raw.toLowerCase()); this.page = 0; this.refresh();
     });
     el.querySelector('.prev').addEventListener('click', () => this.turn(-1));
     el.querySelector('.next').addEventListener('click', () => this.turn(1));
@@ -48,18 +51,28 @@ class Table {
       this.page = 0; this.refresh();
     });
     this.tbody.addEventListener('click', (ev) => {
-      const tr = ev.target.closest('tr'); if (!tr || !opts.onRow) return;
-      opts.onRow(this.view[Number(tr.dataset.k)]); this.render();
+      const tr = ev.target.closest('tr'); if (!tr) return;
+      const it = this.view[Number(tr.dataset.k)];
+      if (ev.target.type === 'checkbox') { if (opts.onCheck) opts.onCheck(it, ev.target.checked); }
+      else if (opts.onRow) opts.onRow(it);
+      this.render();
     });
   }
   setItems(items) { this.items = items; this.refresh(); }
+  show(it) {  // Turns to the page holding `it` (in the view); false when it is not there.
+    const k = this.view.indexOf(it);
+    if (k < 0) return false;
+    this.page = Math.floor(k / this.size); this.render(); return true;
+  }
   turn(d) {
     const last = Math.max(0, Math.ceil(this.view.length / this.size) - 1);
     this.page = Math.min(last, Math.max(0, this.page + d)); this.render();
   }
   refresh() {
     let v = this.items;
-    if (this.query && this.opts.text) v = v.filter((it) => this.opts.text(it).includes(this.query));
+    const exact = this.query && this.opts.match ? this.opts.match(this.raw) : null;
+    if (exact) v = v.filter(exact);
+    else if (this.query && this.opts.text) v = v.filter((it) => this.opts.text(it).includes(this.query));
     const col = this.cols[this.sort], dir = this.dir;
     const dec = v.map((it) => [col.value(it), it]);  // Keys computed once, not per comparison.
     dec.sort((a, b) => {
@@ -77,8 +90,10 @@ class Table {
   render() {
     const s = this.page * this.size, rows = this.view.slice(s, s + this.size);
     const sel = this.opts.selected ? this.opts.selected() : undefined;
-    this.tbody.innerHTML = rows.map((it, k) => `<tr data-k="${s + k}"`
-        + (it === sel ? ' class="sel"' : '') + '>' + this.cols.map(
+    const cls = (it) => [it === sel ? 'sel' : '', this.opts.rowClass ? this.opts.rowClass(it) : '']
+        .join(' ').trim();
+    this.tbody.innerHTML = rows.map((it, k) => `<tr data-k="${s + k}" class="${cls(it)}">`
+        + this.cols.map(
             (c) => `<td class="${c.num ? 'num' : ''}">${c.html(it)}</td>`).join('') + '</tr>')
         .join('');
     this.el.querySelector('.count').textContent = this.view.length

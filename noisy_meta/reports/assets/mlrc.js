@@ -8,45 +8,32 @@
       + 'small dots: single runs (crosses: collapsed, one label predicted). '
       + 'Hover for per-run values.';
   const pc = (f) => `${+(100 * f).toPrecision(4)} %`;
-  const traces = [];
+  const series = [];
   const curves = [['baseline', D.model, '#1f77b4', 1 / 1.04],  // Side by side on the log axis.
                   ['mlrc', `MLRC (${D.model})`, '#ff7f0e', 1.04]];
   for (const [key, label, color, shift] of curves) {
-    traces.push({type: 'scatter', mode: 'lines+markers', name: `${label}: mean, min\u2013max`,
-      x: S.map((s) => 100 * s.fraction * shift), y: S.map((s) => s[key]),
-      error_y: {type: 'data', symmetric: false, array: S.map((s) => s[key + '_max'] - s[key]),
-                arrayminus: S.map((s) => s[key] - s[key + '_min'])},
-      line: {color}, marker: {size: 9, color}, hoverinfo: 'text',
-      hovertext: S.map((s) => `${esc(label)} at ${pc(s.fraction)} (${Math.round(s.n_train)} `
-          + `train): mean ${num(s[key], 2)}` + (s[key + '_std'] === null ? ' (n=1)'
+    series.push({name: `${label}: mean, min\u2013max`, color, line: true,
+      points: S.map((s) => ({x: 100 * s.fraction * shift, y: s[key], lo: s[key + '_min'],
+        hi: s[key + '_max'],
+        tip: `${label} at ${pc(s.fraction)} (${Math.round(s.n_train)} train): mean `
+          + num(s[key], 2) + (s[key + '_std'] === null ? ' (n=1)'
               : ` \u00b1 ${num(s[key + '_std'], 2)} (n=${s.runs})`)
-          + '<br>runs: ' + R.filter((r) => r.fraction === s.fraction)
-              .map((r) => num(r[key], 2)).join(', '))});
-    traces.push({type: 'scatter', mode: 'markers', name: `${label}: single runs`, showlegend: true,
-      x: R.map((r) => 100 * r.fraction * shift), y: R.map((r) => r[key]), hoverinfo: 'text',
-      marker: {size: R.map((r) => (r[key + '_collapsed'] ? 11 : 7)), opacity: 0.55,
-               color: R.map((r) => (r[key + '_collapsed'] ? '#d62728' : color)),
-               symbol: R.map((r) => (r[key + '_collapsed'] ? 'x' : 'circle'))},
-      hovertext: R.map((r) => `${esc(label)}, fraction ${pc(r.fraction)}, run ${r.run} `
-          + `(seed ${r.seed}, `
+          + '\nruns: ' + R.filter((r) => r.fraction === s.fraction)
+              .map((r) => num(r[key], 2)).join(', ')}))});
+    series.push({name: `${label}: single runs`, color, line: false,
+      points: R.map((r) => ({x: 100 * r.fraction * shift, y: r[key], bad: r[key + '_collapsed'],
+        tip: `${label}, fraction ${pc(r.fraction)}, run ${r.run} (seed ${r.seed}, `
           + `${r.n_train} train): ${num(r[key], 2)}` + (r[key + '_collapsed'] ? ' collapsed' : '')
-          + `<br>baseline ${num(r.baseline, 2)}, MLRC ${num(r.mlrc, 2)}, `
-          + `MLRC \u2212 baseline ${num(r.mlrc - r.baseline, 2)}`)});
+          + `\nbaseline ${num(r.baseline, 2)}, MLRC ${num(r.mlrc, 2)}, `
+          + `MLRC \u2212 baseline ${num(r.mlrc - r.baseline, 2)}`}))});
   }
   if (D.paper_1pct && S.some((s) => s.fraction === 0.01)) {
-    traces.push({type: 'scatter', mode: 'markers',
-      name: `paper at 1 %: ${D.paper_1pct.join(' \u2192 ')}`,
-      x: [1 / 1.04, 1.04], y: D.paper_1pct, hoverinfo: 'text',
-      hovertext: D.paper_1pct.map((v, k) => `paper at 1 %, ${k ? 'MLRC' : esc(D.model)}: ${v}`),
-      marker: {symbol: 'square-open', size: 11, color: ['#1f77b4', '#ff7f0e'], line: {width: 2}}});
+    series.push({name: `paper at 1 %: ${D.paper_1pct.join(' \u2192 ')}`, color: '#2ca02c',
+      line: false, hollow: true, points: D.paper_1pct.map((v, k) => ({x: k ? 1.04 : 1 / 1.04,
+        y: v, tip: `paper at 1 %, ${k ? 'MLRC' : D.model}: ${v}`}))});
   }
-  const layout = {margin: {l: 60, r: 10, t: 30, b: 60}, hovermode: 'closest',
-    xaxis: {type: 'log', title: {text: 'training data used (%)'},  // Log range, 1.6x margins.
-            range: S.length ? [Math.log10(100 * S[0].fraction / 1.6),
-                               Math.log10(100 * S[S.length - 1].fraction * 1.6)] : undefined,
-            tickvals: S.map((s) => 100 * s.fraction),
-            ticktext: S.map((s) => `${pc(s.fraction)} (${Math.round(s.n_train)})`)},
-    yaxis: {title: {text: D.score}, rangemode: 'tozero'}, legend: {font: {size: 11}}};
+  const ticks = S.map((s) => ({x: 100 * s.fraction,
+                               label: `${pc(s.fraction)} (${Math.round(s.n_train)})`}));
   if (!S.length) $('subtitle').textContent = 'No finished runs yet.';
   $('rel-title').textContent = D.smallest === null ? 'Per relation: no runs yet'
       : `Per relation at fraction ${pc(D.smallest)} (the paper's Table 1), fewest examples first`;
@@ -74,6 +61,9 @@
      html: (r) => loss(r.meta_loss)}],
     {sort: 0, dir: 1, pageSize: 100, placeholder: 'search fraction, run, seed',
      text: (r) => `${r.fraction} ${r.run} ${r.seed}`}).setItems(R);
-  Plotly.newPlot($('curve'), traces, layout, {displaylogo: false, responsive: true})
-    .then(() => { window.explorer = {}; markReady(); }).catch(showError);
+  try {
+    curveChart($('curve'), series, ticks, D.score);
+    window.explorer = {series: () => series};
+    markReady();
+  } catch (e) { showError(e); }
 })();
