@@ -1,7 +1,7 @@
 r"""Load time of explorer.html in headless Chromium, synthetic AUM workdirs.
 
-  python -m bench.speed.explorer_load                  # 10k and 67k examples, 3 loads
-  python -m bench.speed.explorer_load --sizes=1000 --repeats=5 [--out=runs/bench/explorer.md]
+  python -m bench.speed.explorer_load            # 1k, 10k and 50k examples, 3 loads
+  python -m bench.speed.explorer_load --sizes=1000,67349 --repeats=5 [--out=runs/bench/explorer.md]
 
 Builds synthetic AUM workdirs (tests/synthetic_workdir.py: SST-2-like
 sentence lengths, 20 % injected noise, both runs' dynamics, three
@@ -9,10 +9,11 @@ detectors; 67,349 is SST-2's training set) in a temporary folder, writes
 each explorer.html and opens it `repeats` times in Debian's Chromium through
 Playwright, a fresh page each time. Load: from navigation start to the
 page's ready marker (data map, histogram and table drawn, one frame
-painted), the page's own performance.now(); of which HTML + plotly.js:
-until the page's script starts (the HTML and the inlined plotly.js
-parsed); percentile step: moving the control one step, until the next
-frame (count, recolour, table).
+painted), the page's own performance.now(); of which HTML: until the
+page's script starts (the HTML and its JSON parsed); percentile step:
+moving the control one step, until the next frame (count, redraw of the
+data map and histogram, table); review mark: pressing "d" on the selected
+row, until the next frame (mark, save to localStorage, table, details).
 Medians, min-max in brackets. Prints a Markdown table; asserts nothing.
 """
 import os
@@ -35,6 +36,12 @@ _STEP = """async () => {
   el.dispatchEvent(new Event('input', {bubbles: true}));
   await new Promise((r) => requestAnimationFrame(() => r()));
   return performance.now() - t; }"""
+_MARK = """async () => {
+  window.explorer.select(window.explorer.plotted()[0]);
+  const t = performance.now();
+  document.dispatchEvent(new KeyboardEvent('keydown', {key: 'd', bubbles: true}));
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t; }"""
 
 
 def _stat(values, fmt="{:.0f}"):
@@ -43,8 +50,8 @@ def _stat(values, fmt="{:.0f}"):
 
 
 def measure(browser, path, repeats):
-  """(load ms, plotly.js ms, percentile-step ms) lists over `repeats` fresh pages."""
-  load, lib, step = [], [], []
+  """(load, HTML, percentile step, review mark) ms lists over `repeats` fresh pages."""
+  load, lib, step, mark = [], [], [], []
   for _ in range(repeats):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     errors = []
@@ -56,12 +63,13 @@ def measure(browser, path, repeats):
     load.append(page.evaluate("window.explorerReadyMs"))
     lib.append(page.evaluate("performance.getEntriesByName('explorer-start')[0].startTime"))
     step.append(page.evaluate(_STEP))
+    mark.append(page.evaluate(_MARK))
     page.close()
-  return load, lib, step
+  return load, lib, step, mark
 
 
 def define_flags(fv):
-  flags.DEFINE_list("sizes", ["10000", "67349"], "Examples per workdir.", flag_values=fv)
+  flags.DEFINE_list("sizes", ["1000", "10000", "50000"], "Examples per workdir.", flag_values=fv)
   flags.DEFINE_integer("repeats", 3, "Page loads per workdir.", flag_values=fv)
   flags.DEFINE_string("chromium", shutil.which("chromium") or "/usr/bin/chromium",
                       "The Chromium binary.", flag_values=fv)
@@ -82,19 +90,18 @@ def main(argv=None):
         t = time.perf_counter()
         path = explorer.write_aum_explorer(workdir)
         build = time.perf_counter() - t
-        load, lib, step = measure(browser, path, args.repeats)
-        rows.append(f"| {n:,} | {os.path.getsize(path) / 2**20:.1f} | {build:.1f} | "
-                    f"{_stat(load)} | {_stat(lib)} | {_stat(step)} |")
+        load, lib, step, mark = measure(browser, path, args.repeats)
+        rows.append(f"| {n:,} | {os.path.getsize(path) / 2**20:.2f} | {build:.1f} | "
+                    f"{_stat(load)} | {_stat(lib)} | {_stat(step)} | {_stat(mark)} |")
         print("measured:", rows[-1], file=sys.stderr, flush=True)
       browser.close()
   finally:
     shutil.rmtree(folder, ignore_errors=True)
   output.publish("\n".join([
-      "# explorer.html load time, headless Chromium", "", output.stamp("plotly"), "",
-      f"Chromium {version} headless (SwiftShader WebGL); {args.repeats} loads each, "
-      "medians (min–max).", "",
-      "| examples | explorer.html MB | build s (Python) | load ms | of which HTML + plotly.js ms "
-      "| percentile step ms |", "|---:|---:|---:|---:|---:|---:|"] + rows) + "\n", args.out)
+      "# explorer.html load time, headless Chromium", "", output.stamp("numpy"), "",
+      f"Chromium {version} headless; {args.repeats} loads each, medians (min–max).", "",
+      "| examples | explorer.html MB | build s (Python) | load ms | of which HTML ms "
+      "| percentile step ms | review mark ms |", "|---:|---:|---:|---:|---:|---:|---:|"] + rows) + "\n", args.out)
 
 
 if __name__ == "__main__":
