@@ -438,6 +438,8 @@
 
   try {
     pct.addEventListener('input', () => setLevel(Number(pct.value)));
+    let resized = 0;
+    window.addEventListener('resize', () => { clearTimeout(resized); resized = setTimeout(drawHist, 150); });
     $('color-by').addEventListener('change', (ev) => { colorBy = ev.target.value; redraw(); });
     scatter.draw();
     setLevel(level);
