@@ -18,8 +18,8 @@ examples.csv byte for byte). Logits without threshold samples give AUM and
 the data-map statistics, but no flags: AUM's cut is the threshold samples'.
 
 `load(path)` (analyze_load.py) reads logits dumps: an .npz, one of our AUM
-workdirs or a JSONL file with one line per example and epoch, as the PyTorch
-callback in docs/api.md writes it.
+workdirs or a JSONL file with one line per example and epoch, as
+`LogitsRecorder`, the training loop's callback (docs/api.md), writes it.
 
 Every entry point checks its arguments first (analyze_inputs.py) and refuses
 a bad one with one errors.InputError sentence before it computes or writes
@@ -27,8 +27,11 @@ anything; `from_logits_inputs`, `label_issues_config` and
 `relation_issues_config` are those checks alone (docs/api.md lists what each
 entry point accepts).
 """
+import contextlib
 import json
+import logging as py_logging
 import os
+import sys
 
 import ml_collections
 import numpy as np
@@ -36,6 +39,7 @@ import numpy as np
 from noisy_meta import analyze_inputs as inputs
 from noisy_meta import aum_lib
 from noisy_meta.analyze_load import load  # pylint: disable=unused-import  (analyze.load)
+from noisy_meta.analyze_load import LogitsRecorder  # pylint: disable=unused-import
 from noisy_meta.core import errors
 from noisy_meta.data import text_files
 
@@ -260,14 +264,64 @@ def _job_config(name, arg, overrides, reserved):
   return cfg
 
 
+class _JobLines(py_logging.Formatter):
+  """`HH:MM:SS message`, a warning marked as one."""
+
+  def format(self, record):
+    tag = f"{record.levelname.lower()}: " if record.levelno >= py_logging.WARNING else ""
+    return f"{self.formatTime(record, '%H:%M:%S')} {tag}{record.getMessage()}"
+
+
+@contextlib.contextmanager
+def _job_log():
+  """The job's log lines (each stage, progress with rate and ETA) on stderr
+  while it runs, as the CLI shows them; outside app.run absl shows warnings only.
+  Under app.run (absl's handler installed) its handler shows them as usual."""
+  from absl import logging  # pylint: disable=g-import-not-at-top
+  logger = py_logging.getLogger("absl")
+  handler = None
+  if not any(isinstance(h, logging.ABSLHandler) for h in py_logging.getLogger().handlers):
+    handler = py_logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JobLines())
+    logger.addHandler(handler)
+
+  def quiet(record):  # As main.py: orbax's per-save INFO lines stay out.
+    return record.levelno >= py_logging.WARNING or "/orbax/" not in record.pathname
+  level, propagate = logger.level, logger.propagate
+  logger.addFilter(quiet)
+  logger.propagate = handler is None  # Each line once, whatever the root logger has.
+  if logger.getEffectiveLevel() > py_logging.INFO:
+    logger.setLevel(py_logging.INFO)
+  try:
+    yield
+  finally:
+    logger.setLevel(level)
+    logger.propagate = propagate
+    logger.removeFilter(quiet)
+    if handler is not None:
+      logger.removeHandler(handler)
+
+
+def _say(message):
+  print(message, file=sys.stderr, flush=True)
+
+
 def _run_job(cfg, workdir, folds):
-  """The AUM job in <workdir>/job; its examples.csv, lowest AUM first."""
+  """The AUM job in <workdir>/job, its progress on stderr and, last, where its
+  report and explorer are; its examples.csv, lowest AUM first."""
   import pandas as pd  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import aum as aum_trainer  # pylint: disable=g-import-not-at-top
   if not folds:
     cfg.clean.detector = "aum"
-  aum_trainer.train_and_evaluate(cfg, os.path.join(workdir, "job"))
-  table = pd.read_csv(os.path.join(workdir, "job", "examples.csv"), keep_default_na=False)
+  job = os.path.join(workdir, "job")
+  _say(f"find issues: the AUM job in {job}, its progress below (calling again resumes it).")
+  with _job_log():
+    aum_trainer.train_and_evaluate(cfg, job)
+  table = pd.read_csv(os.path.join(job, "examples.csv"), keep_default_na=False)
+  names = {"report.md": "report {}", "explorer.html": "explorer {} (open it in a browser)"}
+  found = [what.format(os.path.join(job, n)) for n, what in names.items()
+           if os.path.exists(os.path.join(job, n))]
+  _say(f"done: {len(table)} examples ranked; " + ("; ".join(found) or f"files in {job}"))
   return table.sort_values("aum", kind="stable")
 
 

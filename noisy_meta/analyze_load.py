@@ -7,15 +7,99 @@ example and epoch: {"run": 1, "epoch": 0, "id": 17, "label": 2, "logits":
 [...]}, `label` the label trained on (the fake class, the last column, for a
 threshold sample). A line that is not such a record, a negative or
 fractional number, a label that changes within a run, a (run, epoch, id)
-twice or missing are refused with file and line.
+twice or missing are refused with file and line. `LogitsRecorder` writes
+such a file from a training loop of any framework.
 """
 import json
+import math
 import os
 
 import numpy as np
 
 from noisy_meta import analyze_inputs as inputs
 from noisy_meta.core import errors
+
+
+class LogitsRecorder:
+  """The training loop's callback: one JSONL line per example and epoch.
+
+  with LogitsRecorder("logits.jsonl", run=1) as record:   # Appends: runs share a file.
+    ...
+    record(epoch, ids, labels, logits)   # After each training forward pass.
+
+  ids, labels [B] and logits [B, C]: PyTorch tensors (gradients or not),
+  NumPy or JAX arrays, or lists. Every call is flushed to disk, so `load`
+  reads the file at once, in the same process, even before `close`; a call
+  returns the lines it wrote, and a bad batch is refused whole.
+  """
+
+  def __init__(self, path, run=1):
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+      inputs.fail(f"LogitsRecorder: path={path!r}: expected a file name (.jsonl).")
+    self.path = os.fspath(path)
+    self.run = _count(run, "run", f"LogitsRecorder({self.path!r})")
+    try:
+      self.file = open(self.path, "a", encoding="utf-8")
+    except OSError as e:
+      inputs.fail(f"LogitsRecorder: {self.path}: cannot be written ({type(e).__name__}: "
+                  f"{str(e)[:80]}).")
+
+  def __call__(self, epoch, ids, labels, logits):
+    where = f"LogitsRecorder({self.path!r})"
+    epoch = _count(_as_list(epoch), "epoch", where)
+    ids, labels, logits = _as_list(ids), _as_list(labels), _as_list(logits)
+    if not all(isinstance(x, list) for x in (ids, labels, logits)) or not (
+        len(ids) == len(labels) == len(logits)):
+      inputs.fail(f"{where}: expected ids [B], labels [B] and logits [B, C] of one batch, got "
+                  f"{_size(ids)}, {_size(labels)} and {_size(logits)}.")
+    lines = []
+    for i, y, z in zip(ids, labels, logits):
+      i, y = _count(i, "id", where), _count(y, "label", where)
+      if not isinstance(z, list) or not z or not all(
+          isinstance(v, (int, float)) and not isinstance(v, bool) for v in z):
+        inputs.fail(f"{where}: logits of id {i}: expected a row of numbers, got {str(z)[:40]}.")
+      try:
+        z = [float(v) for v in z]
+      except OverflowError:  # An int beyond float's range.
+        z = [math.inf]
+      if not all(math.isfinite(v) and abs(v) <= inputs.MAX_LOGIT for v in z):
+        inputs.fail(f"{where}: logits of id {i} hold NaN, inf or values beyond "
+                    f"+-{inputs.MAX_LOGIT:g} (a diverged training?).")
+      lines.append(json.dumps({"run": self.run, "epoch": epoch, "id": i, "label": y,
+                               "logits": z}) + "\n")
+    self.file.write("".join(lines))  # The whole batch, or nothing of it.
+    self.file.flush()
+    return len(lines)
+
+  def close(self):
+    self.file.close()
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
+
+
+def _as_list(x):
+  """A tensor or array (torch with or without gradients, NumPy, JAX) as Python values."""
+  try:
+    return x.tolist()
+  except AttributeError:
+    return list(x) if isinstance(x, (list, tuple, range)) else x
+
+
+def _count(value, name, where):
+  """A whole number >= 0 (1.0 counts as 1), or an InputError naming `name`."""
+  if value is None:
+    inputs.fail(f"{where}: {name}=None; expected a whole number (counted from 0).")
+  return _whole({name: value}, name, where)
+
+
+def _size(x):
+  if isinstance(x, list):
+    return f"{len(x)} value{'' if len(x) == 1 else 's'}"
+  return f"{type(x).__name__} {str(x)[:20]}"
 
 
 def load(path):

@@ -23,10 +23,11 @@ _NO_CUTS = dict(break_on_hyphens=False, break_long_words=False)
 # What each trainer leaves for a reader, most important first.
 ARTIFACTS = {
     "finetune": ("metrics.json",),
-    "aum": ("report.md", "examples.csv", "summary.json"),
+    "aum": ("report.md", "explorer.html", "examples.csv", "summary.json"),
     "relation": ("metrics.json", "report.md", "test_predictions.txt"),
-    "mlrc": ("report.md", "results.json", "f1_vs_fraction.png"),
+    "mlrc": ("report.md", "explorer.html", "results.json", "f1_vs_fraction.png"),
 }
+EXPLORER = "explorer.html"  # Named in the closing line wherever a job wrote one.
 
 
 def fail(message, code=2):
@@ -214,9 +215,12 @@ def interrupted(workdir):
 
 
 def done(config, workdir):
-  """The closing line: the workdir and the main artifacts that exist there."""
+  """The closing line: the workdir and the main artifacts that exist there
+  (explorer.html always, when the job wrote one)."""
   names = [n for n in ARTIFACTS.get(config.trainer, ())
            if os.path.exists(os.path.join(workdir, n))]
+  if EXPLORER not in names and os.path.exists(os.path.join(workdir, EXPLORER)):
+    names.append(EXPLORER)
   smoke = " (smoke run: its numbers are not results)" if config.runlocal else ""
   print(f"done{smoke}: {workdir}" + (f" ({', '.join(names)})" if names else ""),
         file=sys.stderr, flush=True)

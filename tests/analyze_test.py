@@ -133,6 +133,77 @@ def test_bad_dumps_are_one_line_errors(tmp_path):
     analyze.load(str(tmp_path))
 
 
+def test_the_recorders_file_is_read_back_in_the_same_process(tmp_path):
+  """The callback flushes each call: `load` reads the dump while it is still
+  open (docs/api.md once showed a recorder whose lines sat in its buffer)."""
+  torch = pytest.importorskip("torch")
+  rng = np.random.default_rng(0)
+  labels = rng.integers(0, 2, 12)
+  thr = analyze.threshold_ids(labels, 2)
+  model = torch.nn.Linear(4, 3)
+  x = torch.randn(12, 4)
+  path = tmp_path / "logits.jsonl"
+  logits = {}
+  for r in (1, 2):
+    trained = labels.copy()
+    trained[thr[r - 1]] = 2  # The fake class in this run.
+    record = analyze.LogitsRecorder(path, run=r)
+    for epoch in range(2):
+      out = model(x)  # With gradients: the recorder takes it as it is.
+      for ids in np.array_split(rng.permutation(12), 3):
+        record(epoch, torch.tensor(ids), torch.tensor(trained[ids]), out[ids])
+      logits[r, epoch] = out.detach().numpy()
+  got = analyze.load(str(path))  # Run 2's recorder is not closed yet.
+  record.close()
+  assert (got["labels"] == labels).all()
+  assert all((a == b).all() for a, b in zip(got["threshold"], thr))
+  for r in (1, 2):
+    np.testing.assert_allclose(got["logits"][r - 1], np.stack([logits[r, 0], logits[r, 1]]),
+                               rtol=1e-6)
+  with analyze.LogitsRecorder(tmp_path / "np.jsonl") as rec:  # NumPy, lists; run 1.
+    rec(np.int64(0), np.arange(2), [1, 0.0], np.array([[0.5, -1.0], [2.0, 0.0]], np.float16))
+    assert len(analyze.load(str(tmp_path / "np.jsonl"))["labels"]) == 2
+  assert rec.file.closed
+
+
+def test_bad_recordings_are_one_line_errors(tmp_path):
+  with analyze.LogitsRecorder(tmp_path / "r.jsonl") as rec:
+    with pytest.raises(errors.InputError, match=r"2 values, 1 value and 2 values"):
+      rec(0, [0, 1], [1], [[0.1, 0.2], [0.3, 0.4]])
+    with pytest.raises(errors.InputError, match=r"id=-1 is negative"):
+      rec(0, [-1], [1], [[0.1, 0.2]])
+    with pytest.raises(errors.InputError, match=r"label=1.5 is not a whole number"):
+      rec(0, [0], [1.5], [[0.1, 0.2]])
+    with pytest.raises(errors.InputError, match=r"logits of id 0 hold NaN"):
+      rec(0, [0], [1], [[float("nan"), 0.2]])
+    with pytest.raises(errors.InputError, match=r"logits of id 0: expected a row of numbers"):
+      rec(0, [0], [1], [0.5])
+    with pytest.raises(errors.InputError, match=r"epoch=None"):
+      rec(None, [0], [1], [[0.1, 0.2]])
+  assert (tmp_path / "r.jsonl").read_text() == ""  # A refused batch writes nothing.
+  with pytest.raises(errors.InputError, match="cannot be written"):
+    analyze.LogitsRecorder(tmp_path)
+
+
+def test_the_cli_last_line_names_explorer_html(tmp_path, capsys):
+  """main's closing line names explorer.html wherever the job wrote one."""
+  from ml_collections import config_dict  # pylint: disable=g-import-not-at-top
+  from noisy_meta import cli  # pylint: disable=g-import-not-at-top
+  for trainer, files, named in [
+      ("aum", ("report.md", "examples.csv", "explorer.html", "summary.json"),
+       "(report.md, explorer.html, examples.csv, summary.json)"),
+      ("mlrc", ("report.md", "results.json", "explorer.html"),
+       "(report.md, explorer.html, results.json)"),
+      ("aum", ("report.md", "summary.json"), "(report.md, summary.json)"),  # None written.
+      ("relation", ("metrics.json", "explorer.html"), "(metrics.json, explorer.html)")]:
+    w = tmp_path / f"{trainer}{len(files)}"
+    w.mkdir()
+    for name in files:
+      (w / name).write_text("x")
+    cli.done(config_dict.ConfigDict({"trainer": trainer, "runlocal": False}), str(w))
+    assert capsys.readouterr().err.splitlines()[-1] == f"done: {w} {named}"
+
+
 def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
   """bench.examples.torch_logits_example on 300 sentences: the callback's dump,
   the report, and the `aum` package's AUM of the same logits equal to ours."""
@@ -148,7 +219,7 @@ def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
   assert sum(1 for _ in open(tmp_path / "logits.jsonl")) == 2 * 2 * 300
 
 
-def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir):
+def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir, capsys):
   """Texts and string labels in, the AUM job's table out (lowest AUM first);
   a second call reads the finished job back."""
   with open(os.path.join(data_dir, "sst2", "train.tsv"), encoding="utf-8") as f:
@@ -160,12 +231,21 @@ def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir):
                "optim.lr": 1e-3,
                "input.cache_dir": str(tmp_path / "cache"), "detect.frozen": False})
   table = analyze.find_label_issues(texts, labels, str(tmp_path / "w"), **kw)
+  err = capsys.readouterr().err.splitlines()
+  job = tmp_path / "w" / "job"
+  # Progress while it runs (the job's log lines), then where to look, last.
+  assert err[0].startswith(f"find issues: the AUM job in {job}")
+  assert any("AUM pipeline: aum_run2 finished" in line for line in err), err
+  assert any("ETA" in line for line in err), err
+  assert err[-1] == (f"done: 80 examples ranked; report {job / 'report.md'}; explorer "
+                     f"{job / 'explorer.html'} (open it in a browser)")
   assert len(table) == 80 and set(table["label_name"]) == {"neg", "pos"}
   assert (np.diff(table["aum"].to_numpy()) >= 0).all()
   assert {"flagged_p99", "score_aum", "flag_aum"} <= set(table.columns)
   assert os.path.exists(tmp_path / "w" / "job" / "report.md")
   again = analyze.find_label_issues(texts, labels, str(tmp_path / "w"), **kw)
   assert again.equals(table)
+  assert capsys.readouterr().err.splitlines()[-1].startswith("done: 80 examples ranked;")
   with pytest.raises(errors.InputError, match="3 texts and 2 labels"):
     analyze.find_label_issues(["a", "b", "c"], ["x", "y"], str(tmp_path / "bad"))
 

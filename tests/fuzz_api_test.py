@@ -305,6 +305,59 @@ def test_load_jsonl(content):
 
 
 @st.composite
+def recordings(draw):
+  """(run, [(epoch, ids, labels, logits)]) of LogitsRecorder's callers: every
+  id of 0..N-1 once per epoch, in random batches, as arrays of random dtypes;
+  or one part broken (any array, lengths that differ, a bad run or epoch)."""
+  broken = _broken(draw, ["run", "epoch", "ids", "labels", "logits", "length"])
+  n, c, epochs = draw(st.integers(1, 5)), draw(st.integers(2, 3)), draw(st.integers(1, 2))
+  labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+  calls = []
+  for epoch in range(epochs):
+    perm = np.array(draw(st.permutations(range(n))))
+    for batch in np.array_split(perm, draw(st.integers(1, n))):
+      kind = draw(st.sampled_from(["int32", "int64", "float64", "list"]))
+      cast = (lambda x: x.tolist()) if kind == "list" else (lambda x, k=kind: x.astype(k))
+      logits = draw(arrays((len(batch), c), draw(st.sampled_from(["float16", "float32",
+                                                                   "float64"])), finite=True))
+      calls.append([epoch, cast(batch), cast(labels[batch]), logits])
+  k = draw(st.integers(0, len(calls) - 1))
+  if broken in ("ids", "labels", "logits"):
+    shape = (len(calls[k][1]),) + ((c,) if broken == "logits" else ())
+    calls[k][("ids", "labels", "logits").index(broken) + 1] = draw(arrays(shape))
+  if broken == "length":
+    calls[k][2] = calls[k][2][:-1]
+  if broken == "epoch":
+    calls[k][0] = draw(SCALARS)
+  run = draw(SCALARS) if broken == "run" else draw(st.sampled_from([1, 2, 1.0, np.int64(3)]))
+  return run, calls, labels, c, broken
+
+
+@given(recordings())
+def test_logits_recorder(args):
+  """The callback writes a batch whole or refuses it with an InputError (nothing
+  written); what it wrote, `load` reads back at once in the same process."""
+  run, calls, labels, c, broken = args
+  with tempfile.TemporaryDirectory() as tmp:
+    path = os.path.join(tmp, "logits.jsonl")
+    rec = _outcome(analyze.LogitsRecorder, path, run=run)
+    if rec is None:
+      return
+    with rec:
+      written = 0
+      for epoch, ids, ys, logits in calls:
+        lines = _outcome(rec, epoch, ids, ys, logits)  # The lines written, or None.
+        assert lines is not None or broken  # A valid batch is never refused.
+        written += lines or 0
+        with open(path, encoding="utf-8") as f:  # Flushed: every accepted line is there.
+          assert sum(1 for _ in f) == written
+      got = _outcome(analyze.load, path)
+    if broken is None:  # The dump reads back as recorded.
+      assert got is not None and (got["labels"] == labels).all()
+      assert got["logits"][0].shape == (max(e for e, *_ in calls) + 1, len(labels), c)
+
+
+@st.composite
 def npz_dumps(draw):
   """An .npz dump (one run or two, threshold ids or not), valid or with one
   part broken: an array of another dtype or shape, a key missing, raw bytes."""
