@@ -81,7 +81,17 @@ def get_config(arg=None, task="cola", **task_defaults):
   c.aum.save_logits = True
 
   c.clean = ml_collections.ConfigDict()
-  c.clean.methods = ("sieve", "flip")  # sieve: drop flagged; flip: relabel them.
+  # What the job retrains with (noisy_meta/trainers/repair.py): `method` by
+  # clean.detector's cut or `method:detector` (e.g. sieve:cleanlab, confident
+  # learning's prune and retrain). sieve: drop flagged; flip: relabel them to
+  # the AUM run's best other class; relabel: to the out-of-fold models' best
+  # other class; relabel_soft: flagged rows learn a mix of the given label and
+  # the out-of-fold probabilities; reweight: every row's loss weighted by the
+  # probability its label is right; coteach: two networks teaching each other
+  # (Han et al. 2018), forgetting the detector's estimated noise share; gce:
+  # generalized cross-entropy (no detector). sieve and flip are also retrained
+  # at every clean.percentiles of AUM (the paper's sweep).
+  c.clean.methods = ("sieve", "flip")
   # Whose automatic flags the job also cleans with (and examples.csv's
   # `flagged`): "aum" (the paper's percentile sweep only, which runs in any
   # case at clean.percentiles), or a detector with an automatic cut
@@ -93,6 +103,13 @@ def get_config(arg=None, task="cola", **task_defaults):
   # Checkpoints serve resume only: a finished run is read from its
   # metrics.json (dynamics.npz), so its ckpt/ is deleted unless kept here.
   c.clean.keep_checkpoints = False
+  # With noise injected, retrain on the original labels too: the ceiling the
+  # report measures each repair's recovered share against.
+  c.clean.ceiling = True
+  c.clean.gce_q = 0.7  # GCE's q (Zhang & Sabuncu 2018; 1: MAE, -> 0: cross-entropy).
+  # Co-teaching's forget rate rises to the detector's noise estimate over
+  # this many epochs (Han et al. 2018: T_k).
+  c.clean.coteach_ramp_epochs = 1
 
   c.neighbors = ml_collections.ConfigDict()
   c.neighbors.k = 10  # Nearest neighbours in the encoder's embedding space.
@@ -147,6 +164,15 @@ def _noise_kind(v):
   return rules.choice("noisy_meta.data.noise:KINDS").problem(v) or True
 
 
+def _repair_entry(v):
+  """A clean.methods entry: a repair method, optionally `:detector` with a cut."""
+  if not isinstance(v, str):
+    return False
+  method, _, detector = v.partition(":")
+  return (method in rules.names("noisy_meta.repair_lib:METHODS")
+          and (not detector or detector in rules.names("noisy_meta.detectors:CUTS")))
+
+
 PERCENTILE = rules.number(0, 100)
 # The rule of every field that get_config adds, in its order (noisy_meta/validate.py).
 AUM_RULES = {
@@ -165,11 +191,17 @@ AUM_RULES = {
         PERCENTILE, says="give percentiles in [0, 100], e.g. (1,10,50,90,99)."),
     "aum.margins": rules.choice(("train", "eval", "both")),
     "aum.save_logits": rules.flag(),
-    "clean.methods": rules.sequence(rules.choice(("sieve", "flip")), min_len=0),
+    "clean.methods": rules.sequence(rules.custom(
+        _repair_entry, "give method or method:detector, a method of "
+        "noisy_meta/repair_lib.py:METHODS and a detector with an automatic cut.", "x"),
+        min_len=0),
     "clean.detector": rules.choice("noisy_meta.detectors:CUTS"),
     "clean.percentiles": rules.sequence(PERCENTILE, min_len=0),
     "clean.seeds": rules.sequence(rules.seed(), min_len=0),  # Empty: detection only.
     "clean.keep_checkpoints": rules.flag(),
+    "clean.ceiling": rules.flag(),
+    "clean.gce_q": rules.number(0, 1, open_lo=True),
+    "clean.coteach_ramp_epochs": rules.integer(0, rules.MAX_EPOCHS),
     "neighbors.k": rules.integer(1, 10**4),
     "detect.k": rules.integer(1, 10**4),
     "detect.early_epochs": rules.integer(1, rules.MAX_EPOCHS),

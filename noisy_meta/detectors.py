@@ -233,7 +233,7 @@ def rank_average(parts):
   return np.mean([ranks(v) for v in parts.values()], axis=0)
 
 
-def score_all(ev, cfg, seconds=None):
+def score_all(ev, cfg, seconds=None, probs_out=None):
   """{detector: score [N]}, {detector: automatic flags [N]} and notes (dict:
   the estimated noise shares and counts, the probe's strength, the
   ensemble's parts).
@@ -241,7 +241,10 @@ def score_all(ev, cfg, seconds=None):
   cfg: the config's `detect` block (k, early_epochs, simifeat_rounds,
   probe_folds, seed, ensemble, aum_percentile, min_positive). `seconds`, a
   dict, receives the scoring time of the detectors that take more than
-  arithmetic (knn, simifeat, probe, knn_tuned, knn_oof)."""
+  arithmetic (knn, simifeat, probe, knn_tuned, knn_oof). `probs_out`, a
+  dict, receives the out-of-fold class probabilities [N, C] behind the
+  detectors that have them (cleanlab, probe, and the ensemble: its parts'
+  mean), what label repair relabels and weights by (noisy_meta/repair_lib.py)."""
   seconds = {} if seconds is None else seconds
   clock = time.perf_counter
   n, c, given = len(ev.given), ev.num_classes, np.asarray(ev.given)
@@ -321,8 +324,11 @@ def score_all(ev, cfg, seconds=None):
     # probabilities of its parts (of every model, when no part has them).
     probs = [oof[k] for k in parts if k in oof] or list(oof.values())
     if probs:
-      notes["ensemble_count"] = m = label_issue_count(given, np.mean(probs, 0))
+      oof["ensemble"] = np.mean(probs, 0)
+      notes["ensemble_count"] = m = label_issue_count(given, oof["ensemble"])
       flags["ensemble"] = top_count(scores["ensemble"], m)
+  if probs_out is not None:
+    probs_out.update(oof)
   return scores, flags, notes
 
 

@@ -51,6 +51,8 @@ def family(config):
   if "noise_kinds" in config and "trainer" not in config:  # A detector-benchmark grid.
     return importlib.import_module(
         "configs.detectors_relation" if "pairing" in config else "configs.detectors")
+  if "specs" in config and "trainer" not in config:  # A repair-benchmark grid.
+    return importlib.import_module("configs.repair")
   inp = config.get("input")
   if "mlrc" in config:
     name = "mlrc"

@@ -13,7 +13,6 @@ import numpy as np
 import optax
 
 from noisy_meta import aum_lib
-from noisy_meta.core import loop
 from noisy_meta.core import parallel
 from noisy_meta.learners import base
 
@@ -72,9 +71,9 @@ class ToyLearner(base.InMemory):
   def logits(self, state, params, batch):
     return batch["x"] @ params["w"] + params["b"]
 
-  def loss(self, state, params, batch, rng):
-    logits = self.logits(state, params, batch)
-    return loop.classification_loss(logits, batch["label"], batch["_mask"]), logits
+  def forward(self, state, params, batch, rng):
+    del rng  # No dropout.
+    return self.logits(state, params, batch), None
 
   def learning_rate(self, state, step=None):
     return jnp.float32(self.config.optim.lr)

@@ -40,6 +40,7 @@ import optax
 from noisy_meta.core import checkpoint
 from noisy_meta.core import errors
 from noisy_meta.core import guards
+from noisy_meta.core import objectives
 from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.core import writers
@@ -124,27 +125,37 @@ class Session:
       self.writer.close()
 
 
-def classification_loss(logits_BxC, label_B, mask_B):
-  """Mean cross-entropy over the real (unpadded) examples."""
-  ce_B = optax.softmax_cross_entropy_with_integer_labels(logits_BxC, label_B)
-  w_B = mask_B.astype(jnp.float32)
-  return (ce_B * w_B).sum() / jnp.maximum(w_B.sum(), 1.0)
+def add_rows(batch, rows):
+  """`batch` with each per-row array of `rows` ({name: [N, ...]}, aligned
+  with the split) gathered by the batch's `_id` (zeros on padding rows)."""
+  if not rows:
+    return batch
+  ids = np.asarray(batch["_id"])
+  real = ids >= 0
+  for name, arr in rows.items():
+    taken = arr[np.where(real, ids, 0)]
+    batch[name] = np.where(real.reshape((-1,) + (1,) * (taken.ndim - 1)), taken,
+                           0).astype(arr.dtype)
+  return batch
 
 
-def train_step(state, batch, rng, learner, steps_per_epoch=1, eval_margins=False):
+def train_step(state, batch, rng, learner, steps_per_epoch=1, eval_margins=False,
+               objective=None):
   """One update of any learner; returns the new state and scalar metrics.
 
-  The learner's optimiser gives the direction, its `learning_rate(state)`
-  the step size (data in the state, not constants in the program: runs of
-  different lengths or schedules compile to the same step). With dynamics
-  in the state (AUM runs), this step's training-mode logits are recorded for
-  every example of the batch: no second forward pass. `eval_margins`
-  records those of an extra deterministic pass with the same pre-update
-  parameters instead; dynamics made with `eval_margins` (aum.margins=both)
-  record both.
+  The loss is `objective` (default cross-entropy; noisy_meta/core/objectives.py)
+  of the learner's training logits, averaged over the batch's real rows with
+  their `weight`s if the batch has them. The learner's optimiser gives the
+  direction, its `learning_rate(state)` the step size (data in the state, not
+  constants in the program: runs of different lengths or schedules compile
+  to the same step). With dynamics in the state (AUM runs), this step's
+  training-mode logits are recorded for every example of the batch: no
+  second forward pass. `eval_margins` records those of an extra
+  deterministic pass with the same pre-update parameters instead; dynamics
+  made with `eval_margins` (aum.margins=both) record both.
   """
   rng = jax.random.fold_in(rng, state.step)
-  loss_fn = lambda params: learner.loss(state, params, batch, rng)
+  loss_fn = lambda params: objectives.loss(learner, state, params, batch, rng, objective)
   (loss, logits_BxC), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   dyn = state.dynamics
   if dyn is not None:
@@ -213,7 +224,8 @@ def best_on_test(fitted, learner):
   return preds, score, details
 
 
-def precompile(step_fn, pred_fn, state, rng, learner, train, seed, epochs, batch_size, mesh):
+def precompile(step_fn, pred_fn, state, rng, learner, train, seed, epochs, batch_size, mesh,
+               rows=None):
   """Compiles the train step for every batch shape of `epochs` and the eval
   step for every dev shape, in parallel threads (XLA compiles one program per
   thread) before training; the steps' own calls then find them compiled.
@@ -233,7 +245,7 @@ def precompile(step_fn, pred_fn, state, rng, learner, train, seed, epochs, batch
   eval_shapes = firsts(learner.dev, learner.eval_batches(learner.dev))
   eval_size = parallel.padded_size(learner.eval_batch_size, mesh)
   jobs = [(step_fn, lambda i=idx, n=n: (state, parallel.shard(
-      learner.make_batch(train, i, batch_size, n), mesh), rng))
+      add_rows(learner.make_batch(train, i, batch_size, n), rows), mesh), rng))
           for n, idx in train_shapes.items()]
   jobs += [(pred_fn, lambda i=idx, n=n: (state, state.params, parallel.shard(
       learner.make_batch(learner.dev, i, eval_size, n), mesh)))
@@ -258,7 +270,8 @@ class Fitted:
 
 
 def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
-        init_params=None, num_classes=None, extendable=()):
+        init_params=None, num_classes=None, extendable=(), rows=None, objective=None,
+        train_fn=None):
   """Trains `learner` on its split `train` in `workdir`, resuming; evaluates
   on dev after every epoch. Returns `Fitted`.
 
@@ -270,6 +283,13 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   num_classes: output classes (default: the learner's), e.g. an AUM run's
     extra fake class.
   extendable: config fields the calling method lets change on resume.
+  rows: {name: [N, ...] array aligned with `train`}: per-row data every
+    training batch carries under `name` (`add_rows`; e.g. a repair method's
+    loss `weight` or soft `target`).
+  objective: per-example loss of (logits, batch) (noisy_meta/core/objectives.py;
+    default cross-entropy).
+  train_fn: the training step (default `train_step`; a method with its own, e.g.
+    co-teaching's two networks, gives one with its keyword arguments).
   """
   num_classes = num_classes or learner.num_classes
   n = learner.size(train)
@@ -293,8 +313,8 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   start = step = session.start
   eval_margins = dynamics is not None and dynamics.margins == "eval"
   step_fn = session.compile(functools.partial(
-      train_step, learner=learner, steps_per_epoch=steps_per_epoch,
-      eval_margins=eval_margins), mesh)
+      train_fn or train_step, learner=learner, steps_per_epoch=steps_per_epoch,
+      eval_margins=eval_margins, objective=objective), mesh)
   pred_fn = jax.jit(functools.partial(predict_step, learner=learner),
                     out_shardings=parallel.replicated(mesh))
   batch_size = parallel.padded_size(learner.batch_size, mesh)
@@ -302,7 +322,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
   if config.precompile and start < num_steps:
     shapes, eval_shapes, seconds = precompile(
         step_fn, pred_fn, state, dropout_rng, learner, train, seed,
-        range(start // steps_per_epoch, num_epochs), batch_size, mesh)
+        range(start // steps_per_epoch, num_epochs), batch_size, mesh, rows)
     logging.info("Compiled the train step for %d batch shapes %s and the eval step for %d "
                  "(%.1f s, in parallel).", len(shapes), shapes, len(eval_shapes), seconds)
 
@@ -321,7 +341,7 @@ def fit(config, workdir, learner, train, *, seed, fingerprints, dynamics=None,
     for epoch in range(start // steps_per_epoch, num_epochs):
       batches = learner.epoch_batches(train, seed, epoch)
       for idx, length in batches[step - epoch * steps_per_epoch:]:
-        batch = learner.make_batch(train, idx, batch_size, length)
+        batch = add_rows(learner.make_batch(train, idx, batch_size, length), rows)
         state, m = step_fn(state, parallel.shard(batch, mesh), dropout_rng)
         session.record(m)
         step += 1

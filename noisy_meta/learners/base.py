@@ -68,8 +68,9 @@ class Learner(Protocol):
   def init_state(self, rng, num_classes, num_steps, mesh, dynamics_shape=None,
                  init_params=None):
     """A flax TrainState (with a `dynamics` field), replicated over `mesh`."""
-  def loss(self, state, params, batch, rng):
-    """(mean loss, logits_BxC) with dropout on; traceable."""
+  def forward(self, state, params, batch, rng):
+    """(logits_BxC, per-example penalty [B] or None) with dropout on; traceable.
+    The method's objective (noisy_meta/core/objectives.py) makes the loss."""
   def logits(self, state, params, batch):
     """logits_BxC of a deterministic forward pass; traceable."""
   def learning_rate(self, state, step=None):

@@ -20,6 +20,7 @@ import optax
 from noisy_meta import aum_lib
 from noisy_meta.core import errors
 from noisy_meta.core import guards
+from noisy_meta.core import objectives
 from noisy_meta.core import parallel
 from noisy_meta.data import label_checks
 from noisy_meta.data import label_patches
@@ -59,18 +60,26 @@ def make_optimizer(optim):
   return optax.chain(optax.clip_by_global_norm(optim.grad_clip), direction)
 
 
-def batch_loss(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
-  """Mean cross-entropy over the real rows (`_mask`) with dropout on, plus
-  C-GCN's L2 penalty on the pooled sentence vector; returns (loss, logits)."""
+def batch_forward(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
+  """(logits [B, C], per-example penalty [B] or None) with dropout on: C-GCN's
+  L2 penalty on the pooled sentence vector (`pooling_l2`)."""
   out = apply_fn({"params": params, "constants": constants}, batch, train=True,
                  rngs={"dropout": rng})
   logits, pooled = out if isinstance(out, tuple) else (out, None)
-  w = batch["_mask"].astype(jnp.float32)
-  ce = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"])
-  loss = (ce * w).sum() / jnp.maximum(w.sum(), 1.0)
+  penalty = None
   if pooled is not None and pooling_l2:
-    loss += pooling_l2 * ((pooled ** 2).sum(-1) * w).sum() / jnp.maximum(w.sum(), 1.0)
-  return loss, logits
+    penalty = pooling_l2 * (pooled.astype(jnp.float32) ** 2).sum(-1)
+  return logits, penalty
+
+
+def batch_loss(apply_fn, params, constants, batch, rng, pooling_l2=0.0):
+  """(mean cross-entropy plus the penalty over the real rows, logits): the
+  default objective of `batch_forward` (benchmarks call it directly)."""
+  logits, penalty = batch_forward(apply_fn, params, constants, batch, rng, pooling_l2)
+  loss_B = objectives.cross_entropy(logits, batch)
+  if penalty is not None:
+    loss_B = loss_B + penalty
+  return objectives.masked_mean(loss_B, batch), logits
 
 
 def _with_warnings(d, folder, extra=()):
@@ -264,9 +273,9 @@ class RelationClassifier(relation_scoring.RelationScoring):
                             best_params=jax.tree_util.tree_map(jnp.copy, init_params))
     return state
 
-  def loss(self, state, params, batch, rng):
-    return batch_loss(state.apply_fn, params, state.constants, batch, rng,
-                      pooling_l2=self.config.model.pooling_l2)
+  def forward(self, state, params, batch, rng):
+    return batch_forward(state.apply_fn, params, state.constants, batch, rng,
+                         pooling_l2=self.config.model.pooling_l2)
 
   def logits(self, state, params, batch):
     out = state.apply_fn({"params": params, "constants": state.constants}, batch,

@@ -256,10 +256,50 @@ def detector_lines(summary, seconds=None):
                    f"{num(r.get('auto_f1'))} | {num(r.get('best_f1'))} | {flagged} | {sec} |")
     else:
       lines.append(f"| {name} | {flagged} | {sec} |")
-  for method, st in d["cleaning"].items():
-    lines += ["", f"Cleaning by {d['chosen']}, {method}: dev {common.NAMES[m]} "
-              f"{fmt_stat(st, m) or 'not run'}; unfiltered "
-              f"{_base_cell(summary['dev']['none'], m)}."]
+  return lines + repair_lines(summary)
+
+
+def _label(summary, j):
+  names = summary.get("label_names") or []
+  return names[j] if j < len(names) else str(j)
+
+
+def repair_lines(summary):
+  """The repair retrains (clean.methods by a detector): what each changed,
+  its score next to no repair and the clean-label ceiling, and the share of
+  the score lost to noise it won back."""
+  d = summary["detectors"]
+  if not d["cleaning"]:
+    return []
+  m = aum_summary.scored_metric(summary)
+  where = "test" if m == "test_f1" else "dev"
+  name = common.NAMES.get(m, m)
+  rec = d.get("recovered") or {}
+  lines = ["", "## Repair", "",
+           f"Retrained with each `clean.methods` entry (`method` by {d['chosen']}'s cut, or "
+           f"`method:detector`); {where} {name} ×100, mean ± std over seeds. No repair: "
+           f"{_base_cell(summary['dev']['none'], m)}"
+           + (f"; clean labels (the ceiling): {_base_cell(summary['dev']['original'], m)}"
+              if summary["dev"].get("original") else "") + ".", "",
+           "| repair | dropped | relabelled | down-weighted | score | lost score won back |",
+           "|---|---:|---:|---:|---|---:|"]
+  for entry, st in d["cleaning"].items():
+    ch = d.get("changed", {}).get(entry, {})
+    won = f"{rec[entry]:.2f}" if entry in rec else "—"
+    lines.append(f"| {entry} | {ch.get('dropped', '—')} | {ch.get('relabelled', '—')} | "
+                 f"{ch.get('down_weighted', '—')} | {fmt_stat(st, m) or 'not run'} | {won} |")
+  for entry, ch in d.get("changed", {}).items():
+    ex = ch.get("examples", {})
+    parts = [f"dropped rows {ex['dropped']}" if ex.get("dropped") else "",
+             "relabelled " + ", ".join(f"row {i} → {_label(summary, j)}" for i, j in ex["relabelled"])
+             if ex.get("relabelled") else "",
+             f"down-weighted rows {ex['down_weighted']}" if ex.get("down_weighted") else "",
+             f"forget rate {ch['forget_rate']:.3f}" if "forget_rate" in ch else ""]
+    parts = [p for p in parts if p]
+    if parts:
+      lines.append(f"- {entry}: " + "; ".join(parts) + " (rows of examples.csv).")
+  if not rec and summary.get("noisy"):
+    lines.append("- The share won back needs the clean-label ceiling (`clean.ceiling`).")
   return lines
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from noisy_meta import aum_lib
 from noisy_meta import metrics as metrics_lib
+from noisy_meta import repair_lib
 
 
 def task_name(config):
@@ -141,9 +142,14 @@ def summarize(config, given, noisy, used, thr_1, thr_2, flags, thresholds, resul
       out["runs"][f"clean/{method}_p{p}_s{seed}"] = _run_row(r)
   for method, per_seed in (by_detector or {}).items():
     for seed, r in per_seed.items():
-      out["runs"][f"clean/{method}_{detector}_s{seed}"] = _run_row(r)
+      out["runs"][f"clean/{repair_lib.stage_name(method, detector, seed)}"] = _run_row(r)
+  for seed, r in results.get("original", {}).items():
+    out["runs"][f"clean/original_s{seed}"] = _run_row(r)
   base = [r for r in results["none"].values() if r is not None]
   out["dev"]["none"] = _stats([r["dev"] for r in base], base)
+  ceiling = [r for r in results.get("original", {}).values() if r is not None]
+  if ceiling:
+    out["dev"]["original"] = _stats([r["dev"] for r in ceiling], ceiling)
   if not seeds:
     out["dev"]["none"]["note"] = "not run: seeds=0"
   for p in config.aum.percentiles:
@@ -184,4 +190,27 @@ def detector_summary(config, det, by_detector):
     runs = [r for r in per_seed.values() if r is not None]
     cleaning[method] = _stats([r["dev"] for r in runs], runs)
   return {"chosen": config.clean.detector, "table": det["table"],
-          "notes": det["notes"], "cleaning": cleaning}
+          "notes": det["notes"], "cleaning": cleaning, "changed": det.get("changed", {})}
+
+
+def scored_metric(summary):
+  """The score repairs are compared on: test F1 where the runs are scored on
+  test (relation learners), else the summary's dev metric."""
+  none = summary["dev"].get("none") or {}
+  return "test_f1" if "test_f1" in none else summary["metric"]
+
+
+def recovered(summary):
+  """{entry: share of the score lost to noise that the repair won back,
+  (repaired − noisy) / (clean − noisy)}, means over seeds; {} without the
+  clean-label ceiling or when noise cost nothing."""
+  m = scored_metric(summary)
+  clean = (summary["dev"].get("original") or {}).get(m)
+  noisy = (summary["dev"].get("none") or {}).get(m)
+  if not clean or not noisy or clean[0] is None or noisy[0] is None or clean[0] <= noisy[0]:
+    return {}
+  out = {}
+  for entry, st in summary["detectors"]["cleaning"].items():
+    if st.get(m) and st[m][0] is not None:
+      out[entry] = (st[m][0] - noisy[0]) / (clean[0] - noisy[0])
+  return out

@@ -38,13 +38,15 @@ from noisy_meta.learners import base
 from noisy_meta.reports import aum_report
 from noisy_meta.reports import aum_summary
 from noisy_meta.reports import explorer
+from noisy_meta.trainers import repair
 from noisy_meta.trainers import stages
 from noisy_meta.trainers import supervised
 
 # Config fields that extend this method's grid (more retrain seeds, methods,
 # percentiles, neighbours): finished stages are reused, new ones added.
 EXTENDABLE = ("clean.seeds", "clean.methods", "clean.percentiles", "clean.keep_checkpoints",
-              "aum.percentiles", "neighbors.k")
+              "clean.ceiling", "aum.percentiles", "neighbors.k")
+SWEPT = ("sieve", "flip")  # The methods retrained at every AUM percentile (the paper's).
 
 
 def _fit(config, path, learner, train, **kwargs):
@@ -212,8 +214,9 @@ def score_detectors(config, workdir, given, num_classes, runs, noisy, emb=None, 
   ev = detectors.Evidence(runs=runs, given=given, num_classes=num_classes, emb=emb,
                           oof_probs=folds.get("probs"), fold_of=folds.get("fold_of"),
                           fold_features=folds.get("features"), probe_views=views)
-  scoring = {}
-  scores, flags, notes = detectors.score_all(ev, config.detect, seconds=scoring)
+  scoring, probs = {}, {}
+  scores, flags, notes = detectors.score_all(ev, config.detect, seconds=scoring,
+                                             probs_out=probs)
   aum_runs = [stages.finished(os.path.join(workdir, n)) for n in ("aum_run1", "aum_run2")]
   aum_seconds = sum(r["train_seconds"] for r in aum_runs if r is not None)
   # What each detector costs: the trainings and embeddings it reads, and its
@@ -236,46 +239,43 @@ def score_detectors(config, workdir, given, num_classes, runs, noisy, emb=None, 
         f"clean.detector={config.clean.detector!r} has no automatic cut in this job (it "
         f"needs out-of-fold probabilities: --config.detect.folds=K, or embeddings); "
         f"choose one of {sorted(flags)}.")
-  return dict(scores=scores, flags=flags, notes=notes, seconds=seconds, emb=emb, table=table)
+  return dict(scores=scores, flags=flags, notes=notes, seconds=seconds, emb=emb, table=table,
+              probs=probs)
 
 
 def clean_labels(method, given, flags, other, num_classes):
   """(keep mask, labels) after sieving or flipping the flagged examples."""
-  keep = np.ones(len(given), bool)
-  labels = given.copy()
-  if method == "sieve":
-    keep = ~flags
-  elif method == "flip":
-    # Binary: the other class. Multi-class: the model's top real class
-    # other than the given one (from the judging AUM run's last epoch).
-    labels[flags] = (1 - given[flags]) if num_classes == 2 else other[flags]
-  elif method != "none":
-    raise ValueError(f"Unknown cleaning method {method!r} (none, sieve, flip).")
-  return keep, labels
+  p = repair.plan(None, method, given, flags, other, None, num_classes)
+  return p["keep"], p["labels"]
 
 
 def retrain(config, workdir, learner, keep, labels, seed, name):
-  path = os.path.join(workdir, "clean", name)
-  done = stages.finished(path)
-  if done is not None:
-    return done
-  if not keep.any():
-    logging.warning("%s: every example is flagged; nothing left to train on.", name)
-    return None
-  train = learner.subset(learner.relabel(learner.train, labels), np.flatnonzero(keep))
-  result = _fit(config, path, learner, train, seed=seed)[0]
-  _drop_checkpoints(config, path)
-  return result
+  return repair.retrain(config, workdir, learner, seed, name, keep, labels,
+                        extendable=EXTENDABLE)
+
+
+def swept(config):
+  """The methods retrained at every AUM percentile (clean.percentiles)."""
+  return [m for m in config.clean.methods if m in SWEPT]
+
+
+def repaired(config):
+  """The clean.methods entries retrained once per seed by a detector's cut:
+  all of them, but plain sieve and flip when clean.detector=aum (the sweep)."""
+  return tuple(m for m in config.clean.methods
+               if config.clean.detector != "aum" or m not in SWEPT)
 
 
 def _stage_progress(config, workdir):
   """A callback logging 'stage k/K' with the pipeline's ETA after each stage."""
   chosen = config.clean.detector
   names = ["aum_run1", "aum_run2"] + [f"clean/none_s{s}" for s in config.clean.seeds] + [
-      f"clean/{m}_{chosen}_s{s}" for m in config.clean.methods for s in config.clean.seeds
-      if chosen != "aum"] + [
-      f"clean/{m}_p{p}_s{s}" for m in config.clean.methods
+      f"clean/{repair.stage(m, chosen, s)}" for m in repaired(config)
+      for s in config.clean.seeds] + [
+      f"clean/{m}_p{p}_s{s}" for m in swept(config)
       for p in config.clean.percentiles for s in config.clean.seeds]
+  if config.clean.ceiling and (config.noise.rate > 0 or "=" in config.noise.kind):
+    names += [f"clean/original_s{s}" for s in config.clean.seeds]
   finished = lambda n: os.path.exists(os.path.join(
       workdir, n, "dynamics.npz" if n.startswith("aum_run") else "metrics.json"))
   before = {n for n in names if finished(n)}  # Reused stages do not count for the ETA.
@@ -354,18 +354,18 @@ def train_and_evaluate(config, workdir):
     results["none"][seed] = retrain(config, workdir, learner, everything, given, seed,
                                     f"none_s{seed}")
     tick(f"clean/none_s{seed}")
-  # Cleaning by the job's detector (clean.detector; "aum" is the sweep below).
-  chosen = config.clean.detector
-  by_detector = {}
-  if chosen != "aum":
-    for method in config.clean.methods:
-      keep, labels = clean_labels(method, given, det["flags"][chosen], other, c)
-      for seed in config.clean.seeds:
-        name = f"{method}_{chosen}_s{seed}"
-        by_detector.setdefault(method, {})[seed] = retrain(config, workdir, learner, keep,
-                                                           labels, seed, name)
-        tick(f"clean/{name}")
-  for method in config.clean.methods:
+  if noisy is not None and config.clean.ceiling:  # The clean labels: the ceiling.
+    results["original"] = {}
+    for seed in config.clean.seeds:
+      results["original"][seed] = retrain(config, workdir, learner, everything, original,
+                                          seed, f"original_s{seed}")
+      tick(f"clean/original_s{seed}")
+  # Repair by the job's detector (clean.detector) or a named one
+  # (trainers/repair.py); with clean.detector=aum, sieve and flip are the sweep below.
+  by_detector, changed = repair.run(config, workdir, learner, repaired(config), given, det,
+                                    other, c, tick, extendable=EXTENDABLE)
+  det["changed"] = changed
+  for method in swept(config):
     results[method] = {}
     for p in config.clean.percentiles:
       keep, labels = clean_labels(method, given, flags[p], other, c)
@@ -409,6 +409,8 @@ def write_reports(config, workdir, train, original, given, noisy, j, det, result
                                   j["thresholds"], results, neighbours, aum_runs=aum_runs,
                                   by_detector=by_detector, detector=config.clean.detector)
   summary["detectors"] = aum_summary.detector_summary(config, det, by_detector)
+  summary["detectors"]["recovered"] = aum_summary.recovered(summary)
+  summary["label_names"] = list(train.label_names)
   if train.warnings:  # What the readers found odd (report.md repeats it).
     summary["data_warnings"] = list(train.warnings)
   if parallel.is_lead():

@@ -30,6 +30,7 @@ import numpy as np
 from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import loop
+from noisy_meta.core import objectives
 from noisy_meta.core import parallel
 from noisy_meta.core import progress
 from noisy_meta.core import writers
@@ -90,7 +91,7 @@ def meta_train(config, workdir, learner, rows):
   def loss_fn(params, constants, batch, rng):
     like = meta_learning.MetaState(step=None, params=None, constants=constants,
                                    apply_fn=ts.apply_fn)
-    return learner.loss(like, params, batch, rng)
+    return objectives.loss(learner, like, params, batch, rng)
 
   tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr,
                                      m.inner_grad_clip)

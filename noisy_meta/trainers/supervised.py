@@ -28,7 +28,8 @@ def train_and_evaluate(config, workdir):
 
 
 def fit(config, workdir, learner, train, *, num_classes=None, dynamics=None, seed=None,
-        init_params=None, score_test=True, extendable=()):
+        init_params=None, score_test=True, extendable=(), rows=None, objective=None,
+        train_fn=None):
   """Trains `learner` on its split `train` in `workdir` (resuming).
 
   num_classes: e.g. an AUM run's real classes + its fake class; dynamics:
@@ -37,14 +38,16 @@ def fit(config, workdir, learner, train, *, num_classes=None, dynamics=None, see
   these (MLRC's fine-tuning); score_test: a `TestScored` learner scores its
   best-dev parameters on test (off for runs whose test score nobody reads:
   AUM's detection runs); extendable: config fields the calling method lets
-  change on resume. Returns (result dict, final state) and writes
+  change on resume; rows, objective, train_fn: a repair method's per-row
+  batch fields, objective and step (`loop.fit`). Returns (result dict, final state) and writes
   metrics.json (process 0). The collapse check reads the split the run is
   scored on: test when scored there, else dev.
   """
   seed = config.seed if seed is None else seed
   fitted = loop.fit(config, workdir, learner, train, seed=seed,
                     fingerprints=learner.fingerprints(train), dynamics=dynamics,
-                    num_classes=num_classes, init_params=init_params, extendable=extendable)
+                    num_classes=num_classes, init_params=init_params, extendable=extendable,
+                    rows=rows, objective=objective, train_fn=train_fn)
   result = {"dev": fitted.dev_history[-1], "dev_history": fitted.dev_history,
             "steps": fitted.steps, "train_examples": learner.size(train),
             "dev_examples": learner.size(learner.dev), "train_seconds": fitted.seconds,
