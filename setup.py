@@ -31,10 +31,6 @@ setuptools.setup(
         # The progress bar on a terminal (core/progress.py); transformers needs it too.
         "tqdm",
         "matplotlib",  # PNG figures of the AUM report.
-        # explorer.html (noisy_meta/reports/explorer.py): plotly.js comes inlined
-        # from this package, so the page works offline; its WebGL scatter keeps
-        # 67k points responsive.
-        "plotly",
         # SemEval -> TACRED schema conversion (noisy_meta/data/semeval.py);
         # the English model comes from scripts/setup.sh.
         "spacy>=3.8,<3.9",

@@ -11,10 +11,12 @@ logits of every training example, and hand them here (docs/api.md):
                               texts=texts, label_names=names, workdir="runs/mine")
 
 `table` is a pandas DataFrame, one row per example, lowest AUM first; with
-`workdir`, examples.csv, summary.json, report.md and the figures are written
-exactly as an AUM job of our trainer writes them from the same logits (the
-same code, `trainers/aum.judge` and `write_reports`; the test compares
-examples.csv byte for byte). Logits without threshold samples give AUM and
+`workdir`, examples.csv, summary.json, report.md, the figures and
+explorer.html are written exactly as an AUM job of our trainer writes them
+from the same logits (the same code, `trainers/aum.judge` and
+`write_reports`; the test compares examples.csv byte for byte); with
+explorer_runs.npz, the two runs' AUM, the explorer gets every percentile,
+the fake-class histogram and suggested labels, as from aum_run*/. Logits without threshold samples give AUM and
 the data-map statistics, but no flags: AUM's cut is the threshold samples'.
 
 `load(path)` (analyze_load.py) reads logits dumps: an .npz, one of our AUM
@@ -42,6 +44,7 @@ from noisy_meta.analyze_load import load  # pylint: disable=unused-import  (anal
 from noisy_meta.analyze_load import LogitsRecorder  # pylint: disable=unused-import
 from noisy_meta.core import errors
 from noisy_meta.data import text_files
+from noisy_meta.reports import explorer
 
 # The detectors' settings of configs/aum.py (tests/aum_lib_test.py checks
 # that they agree); no frozen encoder and no fold models from logits alone.
@@ -184,7 +187,8 @@ def from_logits(logits, labels, threshold=None, *, texts=None, sources=None, lab
   original_labels [N]: the labels before noise was injected, if known: the
     detection metrics against them.
   features: per run, the final model's features [N, D] (the knn_tuned detector).
-  workdir: write examples.csv, summary.json, report.md and the figures there.
+  workdir: write examples.csv, summary.json, report.md, the figures,
+    explorer.html and explorer_runs.npz there.
   """
   import pandas as pd  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import aum as aum_trainer  # pylint: disable=g-import-not-at-top
@@ -220,6 +224,9 @@ def from_logits(logits, labels, threshold=None, *, texts=None, sources=None, lab
   with open(os.path.join(out, "config.json"), "w") as f:  # The report pages read it.
     json.dump(cfg.to_dict(), f, indent=2, default=list)
   det = aum_trainer.score_detectors(cfg, out, given, num_real, runs, noisy)
+  # No aum_run*/ here: explorer.html reads the runs' AUM from explorer_runs.npz
+  # (every percentile, the fake-class histogram, suggested labels).
+  explorer.save_runs(out, runs)
   aum_trainer.write_reports(cfg, out, train, original, given, noisy, j, det,
                             {"none": {}}, {}, None)
   table = pd.read_csv(os.path.join(out, "examples.csv"), keep_default_na=False)

@@ -2,6 +2,7 @@
 import csv
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -76,6 +77,35 @@ def test_the_trainers_logits_give_a_byte_identical_examples_csv(tmp_path, data_d
                "explorer.html"):
     assert os.path.exists(os.path.join(out, name)), name
   assert json.load(open(os.path.join(out, "summary.json")))["noisy"] == int(noise["noisy"].sum())
+
+
+def test_an_api_page_has_the_full_percentile_slider(tmp_path):
+  """from_logits with two runs' threshold samples writes explorer_runs.npz, so
+  its explorer.html has every percentile 0-100, the fake-class AUM (the
+  histogram) and suggested labels (3 classes: the runs' best other class)."""
+  rng = np.random.default_rng(0)
+  n, c, e = 240, 3, 4
+  labels = rng.integers(c, size=n)
+  thr = analyze.threshold_ids(labels, c)
+  logits = [rng.normal(size=(e, n, c + 1)).astype(np.float32) for _ in thr]
+  for lg, t in zip(logits, thr):
+    lg[:, np.arange(n), labels] += 2
+    lg[:, t, c] += 3
+  out = str(tmp_path / "api")
+  analyze.from_logits(logits, labels, list(thr), texts=[f"text {i}" for i in range(n)],
+                      workdir=out)
+  with np.load(os.path.join(out, "explorer_runs.npz")) as d:
+    assert sorted(d.files) == ["aum1", "aum2", "other1", "other2", "threshold_idx1",
+                               "threshold_idx2"]
+    assert [len(d["threshold_idx1"]), len(d["threshold_idx2"])] == [len(t) for t in thr]
+  with open(os.path.join(out, "explorer.html"), encoding="utf-8") as f:
+    page = f.read()
+  m = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', page, re.S)
+  data = json.loads(m.group(1))
+  assert data["levels"] == list(range(101)) and data["levels_note"] == ""
+  assert len(data["fake_aum"]) == sum(len(t) for t in thr)
+  suggest = data["cols"]["suggest"]
+  assert len(suggest) == n and all(0 <= s < c for s in suggest)
 
 
 def test_jsonl_and_npz_dumps_read_back(tmp_path):

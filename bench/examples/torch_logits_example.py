@@ -2,9 +2,10 @@ r"""AUM from a PyTorch training, end to end (the example of docs/api.md).
 
 A small PyTorch text classifier (hashed bag of words -> EmbeddingBag ->
 linear) trains twice on SST-2 sentences with uniform label noise, each run
-with its own threshold samples relabelled to a fake class; a 10-line
-callback writes every batch's logits to JSONL; noisy_meta.analyze reads the
-dump and writes examples.csv, report.md and the figures; the detection of
+with its own threshold samples relabelled to a fake class; the callback
+analyze.LogitsRecorder writes every batch's logits to JSONL; noisy_meta.analyze
+reads the dump and writes examples.csv, report.md, the figures and
+explorer.html; the detection of
 the injected noise is printed. Then the same run read by the tools people
 use: the `aum` package's AUMCalculator fed the saved logits (its AUM must
 equal ours) and cleanlab's find_label_issues on the last epoch's
@@ -27,21 +28,6 @@ from bench import cli
 from bench import output
 from noisy_meta import analyze
 from noisy_meta.data import noise
-
-
-class LogitsRecorder:
-  """The callback: one JSON line per example and epoch (docs/api.md)."""
-
-  def __init__(self, path, run):
-    self.file, self.run = open(path, "a", encoding="utf-8"), run
-
-  def __call__(self, epoch, ids, labels, logits):
-    for i, y, z in zip(ids.tolist(), labels.tolist(), logits.detach().tolist()):
-      self.file.write(json.dumps({"run": self.run, "epoch": epoch, "id": i, "label": y,
-                                  "logits": z}) + "\n")
-
-  def close(self):
-    self.file.close()
 
 
 def hashed_bags(texts, buckets):
@@ -98,9 +84,8 @@ def main(argv=None):
   for r in (0, 1):
     trained = given.copy()
     trained[thr[r]] = 2  # The fake class: a third output.
-    rec = LogitsRecorder(dump, run=r + 1)
-    train_run(texts, trained, 3, rec, args.epochs, seed=r)
-    rec.close()
+    with analyze.LogitsRecorder(dump, run=r + 1) as rec:  # The callback (docs/api.md).
+      train_run(texts, trained, 3, rec, args.epochs, seed=r)
   train_s = time.perf_counter() - t0
 
   run = analyze.load(dump)
