@@ -63,6 +63,9 @@ def build(task, a):
   c.input.delimiter = "\t"
   c.input.has_header = True
   c.input.labels = ()  # Label strings in class order; empty: sorted train labels.
+  # A person's review decisions: the explorer's corrections.csv (docs/explorer.md),
+  # applied to the training rows after train_size (relabel, drop, keep); empty: none.
+  c.input.corrections = ""
 
   c.model = common.model_config(a.model)
 
@@ -140,6 +143,7 @@ INPUT_RULES = {
         _delimiter, "must be one character (\\t for a tab; not a newline or quote).", ";;"),
     "input.has_header": rules.flag(),
     "input.labels": rules.custom(_labels, "must be a tuple of label strings.", ("a", "a")),
+    "input.corrections": rules.text(),  # noisy_meta/data/corrections.py reads the file.
     "input.dev_size": rules.integer(0, rules.MAX_SIZE),
 }
 

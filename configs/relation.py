@@ -102,6 +102,9 @@ def build(dataset, a):
   # the file names and JSON shape) | tacrev | retacred | mapping.
   c.input.label_patch = ""
   c.input.label_patch_format = "auto"
+  # A person's review decisions: the explorer's corrections.csv (docs/explorer.md),
+  # applied to the training examples after train_size (relabel, drop, keep); empty: none.
+  c.input.corrections = ""
   # Training examples: 0, all; relations (here), the first N of the
   # (shuffled) training split; text (configs/finetune.py), a seeded subset.
   c.input.train_size = a.train_size
@@ -173,6 +176,7 @@ INPUT_RULES = {
     "input.tacred_dir": rules.text(),
     "input.label_patch": rules.text(),
     "input.label_patch_format": rules.choice("noisy_meta.data.label_patches:PATCH_FORMATS"),
+    "input.corrections": rules.text(),  # noisy_meta/data/corrections.py reads the file.
     "input.train_size": rules.integer(0, rules.MAX_SIZE),
     "input.dev_size": rules.integer(0, rules.MAX_SIZE),
     "input.split_seed": rules.seed(),

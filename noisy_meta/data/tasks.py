@@ -9,6 +9,7 @@ from absl import logging
 import numpy as np
 
 from noisy_meta.core import errors
+from noisy_meta.data import corrections
 from noisy_meta.data import label_checks
 from noisy_meta.data import text_files
 
@@ -42,7 +43,7 @@ def _glue_splits(inp):
 
 
 def load_splits(inp):
-  """(train, dev) `TextData` for `config.input`, subsets applied."""
+  """(train, dev) `TextData` for `config.input`, subsets and corrections applied."""
   if inp.task in text_files.GLUE_FILES:
     train, dev = _glue_splits(inp)
   elif inp.task == "tsv":
@@ -73,6 +74,8 @@ def load_splits(inp):
     # seeds see the same examples.
     rng = np.random.default_rng(inp.subset_seed)
     train = train.subset(np.sort(rng.choice(len(train), inp.train_size, replace=False)))
+  if inp.get("corrections"):  # A person's decisions on these rows (ids: after train_size).
+    train = corrections.correct_text(train, inp.corrections)
   present = np.unique(train.labels)
   if len(present) < 2:
     raise errors.InputError(

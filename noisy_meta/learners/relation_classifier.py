@@ -22,6 +22,7 @@ from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import objectives
 from noisy_meta.core import parallel
+from noisy_meta.data import corrections
 from noisy_meta.data import label_checks
 from noisy_meta.data import label_patches
 from noisy_meta.data import pipeline
@@ -156,6 +157,8 @@ def prepare(config):
   inp = config.input
   d, labels = load_examples(config)
   train = d["train"][:inp.train_size] if inp.train_size else d["train"]
+  if inp.get("corrections"):  # A person's decisions on these rows (ids: after train_size).
+    train = corrections.correct_examples(train, inp.corrections, labels)
   vocabs = rf.build_vocabs(train, labels=labels, lower=inp.lower, mask=inp.entity_mask)
   glove, hits = rf.read_glove(glove_path(config), vocabs.words, seed=0)
   logging.info("Vocabulary: %d words (%d with GloVe vectors, dim %d), %d POS, %d NER, "

@@ -22,6 +22,7 @@ from noisy_meta.core import errors
 from noisy_meta.core import guards
 from noisy_meta.core import loop
 from noisy_meta.core import parallel
+from noisy_meta.data import corrections
 from noisy_meta.data import entity_markers
 from noisy_meta.data import pipeline
 from noisy_meta.data import text_files
@@ -69,6 +70,8 @@ def prepare(config):
   inp = config.input
   d, labels = relation_classifier.load_examples(config)
   train = d["train"][:inp.train_size] if inp.train_size else d["train"]
+  if inp.get("corrections"):  # A person's decisions on these rows (ids: after train_size).
+    train = corrections.correct_examples(train, inp.corrections, labels)
   folder, enc_cfg, enc_params, _ = hf_import.load(config.model.path)
   if enc_cfg.kind not in ("bert", "distilbert"):
     raise errors.InputError(f"model.path={config.model.path!r}: a BERT or DistilBERT "

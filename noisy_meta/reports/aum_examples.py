@@ -33,7 +33,9 @@ def write_csv(path, rows, header):
 def write_examples(workdir, config, train, original, given, noisy, used, judged_in,
                    thr_1, thr_2, flags, stats, neighbours, det=None):
   """`<workdir>/examples.csv`. `det`: the detectors' scores and flags
-  (trainers/aum.detect), as columns after the percentiles' flags."""
+  (trainers/aum.detect), as columns after the percentiles' flags; with a
+  person's corrections (`det["corrections"]`, input.corrections) a last
+  column `reviewed`: the decision (relabel, drop, keep), empty if not reviewed."""
   names = train.label_names
   pcts = list(config.aum.percentiles)
   is_thr = np.zeros((2, len(given)), bool)
@@ -45,6 +47,9 @@ def write_examples(workdir, config, train, original, given, noisy, used, judged_
   if det:
     header += ["flagged"] + [f"score_{n}" for n in score_names] + [
         f"flag_{n}" for n in flag_names]
+  cor = (det or {}).get("corrections")
+  if cor is not None:
+    header.append("reviewed")
   rows = []
   for i in range(len(given)):
     truth = ([int(original[i]), names[original[i]], int(noisy[i])] if noisy is not None
@@ -60,6 +65,8 @@ def write_examples(workdir, config, train, original, given, noisy, used, judged_
       rows[-1] += ([int(det["flags"][config.clean.detector][i])]
                    + [f"{det['scores'][n][i]:.6g}" for n in score_names]
                    + [int(det["flags"][n][i]) for n in flag_names])
+    if cor is not None:
+      rows[-1].append(cor.reviewed[i])
   write_csv(os.path.join(workdir, "examples.csv"), rows, header)
 
 

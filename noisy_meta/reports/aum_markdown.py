@@ -212,6 +212,7 @@ def write_report(workdir, config, train, given, used, flags, summary, figures, s
     lines += [""] + list(extra)
   lines += [""] + table5_lines(config, summary)
   lines += [""] + neighbour_lines(summary)
+  lines += corrections_lines(summary)
   if "detectors" in summary:
     lines += [""] + detector_lines(summary, seconds)
   lines += ["", "## Figures", ""]
@@ -324,3 +325,37 @@ def runs_lines(summary, metric):
     lines += ["", f"{len(unknown)} runs were finished before collapse was recorded; rerun "
               "them (delete their folder) to know."]
   return lines + [""]
+
+
+def corrections_lines(summary):
+  """A person's corrections (input.corrections): how many rows were reviewed,
+  relabelled, dropped; the unfiltered retrains before and after them on dev;
+  each detector's precision (and AUROC) on the reviewed rows, the person's
+  decisions as ground truth."""
+  c = summary.get("corrections")
+  if not c:
+    return []
+  m = summary["metric"]
+  num = lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}"
+  keys = [m] + (["accuracy"] if m != "accuracy" else [])
+  scores = " / ".join(common.NAMES.get(k, k) for k in keys)
+  cell = lambda st: (" / ".join(fmt_stat(st, k) or "not run" for k in keys)
+                     if st else "not run")
+  lines = ["", "## Corrections (input.corrections)", "",
+           f"`{c['path']}`: **{c['reviewed']} rows reviewed**: {c['relabelled']} relabelled, "
+           f"{c['dropped']} dropped from training, {c['kept']} kept as they were. Unfiltered "
+           f"retrains, dev {scores} ×100: on the labels before corrections "
+           f"(clean/uncorrected_s*) {cell(c['dev']['uncorrected'])}; on the "
+           f"corrected labels (clean/none_s*) {cell(c['dev']['corrected'])}.", "",
+           f"The detectors against these decisions ({c['judged_wrong']} reviewed rows judged "
+           "wrong, relabel or drop, are the positives; rows not reviewed do not count):", "",
+           "| detector | flagged among reviewed | of them judged wrong | precision | recall | "
+           "AUROC |", "|---|---:|---:|---:|---:|---:|"]
+  for name in aum_summary.detector_order(c["detectors"]):
+    r = c["detectors"][name]
+    lines.append(f"| {name} | {r.get('flagged', '—')} | {r.get('flagged_wrong', '—')} | "
+                 f"{num(r.get('precision'))} | {num(r.get('recall'))} | "
+                 f"{num(r.get('auroc'))} |")
+  if all(r.get("auroc") is None for r in c["detectors"].values()):
+    lines.append("- AUROC needs reviewed rows of both kinds (judged wrong and kept).")
+  return lines

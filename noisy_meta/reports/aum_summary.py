@@ -214,3 +214,43 @@ def recovered(summary):
     if st.get(m) and st[m][0] is not None:
       out[entry] = (st[m][0] - noisy[0]) / (clean[0] - noisy[0])
   return out
+
+
+def add_corrections(summary, cor, det, results):
+  """summary.json's `corrections` (input.corrections; nothing without): rows
+  reviewed, relabelled, dropped and kept; each detector against the
+  person's decisions (a reviewed row judged wrong, relabel or drop, is a
+  positive): among the reviewed rows, its automatic flags' precision and
+  recall, its score's AUROC where both kinds were reviewed; dev scores of
+  the unfiltered retrains before (clean/uncorrected_s*) and after
+  (clean/none_s*) the corrections, whose runs join `runs`."""
+  if cor is None:
+    return
+  reviewed = cor.reviewed != ""
+  wrong = cor.wrong()[reviewed]
+  both = bool(wrong.any() and (~wrong).any())
+  table = {}
+  for name in detector_order(set(det["scores"]) | set(det["flags"])):
+    row = {}
+    if name in det["flags"]:
+      f = np.asarray(det["flags"][name], bool)[reviewed]
+      hit = int(np.sum(f & wrong))
+      row.update(flagged=int(f.sum()), flagged_wrong=hit,
+                 precision=hit / int(f.sum()) if f.any() else None,
+                 recall=hit / int(wrong.sum()) if wrong.any() else None)
+    if name in det["scores"]:
+      row["auroc"] = (float(aum_lib.auroc(np.asarray(det["scores"][name])[reviewed], wrong))
+                      if both else None)
+    table[name] = row
+  before = results.get("uncorrected", {})
+  for seed, r in before.items():
+    summary["runs"][f"clean/uncorrected_s{seed}"] = _run_row(r)
+    if r is not None and r.get("collapsed"):
+      summary["collapsed_runs"] = sorted(summary["collapsed_runs"]
+                                         + [f"clean/uncorrected_s{seed}"])
+  done = [r for r in before.values() if r is not None]
+  summary["finished_runs"] += len(done)
+  summary["corrections"] = dict(
+      path=cor.path, **cor.counts(), judged_wrong=int(wrong.sum()), detectors=table,
+      dev={"uncorrected": _stats([r["dev"] for r in done], done),
+           "corrected": summary["dev"]["none"]})

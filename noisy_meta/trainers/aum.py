@@ -38,6 +38,7 @@ from noisy_meta.learners import base
 from noisy_meta.reports import aum_report
 from noisy_meta.reports import aum_summary
 from noisy_meta.reports import explorer
+from noisy_meta.trainers import corrected
 from noisy_meta.trainers import repair
 from noisy_meta.trainers import stages
 from noisy_meta.trainers import supervised
@@ -296,7 +297,7 @@ def train_and_evaluate(config, workdir):
   os.makedirs(workdir, exist_ok=True)
   # Before anything in the workdir is touched.
   guards.check_config(workdir, config, EXTENDABLE)
-  learner = learners.get(config.learner)(config)
+  learner = learners.get(config.learner)(corrected.without(config))  # Rows as reviewed.
   train = learner.train_examples()
   guards.check_data(workdir, config, **learner.source_fingerprints())
   c = len(train.label_names)
@@ -322,6 +323,7 @@ def train_and_evaluate(config, workdir):
       raise errors.InputError(f"noise: {e}") from None
   else:
     given, noisy = original.copy(), None
+  cor = corrected.load(config, train, given)  # input.corrections: None without.
   if lead:
     with atomic.path(os.path.join(workdir, "noise.npz"), suffix=".npz") as tmp:
       np.savez(tmp, original=original, given=given,
@@ -350,10 +352,13 @@ def train_and_evaluate(config, workdir):
 
   everything = np.ones(len(given), bool)
   results = {"none": {}}
+  keep, labels = corrected.unfiltered(cor, given)  # With corrections: the corrected labels.
   for seed in config.clean.seeds:
-    results["none"][seed] = retrain(config, workdir, learner, everything, given, seed,
+    results["none"][seed] = retrain(config, workdir, learner, keep, labels, seed,
                                     f"none_s{seed}")
     tick(f"clean/none_s{seed}")
+  corrected.retrain_uncorrected(config, lambda *a: retrain(config, workdir, learner, *a),
+                                given, cor, results)
   if noisy is not None and config.clean.ceiling:  # The clean labels: the ceiling.
     results["original"] = {}
     for seed in config.clean.seeds:
@@ -364,7 +369,7 @@ def train_and_evaluate(config, workdir):
   # (trainers/repair.py); with clean.detector=aum, sieve and flip are the sweep below.
   by_detector, changed = repair.run(config, workdir, learner, repaired(config), given, det,
                                     other, c, tick, extendable=EXTENDABLE)
-  det["changed"] = changed
+  det["changed"], det["corrections"] = changed, cor
   for method in swept(config):
     results[method] = {}
     for p in config.clean.percentiles:
@@ -411,6 +416,7 @@ def write_reports(config, workdir, train, original, given, noisy, j, det, result
   summary["detectors"] = aum_summary.detector_summary(config, det, by_detector)
   summary["detectors"]["recovered"] = aum_summary.recovered(summary)
   summary["label_names"] = list(train.label_names)
+  aum_summary.add_corrections(summary, det.get("corrections"), det, results)
   if train.warnings:  # What the readers found odd (report.md repeats it).
     summary["data_warnings"] = list(train.warnings)
   if parallel.is_lead():
