@@ -180,6 +180,26 @@ def test_glue_splits_apply_corrections_after_train_size(tmp_path, data_dir):
   assert np.array_equal(np.delete(fixed.labels, 4), np.delete(train.labels, [3, 5]))
 
 
+def test_semeval_learner_trains_on_corrected_relations(tmp_path, data_dir):
+  """A relation learner's `where` is the example id (examples.csv's source)."""
+  pytest.importorskip("spacy")
+  from configs import re_semeval  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import relation_classifier  # pylint: disable=g-import-not-at-top
+  config = re_semeval.get_config("model=pa_lstm,runlocal,train_size=50")
+  config.input.data_dir = data_dir
+  make = lambda: relation_classifier.RelationClassifier(config).train_examples()
+  before = make()
+  names = before.label_names
+  new = names[(before.labels[0] + 1) % len(names)]
+  config.input.corrections = _write(tmp_path, HEADER + "".join(
+      f'{i},{before.sources[i]},"{names[before.labels[i]]}",{d},"{n}",,,\r\n'
+      for i, d, n in ((0, "relabel", new), (2, "drop", ""), (3, "keep", ""))))
+  after = make()
+  assert after.sources == before.sources[:2] + before.sources[3:]
+  assert names[after.labels[0]] == new
+  assert after.labels[1:].tolist() == np.delete(before.labels, [0, 2]).tolist()
+
+
 # --- Fuzzed reader --------------------------------------------------------------
 # Only these tests need hypothesis (its profile: tests/conftest.py); without
 # it they skip and the rest of the file runs.
