@@ -58,6 +58,8 @@ def family(config):
     name = "mlrc"
   elif "aum" in config:
     name = "aum"
+  elif "scan" in config:  # The fast first scan (configs/scan.py).
+    name = "scan"
   elif isinstance(inp, _BLOCKS) and "dataset" in inp:
     name = "relation"
   elif isinstance(inp, _BLOCKS) and "task" in inp:

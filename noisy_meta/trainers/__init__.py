@@ -12,6 +12,7 @@ _TRAINERS = {
     "supervised": "noisy_meta.trainers.supervised",
     "aum": "noisy_meta.trainers.aum",
     "mlrc": "noisy_meta.trainers.mlrc",
+    "scan": "noisy_meta.trainers.scan",
 }
 
 
