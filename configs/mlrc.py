@@ -26,7 +26,9 @@ def get_config(arg=None, dataset="semeval"):
                        fractions="0.01+0.1", runs="5", iterations=1000, tasks=8, inner_steps=3,
                        inner_batch=10, inner_lr=0.0, meta_lr=1.0, algorithm="reptile",
                        stratified=False, epochs=0,
-                       task_axis="auto", trim_rows=False, markers="")
+                       task_axis="auto", trim_rows=False, markers="", noise=0.0,
+                       noise_type="uniform", noise_seed=0, trusted_per_class=0, loss="ce",
+                       reweight="none", clean="none")
 
   # The learner: the supervised config, its other arguments at their defaults.
   # Both set c.learner; input.train_size (0: all; :runlocal shrinks it) is
@@ -57,6 +59,29 @@ def get_config(arg=None, dataset="semeval"):
   c.mlrc.runs_by_fraction = tuple(runs) if len(runs) > 1 else ()
   c.mlrc.stratified = a.stratified  # Per-relation sampling (at least one each).
   c.mlrc.delete_checkpoints = True  # Finished sub-runs keep metrics.json only.
+  # Label noise (issue 36, docs/mlrc.md "Under label noise"): injected into
+  # the sampled rows after sampling, so every variant of a run trains on the
+  # same noisy rows; run r's flips are seeded by noise_seed + 1000 * (seed + r).
+  c.mlrc.noise = a.noise  # Rate: the share of the sampled rows flipped.
+  # uniform | direction | pair | negative (noisy_meta/data/noise.py) or a mix.
+  c.mlrc.noise_type = a.noise_type
+  c.mlrc.noise_seed = a.noise_seed
+  c.mlrc.noise_pairing = ""  # pair noise: a {label: label} JSON; empty: a seeded map.
+  # Clean rows per relation drawn outside the sampled rows and charged to its
+  # budget (the sampled rows shrink by as many); every method trains on them,
+  # reweight=meta also weighs against them. Give every variant of a grid the
+  # same value, so all train on the same rows.
+  c.mlrc.trusted_per_class = a.trusted_per_class
+  c.mlrc.loss = a.loss  # ce | gce (baseline, inner loop and fine-tuning alike).
+  c.mlrc.gce_q = 0.7  # GCE's q (Zhang & Sabuncu 2018).
+  # none | meta: Ren et al. 2018's per-example weights against the trusted
+  # set in MLRC's inner steps and fine-tuning (noisy_meta/reweight_lib.py).
+  c.mlrc.reweight = a.reweight
+  # vmap: per-example gradients, jax.vmap(jax.grad); double: the same dot
+  # products by double backward (no per-example gradients; reweight_lib).
+  c.mlrc.reweight_grads = "vmap"
+  c.mlrc.clean = a.clean  # none | aum: AUM-flagged rows sieved before both.
+  c.mlrc.clean_percentile = 99  # AUM threshold: this percentile of threshold samples.
 
   # Algorithm 1. The paper gives only the iterations (1000 on SemEval, 150 on
   # TACRED) and the learners' own hyperparameters; B, S, K and eps are ours
@@ -122,6 +147,19 @@ MLRC_RULES = {
     "mlrc.runs_by_fraction": rules.sequence(rules.integer(1, 1000), min_len=0),
     "mlrc.stratified": rules.flag(),
     "mlrc.delete_checkpoints": rules.flag(),
+    "mlrc.noise": rules.number(0, 1, open_hi=True),
+    "mlrc.noise_type": rules.accepted_by(
+        "noisy_meta.data.noise:parse_mix", "an unknown noise model or mix",
+        call=lambda f, v: f(v, 0.1)),
+    "mlrc.noise_seed": rules.seed(),
+    "mlrc.noise_pairing": rules.text(),
+    "mlrc.trusted_per_class": rules.integer(0, 10**4),
+    "mlrc.loss": rules.choice(("ce", "gce")),
+    "mlrc.gce_q": rules.number(0, 1, open_lo=True),
+    "mlrc.reweight": rules.choice(("none", "meta")),
+    "mlrc.reweight_grads": rules.choice("noisy_meta.reweight_lib:BY"),
+    "mlrc.clean": rules.choice(("none", "aum")),
+    "mlrc.clean_percentile": rules.number(0, 100),
     "meta.algorithm": rules.choice("noisy_meta.meta_learning:ALGORITHMS"),
     "meta.iterations": rules.integer(1, rules.MAX_STEPS),
     "meta.tasks": rules.integer(1, 10**4),
@@ -169,9 +207,17 @@ def _tasks_fit_semeval(c):
   return None
 
 
+def _reweight_has_trusted(c):
+  if c.mlrc.reweight == "meta" and c.mlrc.trusted_per_class < 1:
+    return ("mlrc.reweight", c.mlrc.reweight, "weighs against a trusted set: give "
+            "trusted_per_class >= 1 (e.g. :reweight=meta,trusted_per_class=2).")
+  return None
+
+
 TRAINERS = ("mlrc",)  # The trainers its configs run (noisy_meta/validate.py).
 
 
 def cross_rules(c):
   """Rules across fields: the learner family's, then MLRC's."""
-  return _base(c).CROSS_RULES + (_runs_per_fraction, _tasks_fit_semeval)
+  return _base(c).CROSS_RULES + (_runs_per_fraction, _tasks_fit_semeval,
+                                 _reweight_has_trusted)

@@ -34,6 +34,7 @@ import optax
 
 from noisy_meta.core import errors
 from noisy_meta.core import parallel
+from noisy_meta import reweight_lib
 
 ALGORITHMS = ("reptile", "fomaml", "maml")
 
@@ -62,16 +63,21 @@ def inner_optimizer(name, lr, grad_clip):
   return optax.chain(*parts)
 
 
-def adapt(loss_fn, tx, params, batches, rng):
+def adapt(loss_fn, tx, params, batches, rng, weigh=None):
   """S inner steps (a lax.scan over the leading axis of `batches`).
 
   loss_fn(params, batch, rng) -> (loss, aux). Returns (theta', losses [S]).
+  weigh(params, batch, rng) -> per-example weights [K] (summing to 1 or all
+  0; constants of the step): each inner step's loss is then Σ_i w_i ℓ_i, the
+  weights computed at that step's parameters (reweight_lib: Ren et al. 2018).
   """
   def body(carry, xs):
     p, opt_state = carry
     batch, i = xs
-    (loss, _), g = jax.value_and_grad(loss_fn, has_aux=True)(p, batch,
-                                                             jax.random.fold_in(rng, i))
+    r = jax.random.fold_in(rng, i)
+    if weigh is not None:
+      batch = reweight_lib.weighted_batch(batch, weigh(p, batch, jax.random.fold_in(r, 7)))
+    (loss, _), g = jax.value_and_grad(loss_fn, has_aux=True)(p, batch, r)
     updates, opt_state = tx.update(g, opt_state, p)
     return (optax.apply_updates(p, updates), opt_state), loss
 
@@ -95,19 +101,21 @@ def meta_lr_at(step, meta_lr, anneal_steps):
   return meta_lr * jnp.maximum(0.0, 1.0 - step / anneal_steps)
 
 
-def _task_update(loss_fn, tx, algorithm, params, inner, query, rng):
-  """One task's contribution: theta'_i - theta (reptile) or a meta-gradient."""
+def _task_update(loss_fn, tx, algorithm, params, inner, query, rng, weigh=None):
+  """One task's contribution: theta'_i - theta (reptile) or a meta-gradient.
+  weigh: per-example weights of the inner steps (`adapt`); the query is unweighted."""
+  inner_loop = functools.partial(adapt, weigh=weigh)
   if algorithm == "reptile":
-    adapted, losses = adapt(loss_fn, tx, params, inner, rng)
+    adapted, losses = inner_loop(loss_fn, tx, params, inner, rng)
     return jax.tree_util.tree_map(jnp.subtract, adapted, params), losses
   qrng = jax.random.fold_in(rng, 1 << 20)
   if algorithm == "fomaml":
-    adapted, losses = adapt(loss_fn, tx, params, inner, rng)
+    adapted, losses = inner_loop(loss_fn, tx, params, inner, rng)
     g = jax.grad(lambda p: loss_fn(p, query, qrng)[0])(adapted)
     return g, losses
 
   def query_loss(p):
-    adapted, losses = adapt(loss_fn, tx, p, inner, rng)
+    adapted, losses = inner_loop(loss_fn, tx, p, inner, rng)
     return loss_fn(adapted, query, qrng)[0], losses
 
   g, losses = jax.grad(query_loss, has_aux=True)(params)
@@ -138,7 +146,7 @@ def resolve_task_axis(task_axis, backend=None):
 
 
 def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0,
-                   task_axis="vmap", mesh=None):
+                   task_axis="vmap", mesh=None, weigh=None):
   """meta_step(state, tasks, rng) -> (state, metrics), tasks [B, S(+1), K, ...].
 
   loss_fn(params, constants, batch, rng) -> (loss, aux). Each task's inner
@@ -154,6 +162,9 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
   map), the per-task updates are summed locally and then across devices
   (one psum of a parameter-sized tree per meta-iteration), and theta stays
   replicated. Tasks go in with `parallel.shard`.
+
+  weigh(params, constants, batch, rng) -> weights [K]: every inner step
+  reweights its examples (`adapt`; reweight_lib for Ren et al.'s weights).
   """
   if algorithm not in ALGORITHMS:
     raise errors.InputError(f"meta.algorithm={algorithm!r}: use one of {ALGORITHMS}.")
@@ -168,9 +179,10 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
     rngs = jax.random.split(rng, b)
 
     def tasks_update(params, constants, inner, query, rngs):
+      w = None if weigh is None else (lambda p, x, r: weigh(p, constants, x, r))
       per_task = functools.partial(
           _task_update, lambda p, x, r: loss_fn(p, constants=constants, batch=x, rng=r),
-          tx, algorithm)
+          tx, algorithm, weigh=w)
       if task_axis == "vmap":
         return jax.vmap(per_task, in_axes=(None, 0, 0, 0))(params, inner, query, rngs)
       return jax.lax.map(lambda a: per_task(params, *a), (inner, query, rngs))
@@ -198,7 +210,8 @@ def make_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0
   return meta_step
 
 
-def make_looped_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0):
+def make_looped_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_steps=0,
+                          weigh=None):
   """The same update with the B tasks looped in Python (one jitted task call
   each); the reference for the vmapped step (tests, bench/speed/mlrc_speed.py)."""
   if algorithm not in ALGORITHMS:
@@ -207,7 +220,8 @@ def make_looped_meta_step(loss_fn, tx, algorithm="reptile", meta_lr=1.0, anneal_
   @jax.jit
   def one_task(params, constants, inner, query, rng):
     f = lambda p, x, r: loss_fn(p, constants=constants, batch=x, rng=r)
-    return _task_update(f, tx, algorithm, params, inner, query, rng)
+    w = None if weigh is None else (lambda p, x, r: weigh(p, constants, x, r))
+    return _task_update(f, tx, algorithm, params, inner, query, rng, weigh=w)
 
   @jax.jit
   def finish(state, total, losses):

@@ -16,6 +16,13 @@ Transformer). --eval_every=N scores dev every N epochs and after the last
 (the best-dev choice among those), for a learner whose dev pass costs more
 than its epoch (the Transformer at 1 %: 75 training rows, 500 dev rows);
 its runs go to `baseline_e<epochs>_v<N>/`.
+
+Under label noise (issue 36) the grid's config line carries the same
+switches (:noise=...,trusted_per_class=...,loss=gce,reweight=meta,clean=aum):
+the control trains on the run's labels as given (labels.tsv: noisy, the
+trusted rows clean; train_rows.txt: the rows AUM kept), with mlrc.loss's
+objective and, with reweight=meta, Ren et al.'s weights against the run's
+trusted rows in every step: the noise-aware long baseline.
 """
 import importlib.util
 import json
@@ -27,6 +34,7 @@ import numpy as np
 from bench import cli
 from bench import output
 from noisy_meta import learners
+from noisy_meta.trainers import mlrc_noise
 from noisy_meta.trainers import supervised
 
 
@@ -72,8 +80,18 @@ def main(argv=None):
     name = f"baseline_e{args.epochs}" + (f"_v{args.eval_every}" if args.eval_every > 1 else "")
     written.append(os.path.join(sub, name))
     run_learner = learner_cls(cfg, learner.data)
-    res = supervised.fit(cfg, written[-1], run_learner,
-                         run_learner.subset(run_learner.train, rows))[0]
+    split, step = run_learner.train, None
+    labels_file = os.path.join(sub, mlrc_noise.LABELS_FILE)
+    if os.path.exists(labels_file):  # The run's labels as given, its trusted rows.
+      listed, given, _, trusted, _ = mlrc_noise.read_labels(labels_file,
+                                                            run_learner.label_names)
+      labels = np.asarray(split.labels).copy()
+      labels[listed] = given
+      split = run_learner.relabel(split, labels)
+      if cfg.mlrc.reweight == "meta":
+        step = mlrc_noise.train_fn(cfg, run_learner, split, listed[trusted])
+    res = supervised.fit(cfg, written[-1], run_learner, run_learner.subset(split, rows),
+                         objective=mlrc_noise.objective(cfg), train_fn=step)[0]
     g = grid[key]
     rows_out.append((run, 100 * g["baseline"], 100 * res["test_f1"], 100 * g["mlrc"]))
     print(f"run {run}: baseline {rows_out[-1][1]:.2f}, baseline x{args.epochs} epochs "

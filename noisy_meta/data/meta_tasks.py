@@ -1,6 +1,9 @@
 """Meta-tasks for MLRC (Obamuyide and Vlachos 2019): the data side.
 
-`sample_fraction` (the limited-supervision subset), `TaskSampler` (the
+`sample_fraction` (the limited-supervision subset), `trusted_rows` and
+`charge` (a clean trusted set drawn outside it and charged to its budget),
+`noisy_labels` (label noise injected into the subset after sampling, with
+its own seed), `TaskSampler` (the
 labels and rows of each meta-iteration, a pure function of seed and
 iteration, so a resumed run draws the same tasks) and `task_batch` (stacked
 arrays [B, S, K, L] from any learner's `make_batch`).
@@ -8,6 +11,7 @@ arrays [B, S, K, L] from any learner's `make_batch`).
 import numpy as np
 
 from noisy_meta.core import errors
+from noisy_meta.data import noise as noise_lib
 
 
 def check_fraction(fraction):
@@ -36,6 +40,52 @@ def sample_fraction(labels, fraction, seed, stratified=False):
     rows = np.flatnonzero(labels == r)
     parts.append(rng.choice(rows, max(1, int(round(fraction * len(rows)))), replace=False))
   return np.sort(np.concatenate(parts))
+
+
+def trusted_rows(labels, exclude, per_class, seed):
+  """Sorted rows: `per_class` rows of every label (all it has when fewer),
+  drawn outside the rows `exclude` (the sampled fraction). A pure function
+  of its arguments; clean labels (no noise is ever injected into them)."""
+  labels = np.asarray(labels)
+  if per_class <= 0:
+    return np.zeros(0, np.int64)
+  rng = np.random.default_rng([int(seed), 2027])
+  free = np.ones(len(labels), bool)
+  free[np.asarray(exclude, np.int64)] = False
+  parts = []
+  for r in np.unique(labels):
+    pool = np.flatnonzero(free & (labels == r))
+    parts.append(rng.choice(pool, min(per_class, len(pool)), replace=False))
+  return np.sort(np.concatenate(parts)).astype(np.int64)
+
+
+def charge(rows, count, seed):
+  """`rows` less `count` of them, seeded (the trusted set's share of the
+  supervision budget); refused when nothing would be left."""
+  rows = np.asarray(rows, np.int64)
+  if count >= len(rows):
+    raise errors.InputError(
+        f"the trusted set ({count} rows) takes the whole sampled fraction ({len(rows)} "
+        "rows): lower mlrc.trusted_per_class or raise the fraction.")
+  rng = np.random.default_rng([int(seed), 3001])
+  return np.sort(rng.choice(rows, len(rows) - count, replace=False))
+
+
+def noisy_labels(labels, rows, kind, rate, seed, label_names, pairing=""):
+  """(labels [N] with noise `kind` at `rate` injected into `rows` only,
+  flipped mask [len(rows)]), noise_lib's models on the rows' labels: a pure
+  function of its arguments, so every method of a run sees the same flips."""
+  labels = np.asarray(labels)
+  out = labels.copy()
+  if rate <= 0:
+    return out, np.zeros(len(rows), bool)
+  try:
+    given, flipped = noise_lib.inject(kind, labels[rows], len(label_names), rate, seed,
+                                      label_names=list(label_names), pairing=pairing)
+  except ValueError as e:  # A bad noise setting or pairing file: one line.
+    raise errors.InputError(f"mlrc.noise_type={kind!r}, noise={rate}: {e}") from None
+  out[rows] = given
+  return out, flipped
 
 
 class TaskSampler:

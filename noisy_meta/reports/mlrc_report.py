@@ -243,6 +243,8 @@ def write_report(config, workdir, results, total):
   if paper:
     at = "" if 0.01 in summary else " (not in this grid)"
     lines += ["", f"Paper at 1 %{at} (10 runs): baseline {paper[0]}, MLRC {paper[1]}."]
+  if noisy(config):
+    lines += [""] + noise_lines(config, results)
   if results:
     lines += [""] + per_run_lines(results)
   if summary and per_relation_rows(results, min(summary)):
@@ -263,6 +265,89 @@ def write_report(config, workdir, results, total):
   writers.write_json(os.path.join(workdir, "results.json"),
                      {"summary": {f"{k:g}": v for k, v in summary.items()}, "runs": results})
   return summary
+
+
+def noisy(config):
+  """Whether the job ran under label noise or with a noise-aware switch."""
+  m = config.mlrc
+  return bool(m.get("noise") or m.get("trusted_per_class") or m.get("loss", "ce") != "ce"
+              or m.get("reweight", "none") != "none" or m.get("clean", "none") != "none")
+
+
+def variant(config):
+  """The job's variant in the issue-36 grid's words: "MLRC", "MLRC + gce",
+  "MLRC + reweight=meta", "MLRC + clean=aum" (combined with " + ")."""
+  m = config.mlrc
+  parts = [f"loss={m.get('loss', 'ce')}" if m.get("loss", "ce") != "ce" else "",
+           "reweight=meta" if m.get("reweight", "none") == "meta" else "",
+           "clean=aum" if m.get("clean", "none") == "aum" else ""]
+  return " + ".join(["MLRC"] + [p for p in parts if p])
+
+
+def noise_setting(config):
+  """"0" or "<rate>% <type>" of a job's noise."""
+  m = config.mlrc
+  rate = m.get("noise", 0.0)
+  return "0" if not rate else f"{100 * rate:g}% {m.get('noise_type', 'uniform')}"
+
+
+def _share(rows, key):
+  vals = [r["noise"][key] for r in rows if r.get("noise") and r["noise"].get(key) is not None]
+  return f"{100 * np.mean(vals):.1f}%" if vals else "—"
+
+
+def noise_lines(config, results):
+  """## Label noise: the setting, the switches and, per fraction, what the
+  cleaning variants did to the noisy rows (labels.tsv's mask): the share of
+  flipped and of clean rows AUM removed, and the share reweighting gave
+  weight 0 at the end (alignment with the trusted set <= 0)."""
+  m = config.mlrc
+  lines = ["## Label noise", "",
+           f"Noise {noise_setting(config)} injected into the sampled rows after sampling "
+           f"(noise seed {m.noise_seed} + 1000 · run seed), {m.trusted_per_class} clean "
+           f"trusted row(s) per relation charged to the budget; variant: {variant(config)}"
+           f" (loss {m.loss}{f', q={m.gce_q}' if m.loss == 'gce' else ''}). The baseline "
+           "trains on the same rows (trusted rows as ordinary rows), with the same loss"
+           + (", sieved by the same AUM flags" if m.clean == "aum" else "") + ".", "",
+           "| fraction | runs | flipped rows | trusted rows | flipped removed | clean removed "
+           "| flipped weighted 0 | clean weighted 0 |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+  by = collections.defaultdict(list)
+  for r in results:
+    by[r["fraction"]].append(r)
+  for f, rows in sorted(by.items()):
+    count = lambda k: np.mean([r["noise"][k] for r in rows if r.get("noise")] or [0])
+    lines.append(f"| {f:g} | {len(rows)} | {count('flipped'):.1f} | {count('trusted'):.1f} | "
+                 f"{_share(rows, 'removed_noisy')} | {_share(rows, 'removed_clean')} | "
+                 f"{_share(rows, 'downweighted_noisy')} | {_share(rows, 'downweighted_clean')} |")
+  return lines
+
+
+def noise_grid_lines(jobs):
+  """F1 by noise per variant over several jobs' results: `jobs` is a list of
+  (config, results) (bench/research/mlrc_noise_table.py reads them from the
+  workdirs). One row per (learner, fraction, variant), one column per noise
+  setting, each cell baseline / MLRC mean ± std (n)."""
+  cells, settings = collections.defaultdict(dict), []
+  for config, results in jobs:
+    setting = noise_setting(config)
+    if setting not in settings:
+      settings.append(setting)
+    for f, s in summarize(results).items():
+      key = (config.model.name, f, variant(config))
+      cells[key][setting] = f"{_ms(s, 'baseline')} / {_ms(s, 'mlrc')}"
+  settings.sort(key=lambda x: (x != "0", x))
+  lines = ["| learner | fraction | variant | " + " | ".join(
+      f"noise {x}: baseline / MLRC" for x in settings) + " |",
+           "|---|---:|---|" + "---:|" * len(settings)]
+  for (model, f, name), row in sorted(cells.items()):
+    lines.append(f"| {model} | {f:g} | {name} | " + " | ".join(
+        row.get(x, "—") for x in settings) + " |")
+  return lines
+
+
+def _ms(s, name):
+  return (f"{s[name]:.2f} (n=1)" if s[f"{name}_std"] is None
+          else f"{s[name]:.2f} ± {s[f'{name}_std']:.2f} (n={s['runs']})")
 
 
 def plot(workdir, summary, model, results=(), dataset="semeval", label="test F1"):

@@ -12,6 +12,13 @@ SemEval/TACRED training split (`meta_tasks.sample_fraction`, rows saved in
   mlrc/      supervised fine-tuning from the meta-learned parameters with the
              baseline's recipe, batches and dropout stream (line 11).
 
+Under label noise (issue 36; trainers/mlrc_noise.py): `mlrc.noise` and
+`mlrc.noise_type` inject noise into the sampled rows after sampling (its own
+`mlrc.noise_seed`), `mlrc.trusted_per_class` charges a clean trusted set to
+the budget, and the switches `mlrc.loss=gce`, `mlrc.reweight=meta` and
+`mlrc.clean=aum` make the variants, all on the same rows; labels.tsv keeps
+every row's clean and given label, noise.json what cleaning did to them.
+
 Finished sub-runs are read back from their metrics.json, unfinished ones
 resume from their checkpoints, so rerunning the command resumes the grid.
 Through `reports.mlrc` it writes results.json, report.md (F1 by fraction,
@@ -19,6 +26,7 @@ mean +- std; per-relation F1 at the smallest fraction, as the paper's Table 1)
 and f1_vs_fraction.png (the paper's Figures 1-2, for this learner).
 """
 import collections
+import json
 import os
 import time
 
@@ -41,6 +49,7 @@ from noisy_meta import metrics as metrics_lib
 from noisy_meta import meta_learning
 from noisy_meta.reports import explorer
 from noisy_meta.reports import mlrc_report as mlrc_report
+from noisy_meta.trainers import mlrc_noise
 from noisy_meta.trainers import stages
 from noisy_meta.trainers import supervised
 
@@ -54,8 +63,13 @@ def _relation_of(label):
   return label.split("(")[0]
 
 
-def meta_train(config, workdir, learner, rows):
+def meta_train(config, workdir, learner, rows, split=None, trusted_rows=()):
   """Algorithm 1, lines 1-10, on training rows `rows` of any learner; returns theta.
+
+  split: the training split the rows index (default the learner's; a noisy
+  run's relabelled one); trusted_rows (rows of `split`): with
+  mlrc.reweight=meta, every inner step weights its examples against them
+  (mlrc_noise.meta_weigher). The inner loss is mlrc.loss's.
 
   theta starts from the baseline's initial parameters (same seed). Resumes
   from workdir/ckpt; the tasks of iteration t depend only on (seed, t). The
@@ -64,7 +78,8 @@ def meta_train(config, workdir, learner, rows):
   m = config.meta
   session = loop.Session(config, workdir, m.iterations, unit="meta-its",
                          extendable=EXTENDABLE)
-  train = learner.subset(learner.train, rows)
+  split = learner.train if split is None else split
+  train = learner.subset(split, rows)
   labels = learner.label_names
   extra = 0 if m.algorithm == "reptile" else 1  # The query batch.
   sampler = meta_tasks.TaskSampler(train.labels, m.tasks, m.inner_steps + extra,
@@ -91,7 +106,14 @@ def meta_train(config, workdir, learner, rows):
   def loss_fn(params, constants, batch, rng):
     like = meta_learning.MetaState(step=None, params=None, constants=constants,
                                    apply_fn=ts.apply_fn)
-    return objectives.loss(learner, like, params, batch, rng)
+    return objectives.loss(learner, like, params, batch, rng, objective)
+
+  objective = mlrc_noise.objective(config)
+  weigh = None
+  if config.mlrc.reweight == "meta":
+    weigh = mlrc_noise.meta_weigher(learner, ts.apply_fn,
+                                    mlrc_noise.trusted_batch(learner, split, trusted_rows),
+                                    config.mlrc.reweight_grads, objective)
 
   tx = meta_learning.inner_optimizer(m.inner_optim, m.inner_lr or config.optim.lr,
                                      m.inner_grad_clip)
@@ -101,7 +123,7 @@ def meta_train(config, workdir, learner, rows):
                ", rows trimmed per meta-iteration" if m.trim_rows else "")
   step_fn = session.compile(meta_learning.make_meta_step(
       loss_fn, tx, m.algorithm, m.meta_lr, m.iterations if m.anneal else 0, task_axis,
-      mesh=mesh), mesh)
+      mesh=mesh, weigh=weigh), mesh)
   # Not the fine-tuning's dropout stream.
   rng = parallel.replicate(jax.random.fold_in(dropout_rng, 1), mesh)
 
@@ -152,10 +174,12 @@ def meta_train(config, workdir, learner, rows):
   return state.params
 
 
-def _supervised(config, workdir, learner, rows, init_params):
-  """The supervised method on training rows `rows` (metrics.json)."""
-  return supervised.fit(config, workdir, learner, learner.subset(learner.train, rows),
-                        init_params=init_params, extendable=EXTENDABLE)[0]
+def _supervised(config, workdir, learner, split, rows, init_params, train_fn=None):
+  """The supervised method on rows `rows` of `split` with mlrc.loss's
+  objective (and `train_fn`'s step); returns (metrics.json's dict, state)."""
+  return supervised.fit(config, workdir, learner, learner.subset(split, rows),
+                        init_params=init_params, extendable=EXTENDABLE,
+                        objective=mlrc_noise.objective(config), train_fn=train_fn)
 
 
 def _scores(learner, res):
@@ -168,30 +192,53 @@ def _scores(learner, res):
   return res["dev"][metric], res["dev"][metric], "dev"
 
 
+def _rows(cfg, workdir, learner, fraction):
+  """The run's rows (mlrc_noise.prepare: sampled, trusted, noisy), AUM-sieved
+  with mlrc.clean=aum (trusted rows are known clean and kept); writes
+  train_rows.txt (the rows trained on) and labels.tsv. Returns (Rows, the
+  relabelled training split)."""
+  clean = learner.train.labels
+  r = mlrc_noise.prepare(cfg, clean, learner.label_names, fraction, cfg.seed)
+  split = learner.relabel(learner.train, r.given)
+  if cfg.mlrc.clean == "aum":
+    keep = mlrc_noise.aum_keep(cfg, os.path.join(workdir, "clean"), learner,
+                               learner.subset(split, r.rows), cfg.mlrc.clean_percentile)
+    r.kept = keep | r.trusted  # aum_run drops its checkpoints.
+  os.makedirs(workdir, exist_ok=True)
+  ids = learner.example_ids(learner.train)
+  if parallel.is_lead():
+    writers.write_text(os.path.join(workdir, "train_rows.txt"),
+                       "".join(f"{x}\t{ids[x]}\n" for x in r.rows[r.kept]))
+    mlrc_noise.write_labels(workdir, r, clean, ids, learner.label_names)
+  return r, split
+
+
 def run_one(config, workdir, learner, fraction, run):
   """Baseline and MLRC of one (fraction, run); returns a result row."""
   cfg = config.copy_and_resolve_references()
   with cfg.unlocked():
     cfg.seed = config.seed + run
-  train_labels = learner.train.labels
-  rows = meta_tasks.sample_fraction(train_labels, fraction, cfg.seed, config.mlrc.stratified)
-  os.makedirs(workdir, exist_ok=True)
-  ids = learner.example_ids(learner.train)
-  if parallel.is_lead():
-    writers.write_text(os.path.join(workdir, "train_rows.txt"),
-                       "".join(f"{r}\t{ids[r]}\n" for r in rows))
-  counts = collections.Counter(_relation_of(learner.label_names[train_labels[r]])
-                               for r in rows)
+  r, split = _rows(cfg, workdir, learner, fraction)
+  rows, trusted = r.rows[r.kept], r.rows[r.trusted]
+  reweight = config.mlrc.reweight == "meta"
+  counts = collections.Counter(_relation_of(learner.label_names[split.labels[x]])
+                               for x in rows)
   out = {"fraction": fraction, "run": run, "seed": cfg.seed, "n_train": len(rows),
          "counts": dict(counts)}
+  weights_of_rows = None
   for name in ("baseline", "mlrc"):
     sub = os.path.join(workdir, name)
     res = stages.finished(sub)
     if res is None:
-      init = None
+      init, step = None, None
       if name == "mlrc":
-        init = meta_train(cfg, os.path.join(workdir, "meta"), learner, rows)
-      res = _supervised(cfg, sub, learner, rows, init)
+        init = meta_train(cfg, os.path.join(workdir, "meta"), learner, rows, split, trusted)
+        step = mlrc_noise.train_fn(cfg, learner, split, trusted) if reweight else None
+      res, state = _supervised(cfg, sub, learner, split, rows, init, step)
+      if name == "mlrc" and reweight:  # Where the weights put each row at the end.
+        weights_of_rows = np.ones(len(r.rows))
+        weights_of_rows[r.kept] = mlrc_noise.row_weights(
+            cfg, learner, state, split, rows, trusted)
       if config.mlrc.delete_checkpoints:
         stages.drop_checkpoints(sub)
     out[name], out[f"{name}_dev"], scored_on = _scores(learner, res)
@@ -202,8 +249,22 @@ def run_one(config, workdir, learner, fraction, run):
     out[f"{name}_collapsed"] = res.get("collapsed")
     out[f"{name}_collapse_reason"] = res.get("collapse_reason")
   out["meta_loss"] = mlrc_report.meta_loss(os.path.join(workdir, "meta"))
+  out["noise"] = _noise_summary(workdir, r, weights_of_rows)
   if config.mlrc.delete_checkpoints:
     stages.drop_checkpoints(os.path.join(workdir, "meta"))
+  return out
+
+
+def _noise_summary(workdir, r, weights_of_rows):
+  """mlrc_noise.noise_summary, kept in noise.json (a read-back run has no
+  final state to weigh the rows with)."""
+  path = os.path.join(workdir, "noise.json")
+  if weights_of_rows is None and os.path.exists(path):
+    with open(path, encoding="utf-8") as f:
+      return json.load(f)
+  out = mlrc_noise.noise_summary(r, weights_of_rows)
+  if parallel.is_lead():
+    writers.write_json(path, out)
   return out
 
 
