@@ -107,7 +107,7 @@ def test_detectors_find_flipped_labels_and_the_ensemble_cuts_at_the_probe_count(
   assert aum_lib.auroc(scores["probe"], noisy) > 0.9
   assert aum_lib.auroc(scores["ensemble"], noisy) > 0.9
   assert flags["ensemble"].sum() == flags["probe"].sum() == notes["probe_count"] > 0
-  assert notes["ensemble_parts"] == ["probe", "knn", "simifeat"]
+  assert notes["ensemble_parts"] == ["probe", "simifeat"]
   np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
   np.testing.assert_allclose(votes.sum(1), 1.0, atol=1e-9)
   # Above scan.sample_rows the probe's strength comes from a sample: scores move little.

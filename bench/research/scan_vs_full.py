@@ -73,7 +73,7 @@ def full_tables(path):
 
 def variants(cell_dirs):
   """{detector set: [AUROC, AP] means over cells} of rank averages of the
-  scan's scores (examples.csv), every set of two or more of probe, knn, simifeat."""
+  scan's scores (examples.csv), every non-empty set of probe, knn, simifeat."""
   found = {}
   for path in cell_dirs:
     with open(os.path.join(path, "examples.csv"), newline="", encoding="utf-8") as f:
@@ -111,9 +111,12 @@ def markdown(grid, agg, full, best, spec):
       num = lambda cell: float(cell.split()[0])
       lines.append(f"| full job {name} | {np.mean([num(x[0]) for x in v]):.3f} | "
                    f"{np.mean([num(x[1]) for x in v]):.3f} | {len(v)} |")
-  lines += ["", "Rank averages of the scan's scores (mean over cells): "
-            + "; ".join(f"{k} AUROC {a:.3f}, AP {p:.3f}"
-                        for k, (a, p) in sorted(best.items(), key=lambda kv: -kv[1][0])) + "."]
+  for part, found in best.items():
+    if found:
+      lines += ["", f"Rank averages of the scan's scores, {part.replace('_', '-')} cells "
+                "(mean over cells): " + "; ".join(
+                    f"{k} AUROC {a:.3f}, AP {p:.3f}"
+                    for k, (a, p) in sorted(found.items(), key=lambda kv: -kv[1][0])) + "."]
   for g, dets in agg.items():
     lines += ["", f"## {g}", "",
               "| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |",
@@ -151,7 +154,9 @@ def main(argv=None):
     print(f"[{i}/{len(cell_list)}] {name}: done | {prog.line(i)[0]}", flush=True)
   agg, _ = bench_detectors.aggregate(grid, cell_list, out)
   full = full_tables(args.full)
-  best = variants([cell_dir(c[0]) for c in cell_list])
+  first = grid.noise_seeds[0]  # Development cells; the other seeds: held-out draws.
+  best = {"development": variants([cell_dir(c[0]) for c in cell_list if c[4] == first]),
+          "held_out": variants([cell_dir(c[0]) for c in cell_list if c[4] != first])}
   text = markdown(grid, agg, full, best, args.grid)
   written = [output.write(os.path.join(out, "scan_vs_full.md"), text),
              output.write(os.path.join(out, "summary.json"),
