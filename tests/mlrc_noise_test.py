@@ -261,3 +261,11 @@ def test_tiny_noisy_job_with_every_switch(data_dir, tmp_path, monkeypatch):
   assert m["train_examples"] == run["n_train"]
   fine = [json.loads(l) for l in open(sub / "baseline_e2" / "metrics.jsonl")]
   assert any("train/weight_zero" in l for l in fine)
+  # The grid's table: F1 by noise per variant, the control, what cleaning did.
+  from bench.research import mlrc_noise_table  # pylint: disable=g-import-not-at-top
+  assert mlrc_noise_table.main([f"--jobs={tmp_path}", "--control_epochs=2",
+                                f"--out={tmp_path / 'noise.png'}"]) == 0
+  table = open(tmp_path / "noise.md").read()
+  assert "| pa_lstm | 0.2 | MLRC + loss=gce + reweight=meta + clean=aum |" in table
+  assert "noise 20% uniform: baseline / MLRC" in table and "(n=1)" in table
+  assert os.path.getsize(tmp_path / "noise.png") > 1000
