@@ -246,6 +246,7 @@ def test_tiny_noisy_job_with_every_switch(data_dir, tmp_path, monkeypatch):
   assert any("train/weight_zero" in l for l in fine)
   report = open(tmp_path / "report.md").read()
   assert "## Label noise" in report and "removed" in report
+  assert os.path.getsize(tmp_path / "explorer.html") > 1000  # Reads the new results.
   # Read back: the same result, the weights' summary from noise.json.
   again = mlrc_trainer.train_and_evaluate(config, str(tmp_path))
   assert again["runs"][0]["noise"] == noise and again["runs"][0]["mlrc"] == run["mlrc"]
@@ -269,3 +270,36 @@ def test_tiny_noisy_job_with_every_switch(data_dir, tmp_path, monkeypatch):
   assert "| pa_lstm | 0.2 | MLRC + loss=gce + reweight=meta + clean=aum |" in table
   assert "noise 20% uniform: baseline / MLRC" in table and "(n=1)" in table
   assert os.path.getsize(tmp_path / "noise.png") > 1000
+
+
+def test_reweighting_on_the_transformer_learner(data_dir, tiny_bert_dir, tmp_path):
+  """The learner interface carries the weights: on a tiny BERT (TACRED
+  sample, dropout off) both gradient forms give the same weights of a real
+  batch, and a reweighted meta-training runs."""
+  from configs import mlrc as mlrc_configs  # pylint: disable=g-import-not-at-top
+  from noisy_meta.core import parallel  # pylint: disable=g-import-not-at-top
+  from noisy_meta.learners import relation_transformer  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
+  from noisy_meta.trainers import mlrc_noise  # pylint: disable=g-import-not-at-top
+  config = mlrc_configs.get_config(
+      "model=transformer,runlocal,iterations=2,tasks=2,inner_steps=1,inner_batch=4,"
+      "noise=0.2,trusted_per_class=1,reweight=meta", dataset="tacred")
+  config.input.tacred_dir = os.path.join(data_dir, "tacred_sample")
+  config.model.path = tiny_bert_dir
+  config.model.dropout = config.model.classifier_dropout = 0.0
+  config.input.buckets = (32, 64, 128)
+  learner = relation_transformer.RelationTransformer(config)
+  r = mlrc_noise.prepare(config, learner.train.labels, learner.label_names, 0.5, 0)
+  split = learner.relabel(learner.train, r.given)
+  rows, trusted = r.rows, r.rows[r.trusted]
+  state = learner.init_state(jax.random.key(0), learner.num_classes, 0, parallel.make_mesh())
+  batch = learner.make_batch(split, rows[:6], 8, learner.padded_length(split, rows[:6]))
+  tb = mlrc_noise.trusted_batch(learner, split, trusted)
+  w = {by: np.asarray(jax.jit(lambda p, b, by=by: mlrc_noise._weights(  # pylint: disable=protected-access
+      learner, state, p, b, jax.random.key(1), tb, by, objectives.cross_entropy))(
+          state.params, batch)) for by in reweight_lib.BY}
+  np.testing.assert_allclose(w["vmap"], w["double"], rtol=1e-3, atol=1e-5)
+  assert w["vmap"][6:].sum() == 0 and w["vmap"].sum() == pytest.approx(1.0, abs=1e-5)
+  mlrc_trainer.meta_train(config, str(tmp_path / "meta"), learner, rows, split, trusted)
+  log = [json.loads(l) for l in open(tmp_path / "meta" / "metrics.jsonl")]
+  assert log[-1]["step"] == 2 and np.isfinite(log[-1]["meta/inner_loss_last"])
