@@ -17,6 +17,10 @@ MAML (`fomaml`: the gradient of a held-out batch of the task at theta'_i) and
 full MAML (`maml`: differentiated through the scan) are options; both use
 S + 1 batches per task, the last one as the query.
 
+Under label noise (issue 36) `weigh` reweights every inner step's examples
+(Ren et al. 2018's weights against a trusted set, noisy_meta/reweight_lib.py),
+computed inside the same jitted step at that step's parameters.
+
 Pieces: `make_meta_step` (vmapped) and `make_looped_meta_step` (the same
 tasks looped in Python: the reference it is tested against and benchmarked
 with). The data side (the limited-supervision subset, the meta-task sampler,
