@@ -188,25 +188,31 @@ def test_a_bad_repair_entry_is_one_line():
 
 
 @pytest.mark.parametrize("model", ["pa_lstm", "transformer"])
-def test_repairs_run_on_the_relation_learners(data_dir, tmp_path, model):
+def test_repairs_run_on_the_relation_learners(data_dir, tiny_bert_dir, tmp_path, model):
   """Co-teaching's two networks, soft targets, weights and GCE through the
   relation learners (best-dev selection, official test score), on the
   20-sentence TACRED sample."""
   from configs import aum_tacred  # pylint: disable=g-import-not-at-top
   import os  # pylint: disable=g-import-not-at-top
   config = aum_tacred.get_config(f"runlocal,model={model},seeds=1,noise=0.3,epochs=2,folds=2")
+  config.precompile = False  # A handful of steps: compiling ahead would cost more.
   config.input.tacred_dir = os.path.join(data_dir, "tacred_sample")
   config.input.glove = os.path.join(data_dir, "glove",
                                     "glove.6B.50d.filtered_cola_sst2_semeval.txt")
   config.aum.threshold_mode = "random"  # 20 sentences, 10 labels: one per run.
   if model == "pa_lstm":
     config.model.hidden = config.model.attn_dim = 16
+  else:  # A tiny BERT (tests/conftest.py): the learner's code, in seconds.
+    config.model.path, config.input.buckets = tiny_bert_dir, (32, 64, 128)
   config.detect.frozen = False
   config.clean.detector, config.clean.percentiles = "cleanlab", ()
   config.clean.methods = ("coteach", "relabel_soft", "reweight", "gce")
+  if model == "transformer":  # The slow learner: co-teaching's two networks only.
+    config.detect.folds, config.clean.detector = 0, "aum"
+    config.clean.methods, config.clean.ceiling = ("coteach",), False
   summary = trainers.get("aum").train_and_evaluate(config, str(tmp_path))
   for entry in config.clean.methods:
-    name = repair_lib.stage_name(entry, "cleanlab", 0)
+    name = repair_lib.stage_name(entry, config.clean.detector, 0)
     result = json.load(open(tmp_path / "clean" / name / "metrics.json"))
     assert 0.0 <= result["test_f1"] <= 1.0, name
   assert set(summary["detectors"]["cleaning"]) == set(config.clean.methods)
