@@ -169,8 +169,9 @@ def _repair_entry(v):
   if not isinstance(v, str):
     return False
   method, _, detector = v.partition(":")
-  return (method in rules.names("noisy_meta.repair_lib:METHODS")
-          and (not detector or detector in rules.names("noisy_meta.detectors:CUTS")))
+  return (rules.choice("noisy_meta.repair_lib:METHODS").problem(method)
+          or (detector and rules.choice("noisy_meta.detectors:CUTS").problem(detector))
+          or True)
 
 
 PERCENTILE = rules.number(0, 100)
