@@ -370,3 +370,68 @@ def test_aum_epochs_curve_by_hand(tmp_path):
   assert "| 1-1 | — / — | — | — | — | 0.500 |" in aum_epochs.markdown(str(w), blank)
   with pytest.raises(SystemExit, match="not a finished AUM workdir"):
     aum_epochs.load(str(tmp_path))
+
+
+def test_repair_grid_commands_are_valid_jobs():
+  """Every cell of the repair grid is an AUM job that main accepts, every
+  repair and peer in its clean.methods, no AUM sweep."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import importlib  # pylint: disable=g-import-not-at-top
+  from bench.research import repair as bench_repair  # pylint: disable=g-import-not-at-top
+  from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+  grid = bench_detectors.load_grid("configs/repair.py:cpu")
+  assert len(grid.cells) == 15 and len(grid.seeds) == 3
+  for name in grid.cells:
+    cmd = bench_repair.job_command(grid, name, "/tmp/w")
+    job = next(a for a in cmd if a.startswith("--config="))
+    module, _, arg = job[len("--config=configs/"):].partition(".py:")
+    config = importlib.import_module(f"configs.{module}").get_config(arg)
+    for a in cmd:
+      if a.startswith("--config."):
+        key, value = a[len("--config."):].split("=", 1)
+        node = config
+        *path, last = key.split(".")
+        for k in path:
+          node = node[k]
+        node[last] = ast.literal_eval(value)
+    validate.check(config)
+    assert config.clean.methods == grid.methods and config.clean.percentiles == ()
+    assert ("model=" in job) == name.startswith("semeval")
+  with pytest.raises(ValueError, match="unknown nope"):
+    bench_detectors.load_grid("configs/repair.py:cells=nope")
+
+
+def _repair_cell(path, scores, best_epoch=None, noisy=200):
+  """A finished cell's summary.json and unfiltered metrics.json, by hand."""
+  os.makedirs(path / "clean" / "none_s0", exist_ok=True)
+  runs = {f"clean/{k}_s0": {"finished": True, "accuracy": v, "mcc": 0.0}
+          for k, v in scores.items()}
+  cleaning = {"sieve": {}, "gce": {}, "sieve:cleanlab": {}}
+  with open(path / "summary.json", "w") as f:
+    json.dump({"runs": runs, "metric": "accuracy", "seeds": [0], "noisy": noisy,
+               "examples": 1000, "collapsed_runs": [],
+               "detectors": {"chosen": "ensemble", "cleaning": cleaning, "table": {}}}, f)
+  hist = [{"epoch": 1, "accuracy": best_epoch or scores["none"]},
+          {"epoch": 2, "accuracy": scores["none"]}]
+  with open(path / "clean" / "none_s0" / "metrics.json", "w") as f:
+    json.dump({"dev_history": hist}, f)
+
+
+def test_repair_bench_table_and_share_won_back_by_hand(tmp_path):
+  from bench.research import repair as bench_repair  # pylint: disable=g-import-not-at-top
+  _repair_cell(tmp_path / "a", {"original": 0.8, "none": 0.6, "sieve_ensemble": 0.7,
+                                "gce": 0.65, "sieve_cleanlab": 0.62}, best_epoch=0.66)
+  row = bench_repair.cell_row(str(tmp_path / "a"))
+  # (0.7 - 0.6) / (0.8 - 0.6) = 0.5; early stopping's best epoch (0.66) 0.3.
+  assert row["won"]["sieve"] == pytest.approx(0.5)
+  assert row["won"]["none_best_epoch"] == pytest.approx(0.3)
+  assert row["won"]["gce"] == pytest.approx(0.25)
+  grid = bench_detectors.load_grid("configs/repair.py:cpu,seeds=1")
+  with grid.unlocked():
+    grid.methods, grid.peers = ("sieve", "gce", "sieve:cleanlab"), ("none_best_epoch", "gce",
+                                                                       "sieve:cleanlab")
+  text = bench_repair.markdown(grid, {"sst2_uniform_20_n1000": row}, 0.0, "g")
+  assert "Best repair by that mean: **sieve**" in text
+  # sieve 70.0 vs the best peer, early stopping 66.0: +4.00 points, met;
+  # 0.50 of the lost score at 20 % noise: met.
+  assert "+4.00 points: met" in text and "wins back 0.50: met" in text

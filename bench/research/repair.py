@@ -174,7 +174,7 @@ def markdown(grid, rows, seconds, spec):
       if best in r["won"]:
         goal = 0.5 if "_20_" in c else 1 / 3
         lines.append(f"- {c}: {best} wins back {r['won'][best]:.2f}: "
-                     f"{'met' if r['won'][best] >= goal else '**not met**'} (>= {goal:.2f}).")
+                     f"{'met' if r['won'][best] >= goal - 1e-9 else '**not met**'} (>= {goal:.2f}).")
   for c, r in rows.items():
     if r["collapsed"]:
       lines.append(f"- {c}: collapsed retrains (in the means above): {', '.join(r['collapsed'])}.")
