@@ -60,7 +60,7 @@ def test_relation_scan_probes_the_transformer_encoder():
 
 
 @pytest.mark.parametrize("field,value,message", [
-    ("scan.detector", "aum", "--config.scan.detector=aum: use one of ensemble, probe, knn, "
+    ("scan.detector", "aum", "--config.scan.detector=aum: use one of probe, ensemble, knn, "
      "simifeat."),
     ("detect.ensemble", ("cleanlab",), "--config.detect.ensemble=(cleanlab,): "),
     ("noise.rate", 1.0, "--config.noise.rate=1.0: a noise rate must be in [0, 1)"),
@@ -146,10 +146,32 @@ def test_tiny_scan_of_real_sst2_writes_the_aum_artifacts_and_scores_the_noise(tm
   assert table["probe"]["auroc"] == pytest.approx(aum_lib.auroc(probe, noisy))
   assert table["probe"]["auroc"] > 0.65 and table["ensemble"]["auroc"] > 0.6
   with open(os.path.join(workdir, "summary.json"), encoding="utf-8") as f:
-    assert json.load(f)["detectors"]["chosen"] == "ensemble"
+    assert json.load(f)["detectors"]["chosen"] == "probe"
   with open(os.path.join(workdir, "report.md"), encoding="utf-8") as f:
     report = f.read()
   assert "| probe |" in report and "AUROC" in report and "60 labels" in report
   with open(os.path.join(workdir, "explorer.html"), encoding="utf-8") as f:
     page = f.read()
   assert "explorer-data" in page and "no AUM in a scan" in page
+
+
+def test_scan_vs_full_reads_the_full_jobs_tables_and_ranks_averages(tmp_path):
+  from bench.research import scan_vs_full  # pylint: disable=g-import-not-at-top
+  page = tmp_path / "d.md"
+  page.write_text("### sst2 uniform 0.2\n\n| detector | AUROC | AP | F1 | best | flagged | s |\n"
+                  "|---|---|---|---|---|---|---|\n| ensemble | 0.891 ± 0.005 | 0.726 ± 0.010 | "
+                  "0.6 | 0.7 | 252 | 383 ± 69 |\n| knn | 0.7 | 0.4 | — | — | 1 | 2 |\n\n## Other\n"
+                  "| probe | 0.1 | 0.1 | — | — | 1 | 2 |\n")
+  assert scan_vs_full.full_tables(str(page)) == {
+      "sst2 uniform 0.2": {"ensemble": ("0.891 ± 0.005", "0.726 ± 0.010", "383 ± 69")}}
+  cell = tmp_path / "cell"
+  cell.mkdir()
+  noisy = [1, 1, 0, 0, 0, 0]
+  with open(cell / "examples.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f)
+    w.writerow(["noisy", "score_probe", "score_knn", "score_simifeat"])
+    for i, y in enumerate(noisy):  # probe ranks perfectly, knn backwards.
+      w.writerow([y, 1.0 - i / 10, i / 10, 0.5])
+  v = scan_vs_full.variants([str(cell)])
+  assert v["probe"] == [1.0, 1.0] and v["knn"][0] == 0.0
+  assert v["probe+knn"][0] == pytest.approx(0.5)

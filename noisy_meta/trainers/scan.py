@@ -39,7 +39,7 @@ from noisy_meta.reports import scan_report
 
 EXTENDABLE = ()  # Nothing to extend: a rerun scans again (minutes).
 PARTS = ("probe", "knn", "simifeat", "prior")  # What the ensemble may average.
-CUTS = ("ensemble", "probe", "knn", "simifeat")  # Detectors with an automatic cut.
+CUTS = ("probe", "ensemble", "knn", "simifeat")  # Detectors with an automatic cut.
 LOG_EVERY_S = 15.0  # Seconds between encoding progress lines.
 
 
