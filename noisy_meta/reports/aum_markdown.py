@@ -289,6 +289,7 @@ def repair_lines(summary):
     won = f"{rec[entry]:.2f}" if entry in rec else "—"
     lines.append(f"| {entry} | {ch.get('dropped', '—')} | {ch.get('relabelled', '—')} | "
                  f"{ch.get('down_weighted', '—')} | {fmt_stat(st, m) or 'not run'} | {won} |")
+  notes = []
   for entry, ch in d.get("changed", {}).items():
     ex = ch.get("examples", {})
     parts = [f"dropped rows {ex['dropped']}" if ex.get("dropped") else "",
@@ -296,12 +297,14 @@ def repair_lines(summary):
              if ex.get("relabelled") else "",
              f"down-weighted rows {ex['down_weighted']}" if ex.get("down_weighted") else "",
              f"forget rate {ch['forget_rate']:.3f}" if "forget_rate" in ch else ""]
+    rows_named = any(ex.get(k) for k in ("dropped", "relabelled", "down_weighted"))
     parts = [p for p in parts if p]
     if parts:
-      lines.append(f"- {entry}: " + "; ".join(parts) + " (rows of examples.csv).")
+      notes.append(f"- {entry}: " + "; ".join(parts)
+                   + (" (rows of examples.csv)." if rows_named else "."))
   if not rec and summary.get("noisy"):
-    lines.append("- The share won back needs the clean-label ceiling (`clean.ceiling`).")
-  return lines
+    notes.append("- The share won back needs the clean-label ceiling (`clean.ceiling`).")
+  return lines + ([""] + notes if notes else [])
 
 
 def runs_lines(summary, metric):
