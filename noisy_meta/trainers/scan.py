@@ -53,7 +53,8 @@ class _Counted:
   def __init__(self, learner, split):
     self._learner = learner
     self._rows, self._n = 0, learner.size(split)
-    self._tokens, self._last = 0, -float("inf")
+    # The first line after LOG_EVERY_S: an ETA from one batch would hold its compile.
+    self._tokens, self._last = 0, time.perf_counter()
     total = sum(len(idx) * max(length, 1) for idx, length in learner.eval_batches(split))
     self._progress = progress.Progress(total, unit="tokens", desc="encoding")
 
