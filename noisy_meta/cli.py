@@ -26,6 +26,7 @@ ARTIFACTS = {
     "aum": ("report.md", "explorer.html", "examples.csv", "summary.json"),
     "relation": ("metrics.json", "report.md", "test_predictions.txt"),
     "mlrc": ("report.md", "explorer.html", "results.json", "f1_vs_fraction.png"),
+    "scan": ("report.md", "explorer.html", "examples.csv", "summary.json"),
 }
 EXPLORER = "explorer.html"  # Named in the closing line wherever a job wrote one.
 
