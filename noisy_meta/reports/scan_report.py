@@ -1,12 +1,13 @@
 """The fast scan's artifacts (noisy_meta/trainers/scan.py): summary.json,
-examples.csv, report.md and explorer.html, in the AUM job's formats.
+examples.csv and report.md, in the AUM job's formats (the job then writes
+explorer.html: reports never import the explorer).
 
 examples.csv has the AUM job's columns (aum_examples.CSV_HEADER) with the
 AUM-specific ones absent: `aum`, `confidence`, `variability`, `correctness`
 are nan, `judged_in_run` and the threshold-sample columns empty; then
 `flagged` (scan.detector's cut), every detector's `score_*` and `flag_*`,
 and the probes' suggested label. The explorer page is the AUM page
-(explorer.page) fed by `explorer_data` from the scan's arrays: its data map
+(explorer.page) fed by the job's `explorer_data` from the scan's arrays: its data map
 and AUM histogram are empty, its flag control has one level, the scan's
 chosen detector's flags.
 """
@@ -14,11 +15,9 @@ import os
 
 import numpy as np
 
-from noisy_meta.core import atomic
 from noisy_meta.core import writers
 from noisy_meta.reports import aum_examples
 from noisy_meta.reports import aum_summary
-from noisy_meta.reports import explorer
 from noisy_meta.reports import report_common as common
 
 NO_AUM = ("no AUM in a scan (nothing fine-tuned): the control's one level is the scan's "
@@ -105,50 +104,10 @@ def report_lines(config, summary, seconds):
   return lines
 
 
-def explorer_data(workdir, config, train, given, noisy, det, summary):
-  """The AUM page's JSON blob (explorer.aum_data's keys) from the scan's arrays."""
-  n, chosen = len(given), config.scan.detector
-  flags = det["flags"][chosen]
-  sources = list(train.sources)
-  prefix = os.path.commonprefix(sources) if n > 1 else ""
-  relation = aum_summary.is_relation(config)
-  votes = det["votes"]
-  nan = [None] * n
-  return {
-      "kind": "aum", "workdir": os.path.basename(os.path.abspath(workdir)),
-      "task": summary["task"], "n": n, "noise_rate": summary["noise_rate"],
-      "synthetic": False, "relation": relation, "label_names": list(train.label_names),
-      "percentiles": [0], "levels": [0], "levels_note": NO_AUM, "thresholds": [None],
-      "default_level": 0, "threshold_counts": [0, 0], "auroc": None,
-      "plot_idx": None, "fake_aum": None,
-      "det": {k: explorer._bits(v) for k, v in det["flags"].items()},  # pylint: disable=protected-access
-      "chosen_detector": chosen, "run_key": explorer.digest(workdir),
-      "banners": explorer.banners(config, summary),
-      "flagged": explorer._bits(flags),  # pylint: disable=protected-access
-      "score_flagged": explorer._finite(det["scores"][chosen], 4),  # pylint: disable=protected-access
-      "cols": {
-          "id": None, "source": [s[len(prefix):] for s in sources], "source_prefix": prefix,
-          "html": [explorer.text_html(t, relation) for t in train.texts],
-          "label": np.asarray(given).tolist(),
-          "orig": None if noisy is None else np.asarray(train.labels).tolist(),
-          "noisy": None if noisy is None else explorer._bits(noisy),  # pylint: disable=protected-access
-          "aum": nan, "confidence": nan, "variability": nan, "correctness": nan,
-          "judged": "0" * n, "thr": "0" * n,
-          "first": np.where(flags, 0, 1).tolist(),  # Flagged at the one level: the scan's.
-          "suggest": suggested(det["probs"], given).tolist(),
-          "nb_share": explorer._finite(votes.max(1), 3),  # pylint: disable=protected-access
-          "nb_agrees": explorer._bits(votes.argmax(1) == given),  # pylint: disable=protected-access
-      },
-  }
-
-
 def write_all(workdir, config, train, original, given, noisy, det, summary, seconds):
-  """examples.csv, summary.json, report.md, then explorer.html (from the same arrays)."""
+  """examples.csv, summary.json and report.md (the job then writes explorer.html)."""
   write_examples(os.path.join(workdir, "examples.csv"), config, train, original, given,
                  noisy, det)
   writers.write_json(os.path.join(workdir, "summary.json"), summary)
   writers.write_text(os.path.join(workdir, "report.md"),
                      "\n".join(report_lines(config, summary, seconds)) + "\n")
-  atomic.write_text(os.path.join(workdir, explorer.NAME),
-                    explorer.page(explorer_data(workdir, config, train, given, noisy, det,
-                                                summary)))

@@ -35,6 +35,8 @@ from noisy_meta.core import progress
 from noisy_meta.core import writers
 from noisy_meta.data import noise as noise_lib
 from noisy_meta.learners import base
+from noisy_meta.reports import aum_summary
+from noisy_meta.reports import explorer
 from noisy_meta.reports import scan_report
 
 EXTENDABLE = ()  # Nothing to extend: a rerun scans again (minutes).
@@ -211,6 +213,9 @@ def train_and_evaluate(config, workdir):
                   scoring=scored - encoded)
     scan_report.write_all(workdir, config, train, original, given, noisy, det, summary,
                           timing)
+    # The page after the reports, from the same arrays (reports never import it).
+    atomic.write_text(os.path.join(workdir, explorer.NAME), explorer.page(
+        explorer_data(workdir, config, train, given, noisy, det, summary)))
     timing["total"] = time.perf_counter() - t0
     writers.write_json(os.path.join(workdir, "detector_seconds.json"), timing)
   chosen = config.scan.detector
@@ -219,3 +224,40 @@ def train_and_evaluate(config, workdir):
                int(flags[chosen].sum()), len(given), chosen, time.perf_counter() - t0,
                encoded - loaded, workdir)
   return summary
+
+
+def explorer_data(workdir, config, train, given, noisy, det, summary):
+  """The AUM page's JSON blob (explorer.aum_data's keys) from the scan's arrays."""
+  n, chosen = len(given), config.scan.detector
+  flags = det["flags"][chosen]
+  sources = list(train.sources)
+  prefix = os.path.commonprefix(sources) if n > 1 else ""
+  relation = aum_summary.is_relation(config)
+  votes = det["votes"]
+  nan = [None] * n
+  return {
+      "kind": "aum", "workdir": os.path.basename(os.path.abspath(workdir)),
+      "task": summary["task"], "n": n, "noise_rate": summary["noise_rate"],
+      "synthetic": False, "relation": relation, "label_names": list(train.label_names),
+      "percentiles": [0], "levels": [0], "levels_note": scan_report.NO_AUM, "thresholds": [None],
+      "default_level": 0, "threshold_counts": [0, 0], "auroc": None,
+      "plot_idx": None, "fake_aum": None,
+      "det": {k: explorer._bits(v) for k, v in det["flags"].items()},  # pylint: disable=protected-access
+      "chosen_detector": chosen, "run_key": explorer.digest(workdir),
+      "banners": explorer.banners(config, summary),
+      "flagged": explorer._bits(flags),  # pylint: disable=protected-access
+      "score_flagged": explorer._finite(det["scores"][chosen], 4),  # pylint: disable=protected-access
+      "cols": {
+          "id": None, "source": [s[len(prefix):] for s in sources], "source_prefix": prefix,
+          "html": [explorer.text_html(t, relation) for t in train.texts],
+          "label": np.asarray(given).tolist(),
+          "orig": None if noisy is None else np.asarray(train.labels).tolist(),
+          "noisy": None if noisy is None else explorer._bits(noisy),  # pylint: disable=protected-access
+          "aum": nan, "confidence": nan, "variability": nan, "correctness": nan,
+          "judged": "0" * n, "thr": "0" * n,
+          "first": np.where(flags, 0, 1).tolist(),  # Flagged at the one level: the scan's.
+          "suggest": scan_report.suggested(det["probs"], given).tolist(),
+          "nb_share": explorer._finite(votes.max(1), 3),  # pylint: disable=protected-access
+          "nb_agrees": explorer._bits(votes.argmax(1) == given),  # pylint: disable=protected-access
+      },
+  }
