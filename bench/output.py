@@ -58,6 +58,19 @@ def write(path, content):
   return path
 
 
+def replace_between(path, begin, end, text):
+  """Rewrites the part of file `path` between the marker lines `begin` and
+  `end` (a page's generated tables) with `text`; returns `path`. A page
+  without the markers is one line on exit."""
+  import re  # pylint: disable=g-import-not-at-top
+  with open(path, encoding="utf-8") as f:
+    doc = f.read()
+  pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+  if not pattern.search(doc):
+    raise SystemExit(f"{path} lacks the markers {begin} ... {end}.")
+  return write(path, pattern.sub(lambda _: f"{begin}\n{text}{end}", doc))
+
+
 def done(*paths):
   """The last line of a bench that wrote files: where its results are."""
   print("done: " + ", ".join(os.fspath(p) for p in paths), flush=True)

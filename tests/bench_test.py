@@ -435,3 +435,13 @@ def test_repair_bench_table_and_share_won_back_by_hand(tmp_path):
   # sieve 70.0 vs the best peer, early stopping 66.0: +4.00 points, met;
   # 0.50 of the lost score at 20 % noise: met.
   assert "+4.00 points: met" in text and "wins back 0.50: met" in text
+
+
+def test_replace_between_rewrites_only_the_marked_part(tmp_path):
+  page = tmp_path / "page.md"
+  page.write_text("intro\n<!-- b -->\nold\n<!-- e -->\nafter\n")
+  output.replace_between(str(page), "<!-- b -->", "<!-- e -->", "new\n")
+  assert page.read_text() == "intro\n<!-- b -->\nnew\n<!-- e -->\nafter\n"
+  (tmp_path / "bare.md").write_text("no markers\n")
+  with pytest.raises(SystemExit, match="lacks the markers"):
+    output.replace_between(str(tmp_path / "bare.md"), "<!-- b -->", "<!-- e -->", "x")

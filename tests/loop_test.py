@@ -7,7 +7,6 @@ import jax
 import numpy as np
 import pytest
 
-from configs import aum as aum_config
 from noisy_meta import aum_lib
 from noisy_meta import learners
 from noisy_meta import trainers
@@ -20,12 +19,7 @@ learners.register("toy", toy_learner.ToyLearner.__module__, "ToyLearner")
 
 
 def _config(epochs=4, **kw):
-  c = aum_config.get_config("runlocal")
-  with c.unlocked():
-    c.learner, c.num_epochs, c.precompile = "toy", epochs, False
-    c.input.train_size, c.input.batch_size, c.optim.lr = 96, 16, 0.5
-    c.update(kw)
-  return c
+  return toy_learner.config(epochs, **kw)
 
 
 def test_every_registered_learner_implements_the_protocol():

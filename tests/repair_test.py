@@ -26,12 +26,7 @@ learners.register("toy", toy_learner.ToyLearner.__module__, "ToyLearner")
 
 
 def _config(epochs=3, **kw):
-  c = aum_config.get_config("runlocal")
-  with c.unlocked():
-    c.learner, c.num_epochs, c.precompile = "toy", epochs, False
-    c.input.train_size, c.input.batch_size, c.optim.lr = 96, 16, 0.5
-    c.update(kw)
-  return c
+  return toy_learner.config(epochs, **kw)
 
 
 # Two examples, three classes; the second's label (0) is wrong: its

@@ -77,3 +77,16 @@ class ToyLearner(base.InMemory):
 
   def learning_rate(self, state, step=None):
     return jnp.float32(self.config.optim.lr)
+
+
+def config(epochs=4, **kw):
+  """An AUM config (smoke scale) training the toy learner: 96 rows, batch 16,
+  SGD at 0.5, `epochs` epochs, fields `kw` set on top. The caller registers
+  the learner (`learners.register("toy", __name__, "ToyLearner")`)."""
+  from configs import aum as aum_config  # pylint: disable=g-import-not-at-top
+  c = aum_config.get_config("runlocal")
+  with c.unlocked():
+    c.learner, c.num_epochs, c.precompile = "toy", epochs, False
+    c.input.train_size, c.input.batch_size, c.optim.lr = 96, 16, 0.5
+    c.update(kw)
+  return c

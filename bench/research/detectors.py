@@ -25,7 +25,6 @@ docs/detectors.md. Last line: where the results are.
 """
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -455,12 +454,7 @@ def main(argv=None):
                            "grid": grid.to_dict()})]
   print(text)
   if args.write_docs:
-    with open(DOCS) as f:
-      doc = f.read()
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if not pattern.search(doc):
-      raise SystemExit(f"{DOCS} lacks the markers {BEGIN} ... {END}.")
-    written.append(output.write(DOCS, pattern.sub(lambda _: f"{BEGIN}\n{text}{END}", doc)))
+    written.append(output.replace_between(DOCS, BEGIN, END, text))
   output.done(*written)
 
 
