@@ -35,6 +35,7 @@ import bench
 from bench import cli
 from bench import output
 from bench.research import detectors as det_bench
+from noisy_meta import repair_lib
 from noisy_meta.core import progress
 
 ROOT = str(bench.ROOT)
@@ -88,6 +89,8 @@ def cell_row(workdir):
   seeds = s["seeds"]
   pick = lambda prefix: _stat([runs.get(f"clean/{prefix}_s{k}", {}).get(metric)
                                for k in seeds])
+  chosen = s["detectors"]["chosen"]
+  stage = lambda entry, k: runs.get(f"clean/{repair_lib.stage_name(entry, chosen, k)}", {})
   row = {"clean": pick("original"), "none": pick("none")}
   # Early stopping: the best dev epoch of the unfiltered runs (text; relation
   # runs are already scored at their best dev epoch).
@@ -99,11 +102,8 @@ def cell_row(workdir):
         hist = json.load(f).get("dev_history", [])
       best.append(max((h[metric] for h in hist), default=None))
   row["none_best_epoch"] = _stat(best) if best else row["none"]
-  chosen = s["detectors"]["chosen"]
-  for entry in s["detectors"]["cleaning"]:
-    method, _, det = entry.partition(":")
-    name = f"{method}_{det or chosen}" if method != "gce" else "gce"
-    row[entry] = pick(name)
+  for entry in s["detectors"]["cleaning"]:  # The folders the job named (repair_lib).
+    row[entry] = _stat([stage(entry, k).get(metric) for k in seeds])
   won = {}
   if row["clean"] and row["none"] and row["clean"][0] > row["none"][0]:
     gap = row["clean"][0] - row["none"][0]

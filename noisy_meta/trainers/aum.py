@@ -246,7 +246,7 @@ def score_detectors(config, workdir, given, num_classes, runs, noisy, emb=None, 
 
 def clean_labels(method, given, flags, other, num_classes):
   """(keep mask, labels) after sieving or flipping the flagged examples."""
-  p = repair.plan(None, method, given, flags, other, None, num_classes)
+  p = repair.plan(method, given, flags, other, None, num_classes)
   return p["keep"], p["labels"]
 
 

@@ -40,7 +40,7 @@ def stage(entry, default_detector, seed):
   return repair_lib.stage_name(entry, default_detector, seed)
 
 
-def plan(config, method, given, flags, other, probs, num_classes):
+def plan(method, given, flags, other, probs, num_classes):
   """What `method` trains on: dict of keep [N] bool, labels [N], rows (per-row
   batch fields), objective name, and co-teaching's forget rate. `flags`: the
   detector's automatic cut; `other`: the AUM runs' best other class (flip);
@@ -110,7 +110,7 @@ def run(config, workdir, learner, entries, given, det, other, num_classes, tick,
           f"{', '.join(sorted(det['flags']))}).")
     flags = det["flags"][detector] if detector else np.zeros(len(given), bool)
     probs = det["probs"].get(detector, det["probs"].get("ensemble")) if detector else None
-    p = plan(config, method, given, flags, other, probs, num_classes)
+    p = plan(method, given, flags, other, probs, num_classes)
     changed[entry] = describe(method, given, p, flags)
     for seed in config.clean.seeds:
       name = stage(entry, config.clean.detector, seed)
