@@ -395,7 +395,8 @@ def test_repair_grid_commands_are_valid_jobs():
           node = node[k]
         node[last] = ast.literal_eval(value)
     validate.check(config)
-    assert config.clean.methods == grid.methods and config.clean.percentiles == ()
+    want = ("sieve", "flip") if "_0_" in name else grid.methods  # Originals: the default.
+    assert config.clean.methods == want and config.clean.percentiles == ()
     assert ("model=" in job) == name.startswith("semeval")
   with pytest.raises(ValueError, match="unknown nope"):
     bench_detectors.load_grid("configs/repair.py:cells=nope")
@@ -435,6 +436,26 @@ def test_repair_bench_table_and_share_won_back_by_hand(tmp_path):
   # sieve 70.0 vs the best peer, early stopping 66.0: +4.00 points, met;
   # 0.50 of the lost score at 20 % noise: met.
   assert "+4.00 points: met" in text and "wins back 0.50: met" in text
+
+
+def test_repair_bench_reruns_cells_short_of_seeds_and_judges_the_originals(tmp_path):
+  from bench.research import repair as bench_repair  # pylint: disable=g-import-not-at-top
+  grid = bench_detectors.load_grid("configs/repair.py:cpu,seeds=2")
+  assert not bench_repair.finished(grid, str(tmp_path / "missing"))
+  _repair_cell(tmp_path / "a", {"none": 0.6, "sieve_ensemble": 0.7})
+  assert not bench_repair.finished(grid, str(tmp_path / "a"))  # Seed 0 only: rerun.
+  assert bench_repair.finished(bench_detectors.load_grid("configs/repair.py:cpu,seeds=1"),
+                               str(tmp_path / "a"))
+  # An original: no ceiling, nothing won back; sieve and flip against no repair.
+  row = {"metric": "accuracy", "won": {}, "collapsed": [],
+         "changed": {"sieve": {"dropped": 12}, "flip": {"relabelled": 9}},
+         "cols": {"none": [0.80, 0.01, 3], "sieve": [0.795, 0.02, 3], "flip": [0.785, 0.0, 3]}}
+  text = bench_repair.markdown(grid, {"sst2_uniform_0_n1000": row}, 0.0, "g")
+  assert "| sst2_uniform_0_n1000 | accuracy | 80.00 ± 1.00 | 79.50 ± 2.00 | 78.50 ± 0.00 | " \
+         "sieve: 12 dropped; flip: 9 relabelled |" in text
+  # -0.50 is within no repair's std (1.00); -1.50 is not.
+  assert "sieve -0.50 points against no repair, whose std is 1.00: met" in text
+  assert "flip -1.50 points against no repair, whose std is 1.00: **not met**" in text
 
 
 def test_replace_between_rewrites_only_the_marked_part(tmp_path):

@@ -35,6 +35,7 @@ import bench
 from bench import cli
 from bench import output
 from bench.research import detectors as det_bench
+from configs import aum as aum_config
 from noisy_meta import repair_lib
 from noisy_meta.core import progress
 
@@ -55,6 +56,26 @@ def define_flags(fv):
   flags.DEFINE_list("skip", [], "Skip cells whose name contains one of these.", flag_values=fv)
 
 
+def methods_of(grid, name):
+  """The retrains of a cell: the grid's methods where noise was injected;
+  on an original (rate 0) the AUM job's default repair, whose cost there is
+  the question (aum.get_config's clean.methods)."""
+  if grid.specs[name][2] == 0:
+    return tuple(aum_config.get_config().clean.methods)
+  return tuple(grid.methods)
+
+
+def finished(grid, workdir):
+  """Whether a cell's job has finished every retrain seed of the grid (a
+  cell from a run with fewer seeds is rerun: the job resumes, adding seeds)."""
+  path = os.path.join(workdir, "summary.json")
+  if not os.path.exists(path):
+    return False
+  with open(path) as f:
+    s = json.load(f)
+  return set(grid.seeds) <= set(s.get("seeds", ()))
+
+
 def job_command(grid, name, workdir):
   """The AUM job of one cell, with every repair of the grid."""
   spec = grid.specs[name]
@@ -66,7 +87,7 @@ def job_command(grid, name, workdir):
     arg += f",model={model}"
   else:
     arg += f",epochs={grid.epochs},batch_size={grid.batch_size},lr={grid.lr}"
-  quoted = "".join(f"{m!r}," for m in grid.methods)
+  quoted = "".join(f"{m!r}," for m in methods_of(grid, name))
   return [sys.executable, "-m", "noisy_meta.main", f"--config=configs/aum_{dataset}.py:{arg}",
           f"--workdir={workdir}", f"--config.clean.methods=({quoted})",
           "--config.clean.percentiles=()", "--config.aum.percentiles=(99,)"]
@@ -136,6 +157,43 @@ def choose_default(rows, methods, peers):
   return max(ours, key=lambda m: mean_won[m]), mean_won
 
 
+def originals_lines(grid, rows):
+  """What the default repair does where nothing was injected: its score
+  against no repair, and whether it stays within one std of it."""
+  cells = [c for c in rows if grid.specs.get(c, [0, 0, 1])[2] == 0]
+  if not cells:
+    return []
+  methods = aum_config.get_config().clean.methods
+  cols = ["none"] + list(methods)
+  lines = ["", "### On the originals (nothing injected): the default repair "
+           f"({', '.join(methods)}) against no repair", "",
+           "| cell | metric | " + " | ".join(cols) + " | rows changed |",
+           "|---" * (len(cols) + 3) + "|"]
+  verdicts = []
+  for c in cells:
+    r = rows[c]
+    changed = "; ".join(
+        f"{m}: " + ", ".join(f"{v[k]} {k.replace('_', ' ')}" for k in
+                             ("dropped", "relabelled", "down_weighted") if v.get(k))
+        for m, v in r["changed"].items() if m in methods) or "—"
+    lines.append(f"| {c} | {r['metric']} | "
+                 + " | ".join(pct(r["cols"].get(k)) for k in cols) + f" | {changed} |")
+    none = r["cols"].get("none")
+    for m in methods:
+      v = r["cols"].get(m)
+      if not (none and v):
+        continue
+      if none[1] is None:
+        verdicts.append(f"- {c}: {m} {100 * (v[0] - none[0]):+.2f} points against no "
+                        "repair (one seed: no std to judge by).")
+        continue
+      ok = v[0] >= none[0] - none[1]
+      verdicts.append(f"- {c}: {m} {100 * (v[0] - none[0]):+.2f} points against no repair, "
+                      f"whose std is {100 * none[1]:.2f}: "
+                      f"{'met' if ok else '**not met**'} (no lower than one std).")
+  return lines + [""] + verdicts
+
+
 def markdown(grid, rows, seconds, spec):
   cols = ["clean", "none", "none_best_epoch"] + list(grid.methods)
   lines = [output.stamp("jax"), "",
@@ -174,6 +232,7 @@ def markdown(grid, rows, seconds, spec):
         goal = 0.5 if "_20_" in c else 1 / 3
         lines.append(f"- {c}: {best} wins back {r['won'][best]:.2f}: "
                      f"{'met' if r['won'][best] >= goal - 1e-9 else '**not met**'} (>= {goal:.2f}).")
+  lines += originals_lines(grid, rows)
   for c, r in rows.items():
     if r["collapsed"]:
       lines.append(f"- {c}: collapsed retrains (in the means above): {', '.join(r['collapsed'])}.")
@@ -190,7 +249,7 @@ def main(argv=None):
   prog = progress.Progress(len(names), unit="cells")
   for i, name in enumerate(names, 1):
     wd = os.path.join(out, "cells", name)
-    if os.path.exists(os.path.join(wd, "summary.json")):
+    if finished(grid, wd):
       print(f"[{i}/{len(names)}] {name}: reused", flush=True)
       continue
     os.makedirs(wd, exist_ok=True)
