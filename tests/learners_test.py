@@ -71,6 +71,7 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   config.input.data_dir = data_dir
   config.aum.threshold_mode = "random"  # 400 // 20 per run, whatever the class.
   config.model.hidden = config.model.attn_dim = 32  # Small and quick.
+  config.input.length_bucket = 128  # One batch shape: one compile per step.
   config.clean.methods = ("sieve",)
   config.noise.kind = "direction=0.1,negative=0.05"  # Relation noise, a mix.
   summary = aum.train_and_evaluate(config, str(tmp_path))
