@@ -30,6 +30,7 @@ from noisy_meta.learners import base
 from noisy_meta.learners import relation_classifier
 from noisy_meta.learners import relation_scoring
 from noisy_meta.learners import text_classifier
+from noisy_meta.models import encoders
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
 
@@ -73,9 +74,6 @@ def prepare(config):
   if inp.get("corrections"):  # A person's decisions on these rows (ids: after train_size).
     train = corrections.correct_examples(train, inp.corrections, labels)
   folder, enc_cfg, enc_params, _ = hf_import.load(config.model.path)
-  if enc_cfg.kind not in ("bert", "distilbert"):
-    raise errors.InputError(f"model.path={config.model.path!r}: a BERT or DistilBERT "
-                            "checkpoint is needed.")
   if inp.max_len > enc_cfg.max_position:
     raise errors.InputError(f"input.max_len={inp.max_len} exceeds the model's "
                             f"{enc_cfg.max_position} positions.")
@@ -214,9 +212,9 @@ class RelationTransformer(base.BucketedBatches, relation_scoring.RelationScoring
     """Each layer's entity-start vectors of the pretrained encoder
     [N, layers, 2D], each L2-normalised."""
     d = self.data
-    model = transformer.Encoder(d["enc_cfg"])
+    model = encoders.encoder(d["enc_cfg"])
     params = {"params": d["enc_params"]}
-    is_layer = lambda module, _: isinstance(module, transformer.BertLayer)
+    is_layer = encoders.is_layer(d["enc_cfg"])
     layers = d["enc_cfg"].num_layers
 
     @jax.jit

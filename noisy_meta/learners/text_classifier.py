@@ -23,6 +23,7 @@ from noisy_meta.data import pipeline
 from noisy_meta.data import tasks
 from noisy_meta.learners import base
 from noisy_meta import metrics as metrics_lib
+from noisy_meta.models import encoders
 from noisy_meta.models import hf_import
 from noisy_meta.models import transformer
 
@@ -199,9 +200,9 @@ class TextClassifier(base.BucketedBatches):
     """Each layer's mean-pooled hidden states of the pretrained encoder
     [N, layers, D], each L2-normalised (the last layer's are `embed`'s)."""
     d = self.data
-    model = transformer.Encoder(d["enc_cfg"])
+    model = encoders.encoder(d["enc_cfg"])
     params = {"params": d["enc_params"]}
-    is_layer = lambda module, _: isinstance(module, transformer.BertLayer)
+    is_layer = encoders.is_layer(d["enc_cfg"])
 
     @jax.jit
     def pooled(batch):

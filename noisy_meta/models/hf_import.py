@@ -1,4 +1,4 @@
-"""Load Hugging Face BERT / DistilBERT checkpoints into our Flax modules.
+"""Load Hugging Face encoder checkpoints into our Flax modules (noisy_meta.models.encoders).
 
 A model is named by a hub id (downloaded when online), a local folder with
 config.json + model.safetensors (or pytorch_model.bin) + tokenizer files,
@@ -12,9 +12,7 @@ import os
 import numpy as np
 
 from noisy_meta.core import errors
-from noisy_meta.models import transformer
-
-_PREFIXES = ("bert.", "distilbert.", "model.")
+from noisy_meta.models import encoders
 
 
 def resolve(path):
@@ -50,7 +48,11 @@ def resolve(path):
 
 def read_config(folder):
   with open(os.path.join(folder, "config.json")) as f:
-    return transformer.EncoderConfig.from_hf(json.load(f))
+    d = json.load(f)
+  try:
+    return encoders.config_from_hf(d)
+  except (ValueError, KeyError) as e:
+    raise errors.InputError(f"{folder}/config.json: {e}") from None
 
 
 def read_tensors(folder):
@@ -73,76 +75,11 @@ def read_tensors(folder):
                             "nor pytorch_model.bin.")
   out = {}
   for k, v in raw.items():
-    for p in _PREFIXES:
+    for p in encoders.prefixes():
       if k.startswith(p):
         k = k[len(p):]
         break
     out[k] = np.asarray(v, np.float32) if v.dtype != np.int64 else v
-  return out
-
-
-def _linear(t, name):
-  return {"kernel": t[name + ".weight"].T, "bias": t[name + ".bias"]}
-
-
-def _ln(t, name):
-  return {"scale": t[name + ".weight"], "bias": t[name + ".bias"]}
-
-
-def _heads_in(t, name, heads):
-  w = t[name + ".weight"].T  # [D, H*K]
-  d = w.shape[0]
-  return {"kernel": w.reshape(d, heads, -1), "bias": t[name + ".bias"].reshape(heads, -1)}
-
-
-def _heads_out(t, name, heads):
-  w = t[name + ".weight"].T  # [H*K, D]
-  return {"kernel": w.reshape(heads, -1, w.shape[1]), "bias": t[name + ".bias"]}
-
-
-def encoder_params(cfg, t):
-  """Flax params of `transformer.Encoder` from HF tensors `t`."""
-  h = cfg.num_heads
-  if cfg.kind == "bert":
-    p = {"word_embeddings": {"embedding": t["embeddings.word_embeddings.weight"]},
-         "position_embeddings": {"embedding": t["embeddings.position_embeddings.weight"]},
-         "token_type_embeddings": {"embedding": t["embeddings.token_type_embeddings.weight"]},
-         "embeddings_ln": _ln(t, "embeddings.LayerNorm")}
-    for i in range(cfg.num_layers):
-      s = f"encoder.layer.{i}."
-      p[f"layer_{i}"] = {
-          "attention": {
-              "query": _heads_in(t, s + "attention.self.query", h),
-              "key": _heads_in(t, s + "attention.self.key", h),
-              "value": _heads_in(t, s + "attention.self.value", h),
-              "attention_output": _heads_out(t, s + "attention.output.dense", h)},
-          "attention_ln": _ln(t, s + "attention.output.LayerNorm"),
-          "intermediate": _linear(t, s + "intermediate.dense"),
-          "output": _linear(t, s + "output.dense"),
-          "output_ln": _ln(t, s + "output.LayerNorm")}
-    return p
-  p = {"word_embeddings": {"embedding": t["embeddings.word_embeddings.weight"]},
-       "position_embeddings": {"embedding": t["embeddings.position_embeddings.weight"]},
-       "embeddings_ln": _ln(t, "embeddings.LayerNorm")}
-  for i in range(cfg.num_layers):
-    s = f"transformer.layer.{i}."
-    p[f"layer_{i}"] = {
-        "attention": {n: (_heads_out if n == "out_lin" else _heads_in)(
-            t, s + "attention." + n, h) for n in ("q_lin", "k_lin", "v_lin", "out_lin")},
-        "sa_layer_norm": _ln(t, s + "sa_layer_norm"),
-        "lin1": _linear(t, s + "ffn.lin1"),
-        "lin2": _linear(t, s + "ffn.lin2"),
-        "output_layer_norm": _ln(t, s + "output_layer_norm")}
-  return p
-
-
-def head_params(cfg, t):
-  """Pretrained head layers present in the checkpoint (pooler, pre_classifier)."""
-  out = {}
-  if cfg.kind == "bert" and "pooler.dense.weight" in t:
-    out["pooler"] = _linear(t, "pooler.dense")
-  if cfg.kind == "distilbert" and "pre_classifier.weight" in t:
-    out["pre_classifier"] = _linear(t, "pre_classifier")
   return out
 
 
@@ -151,12 +88,13 @@ def load(path):
   folder = resolve(path)
   cfg = read_config(folder)
   t = read_tensors(folder)
+  arch = encoders.get(cfg)
   try:
-    enc = encoder_params(cfg, t)
+    enc = arch.params_from_hf(cfg, t)
   except KeyError as e:
     raise errors.InputError(f"{folder}: checkpoint lacks tensor {e.args[0]!r} "
                             f"expected for a {cfg.kind} model.") from e
-  return folder, cfg, enc, head_params(cfg, t)
+  return folder, cfg, enc, arch.head_params(cfg, t)
 
 
 def load_tokenizer(folder):

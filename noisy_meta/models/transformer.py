@@ -1,4 +1,5 @@
-"""BERT and DistilBERT encoders in Flax linen, with a classification head.
+"""BERT and DistilBERT encoders in Flax linen, and the classification heads
+every registered encoder architecture shares (noisy_meta.models.encoders).
 
 Parameter names follow the Hugging Face PyTorch checkpoints so that
 `hf_import` maps weights by name (Linear weights transposed). Both encoders
@@ -8,9 +9,14 @@ compute exactly what transformers' `BertModel` / `DistilBertModel` compute
 import dataclasses
 import functools
 
+from typing import Any
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+
+from noisy_meta.models import encoders
+from noisy_meta.models import hf_tensors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,44 +73,47 @@ class SelfAttention(nn.Module):
   heads: int
   dropout: float
   names: tuple
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x_BxLxD, mask_BxL, train):
     head_dim = self.hidden // self.heads
     q, k, v, o = self.names
-    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), name=name)
+    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), dtype=self.dtype, name=name)
     q_BxLxHxK = dense(q)(x_BxLxD) / jnp.sqrt(head_dim).astype(x_BxLxD.dtype)
     k_BxLxHxK = dense(k)(x_BxLxD)
     v_BxLxHxK = dense(v)(x_BxLxD)
     logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK)
     big_neg = jnp.finfo(logits_BxHxLxL.dtype).min
     logits_BxHxLxL = jnp.where(mask_BxL[:, None, None, :] > 0, logits_BxHxLxL, big_neg)
-    probs = jax.nn.softmax(logits_BxHxLxL, axis=-1)
+    probs = jax.nn.softmax(logits_BxHxLxL, axis=-1).astype(self.dtype)
     probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
     out_BxLxHxK = jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
-    return nn.DenseGeneral(self.hidden, axis=(-2, -1), name=o)(out_BxLxHxK)
+    return nn.DenseGeneral(self.hidden, axis=(-2, -1), dtype=self.dtype, name=o)(out_BxLxHxK)
 
 
 class BertLayer(nn.Module):
   cfg: EncoderConfig
   dropout: float
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, x, mask, train):
     c = self.cfg
     drop = lambda y: nn.Dropout(self.dropout)(y, deterministic=not train)
-    ln = lambda name: nn.LayerNorm(epsilon=c.layer_norm_eps, name=name)
+    ln = lambda name: nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name=name)
     if c.kind == "bert":
       names = ("query", "key", "value", "attention_output")
       ln_attn, ln_out, ffn_in, ffn_out = "attention_ln", "output_ln", "intermediate", "output"
     else:
       names = ("q_lin", "k_lin", "v_lin", "out_lin")
       ln_attn, ln_out, ffn_in, ffn_out = "sa_layer_norm", "output_layer_norm", "lin1", "lin2"
-    a = SelfAttention(c.hidden_size, c.num_heads, self.dropout, names, name="attention")(
-        x, mask, train)
+    a = SelfAttention(c.hidden_size, c.num_heads, self.dropout, names, self.dtype,
+                      name="attention")(x, mask, train)
     x = ln(ln_attn)(x + drop(a))
-    h = _activation(c.activation)(nn.Dense(c.intermediate_size, name=ffn_in)(x))
-    h = nn.Dense(c.hidden_size, name=ffn_out)(h)
+    h = _activation(c.activation)(nn.Dense(c.intermediate_size, dtype=self.dtype,
+                                           name=ffn_in)(x))
+    h = nn.Dense(c.hidden_size, dtype=self.dtype, name=ffn_out)(h)
     return ln(ln_out)(x + drop(h))
 
 
@@ -112,6 +121,7 @@ class Encoder(nn.Module):
   """BERT or DistilBERT encoder: hidden states [B, L, D]."""
   cfg: EncoderConfig
   dropout: float = 0.1
+  dtype: Any = jnp.float32  # The computation's; parameters stay float32.
 
   @nn.compact
   def __call__(self, input_ids, attention_mask, token_type_ids=None, train=False):
@@ -124,10 +134,10 @@ class Encoder(nn.Module):
         token_type_ids = jnp.zeros_like(input_ids)
       x = x + nn.Embed(c.type_vocab_size, c.hidden_size,
                        name="token_type_embeddings")(token_type_ids)
-    x = nn.LayerNorm(epsilon=c.layer_norm_eps, name="embeddings_ln")(x)
+    x = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="embeddings_ln")(x)
     x = nn.Dropout(self.dropout)(x, deterministic=not train)
     for i in range(c.num_layers):
-      x = BertLayer(c, self.dropout, name=f"layer_{i}")(x, attention_mask, train)
+      x = BertLayer(c, self.dropout, self.dtype, name=f"layer_{i}")(x, attention_mask, train)
     return x
 
 
@@ -139,7 +149,8 @@ def _head(cfg, num_classes, cls, dropout, sow=None):
   `sow` (the module's): the classifier's input [B, D] is sown as
   intermediates/features (read by `apply(..., mutable=["intermediates"])`)."""
   dense = functools.partial(nn.Dense, kernel_init=nn.initializers.normal(0.02))
-  if cfg.kind == "bert":
+  cls = cls.astype(jnp.float32)  # The head and the logits in float32 (mixed precision).
+  if encoders.get(cfg).pooler == "tanh":
     cls = jnp.tanh(dense(cfg.hidden_size, name="pooler")(cls))
   else:
     cls = jax.nn.relu(dense(cfg.hidden_size, name="pre_classifier")(cls))
@@ -152,7 +163,7 @@ class Head(nn.Module):
   """The head's parameters alone, with `Classifier`'s names (and so the same
   random draws from the same key): a fine-tuning state draws only these,
   its encoder comes from the checkpoint."""
-  cfg: EncoderConfig
+  cfg: Any
   num_classes: int
 
   @nn.compact
@@ -167,14 +178,15 @@ class Classifier(nn.Module):
   (pre_classifier), ReLU, dropout, linear. Returns logits [B, C]; the
   last linear layer's input is sown as intermediates/features.
   """
-  cfg: EncoderConfig
+  cfg: Any  # Any registered architecture's config (noisy_meta.models.encoders).
   num_classes: int
   dropout: float = 0.1
   classifier_dropout: float = 0.1
+  dtype: Any = jnp.float32  # The encoder's computation; the head runs in float32.
 
   @nn.compact
   def __call__(self, input_ids, attention_mask, token_type_ids=None, train=False):
-    h = Encoder(self.cfg, self.dropout, name="encoder")(
+    h = encoders.encoder(self.cfg, self.dropout, self.dtype, name="encoder")(
         input_ids, attention_mask, token_type_ids, train)
     drop = lambda x: nn.Dropout(self.classifier_dropout)(x, deterministic=not train)
     return _head(self.cfg, self.num_classes, h[:, 0], drop, sow=self.sow)
@@ -194,16 +206,76 @@ class EntityStartClassifier(nn.Module):
   ids and mask with entity markers (noisy_meta/data/entity_markers.py) and
   the start markers' positions e1, e2 [B]. The pooled [B, 2D] vector is
   sown as intermediates/features."""
-  cfg: EncoderConfig
+  cfg: Any
   num_classes: int
   dropout: float = 0.1
   classifier_dropout: float = 0.1
+  dtype: Any = jnp.float32
 
   @nn.compact
   def __call__(self, input_ids, attention_mask, e1, e2, train=False):
-    h = Encoder(self.cfg, self.dropout, name="encoder")(input_ids, attention_mask, None, train)
-    pooled = entity_start_states(h, e1, e2)
+    h = encoders.encoder(self.cfg, self.dropout, self.dtype, name="encoder")(
+        input_ids, attention_mask, None, train)
+    pooled = entity_start_states(h, e1, e2).astype(jnp.float32)
     self.sow("intermediates", "features", pooled)
     pooled = nn.Dropout(self.classifier_dropout)(pooled, deterministic=not train)
     return nn.Dense(self.num_classes, kernel_init=nn.initializers.normal(0.02),
                     name="classifier")(pooled)
+
+
+def params_from_hf(cfg, t):
+  """Flax params of `transformer.Encoder` from HF tensors `t`."""
+  h = cfg.num_heads
+  if cfg.kind == "bert":
+    p = {"word_embeddings": {"embedding": t["embeddings.word_embeddings.weight"]},
+         "position_embeddings": {"embedding": t["embeddings.position_embeddings.weight"]},
+         "token_type_embeddings": {"embedding": t["embeddings.token_type_embeddings.weight"]},
+         "embeddings_ln": hf_tensors.layer_norm(t, "embeddings.LayerNorm")}
+    for i in range(cfg.num_layers):
+      s = f"encoder.layer.{i}."
+      p[f"layer_{i}"] = {
+          "attention": {
+              "query": hf_tensors.heads_in(t, s + "attention.self.query", h),
+              "key": hf_tensors.heads_in(t, s + "attention.self.key", h),
+              "value": hf_tensors.heads_in(t, s + "attention.self.value", h),
+              "attention_output": hf_tensors.heads_out(t, s + "attention.output.dense", h)},
+          "attention_ln": hf_tensors.layer_norm(t, s + "attention.output.LayerNorm"),
+          "intermediate": hf_tensors.linear(t, s + "intermediate.dense"),
+          "output": hf_tensors.linear(t, s + "output.dense"),
+          "output_ln": hf_tensors.layer_norm(t, s + "output.LayerNorm")}
+    return p
+  p = {"word_embeddings": {"embedding": t["embeddings.word_embeddings.weight"]},
+       "position_embeddings": {"embedding": t["embeddings.position_embeddings.weight"]},
+       "embeddings_ln": hf_tensors.layer_norm(t, "embeddings.LayerNorm")}
+  for i in range(cfg.num_layers):
+    s = f"transformer.layer.{i}."
+    p[f"layer_{i}"] = {
+        "attention": {n: (hf_tensors.heads_out if n == "out_lin" else hf_tensors.heads_in)(
+            t, s + "attention." + n, h) for n in ("q_lin", "k_lin", "v_lin", "out_lin")},
+        "sa_layer_norm": hf_tensors.layer_norm(t, s + "sa_layer_norm"),
+        "lin1": hf_tensors.linear(t, s + "ffn.lin1"),
+        "lin2": hf_tensors.linear(t, s + "ffn.lin2"),
+        "output_layer_norm": hf_tensors.layer_norm(t, s + "output_layer_norm")}
+  return p
+
+
+def head_params_from_hf(cfg, t):
+  """Pretrained head layers present in the checkpoint (pooler, pre_classifier)."""
+  out = {}
+  if cfg.kind == "bert" and "pooler.dense.weight" in t:
+    out["pooler"] = hf_tensors.linear(t, "pooler.dense")
+  if cfg.kind == "distilbert" and "pre_classifier.weight" in t:
+    out["pre_classifier"] = hf_tensors.linear(t, "pre_classifier")
+  return out
+
+
+def _encoder(cfg, dropout, dtype, **kwargs):
+  return Encoder(cfg, dropout, dtype, **kwargs)
+
+
+encoders.register(("bert",), encoders.Architecture(
+    EncoderConfig.from_hf, _encoder, params_from_hf, head_params_from_hf, BertLayer,
+    prefixes=("bert.", "model."), pooler="tanh"))
+encoders.register(("distilbert",), encoders.Architecture(
+    EncoderConfig.from_hf, _encoder, params_from_hf, head_params_from_hf, BertLayer,
+    prefixes=("distilbert.",), pooler="relu"))
