@@ -90,6 +90,9 @@ def model_config(model):
   # Dropout before the classification layer: HF's defaults, BERT 0.1 and
   # DistilBERT 0.2 (seq_classif_dropout).
   c.classifier_dropout = 0.2 if model == "distilbert" else 0.1
+  # The encoder's computation: float32, or bfloat16 mixed precision (float32
+  # parameters, optimiser state, head, logits, losses and every score).
+  c.dtype = "float32"
   return c
 
 
@@ -131,6 +134,7 @@ MODEL_RULES = {
     "model.path": NAMED,
     "model.dropout": DROPOUT,
     "model.classifier_dropout": DROPOUT,
+    "model.dtype": rules.choice(("float32", "bfloat16")),
 }
 # The AdamW recipe of the text classifier and the relation Transformer.
 ADAMW_RULES = {

@@ -101,7 +101,8 @@ def create_train_state(config, enc_cfg, enc_params, num_classes, num_steps, rng,
   mesh = mesh or parallel.make_mesh()
   rep = parallel.replicated(mesh)
   model = transformer.EntityStartClassifier(enc_cfg, num_classes, config.model.dropout,
-                                            config.model.classifier_dropout)
+                                            config.model.classifier_dropout,
+                                            dtype=text_classifier.compute_dtype(config))
   dummy = jnp.zeros((1, 8), jnp.int32)
   zero = jnp.zeros((1,), jnp.int32)
   shapes = flax.core.unfreeze(jax.eval_shape(

@@ -72,6 +72,11 @@ def make_optimizer(optim):
       optax.add_decayed_weights(optim.weight_decay, mask=decay_mask))
 
 
+def compute_dtype(config):
+  """The encoder's computation dtype (model.dtype; float32 where unset)."""
+  return jnp.dtype(config.model.get("dtype", "float32"))
+
+
 def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
                        num_steps, rng, dynamics_shape=None, mesh=None):
   """A TrainState whose encoder (and pooler, if saved) is pretrained.
@@ -84,7 +89,8 @@ def create_train_state(config, enc_cfg, enc_params, head_params, num_classes,
   mesh = mesh or parallel.make_mesh()
   rep = parallel.replicated(mesh)
   model = transformer.Classifier(enc_cfg, num_classes, config.model.dropout,
-                                 config.model.classifier_dropout)
+                                 config.model.classifier_dropout,
+                                 dtype=compute_dtype(config))
   dummy = jnp.zeros((1, 8), jnp.int32)
   # The whole model's parameter shapes without running (or compiling) its
   # init: the encoder's weights all come from the checkpoint; only the head

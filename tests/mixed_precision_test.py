@@ -1,0 +1,73 @@
+"""bfloat16 mixed precision (model.dtype): float32 parameters, optimiser state,
+logits and losses around an encoder computing in bfloat16."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import finetune_cola
+from noisy_meta import validate
+from noisy_meta.core import errors
+from noisy_meta.core import loop
+from noisy_meta.core import parallel
+from noisy_meta.learners import text_classifier as text
+from noisy_meta.trainers import supervised
+
+
+def _toy(tmp_path, tiny_bert_dir, dtype):
+  train = "sentence\tlabel\n" + "".join(
+      f"{w} {w} {w}\t{lab}\n" for _ in range(16)
+      for w, lab in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg")))
+  (tmp_path / "train.tsv").write_text(train)
+  (tmp_path / "dev.tsv").write_text("sentence\tlabel\ngood great\tpos\nbad awful\tneg\n"
+                                    "great good\tpos\nawful bad\tneg\n")
+  config = finetune_cola.get_config("runlocal,epochs=8")
+  config.input.task = "tsv"
+  config.input.train_file = str(tmp_path / "train.tsv")
+  config.input.dev_file = str(tmp_path / "dev.tsv")
+  config.input.train_size = config.input.dev_size = 0
+  config.input.cache_dir = str(tmp_path / "cache")
+  config.input.buckets = (16,)
+  config.model.path = tiny_bert_dir
+  config.model.dtype = dtype
+  config.optim.lr = 1e-3
+  return config
+
+
+def test_bfloat16_state_is_float32_and_logits_are_float32(tmp_path, tiny_bert_dir):
+  config = _toy(tmp_path, tiny_bert_dir, "bfloat16")
+  learner = text.TextClassifier(config)
+  mesh = parallel.make_mesh(1)
+  state = learner.init_state(jax.random.key(0), 2, 10, mesh)
+  leaves = jax.tree_util.tree_leaves(state.params) + [
+      x for x in jax.tree_util.tree_leaves(state.opt_state) if hasattr(x, "dtype")
+      and jnp.issubdtype(x.dtype, jnp.floating)]
+  assert {x.dtype for x in leaves} == {jnp.dtype(jnp.float32)}
+  batch = learner.make_batch(learner.dev, np.arange(4), 4, 16)
+  logits = learner.logits(state, state.params, batch)
+  assert logits.dtype == jnp.float32
+  # The encoder does compute in bfloat16: its hidden states are bfloat16, and
+  # the logits differ from float32's by bfloat16's rounding, not more.
+  f32 = _toy(tmp_path, tiny_bert_dir, "float32")
+  ref = text.TextClassifier(f32).init_state(jax.random.key(0), 2, 10, mesh)
+  ref_logits = learner.logits(ref, ref.params, batch)
+  gap = float(jnp.abs(logits - ref_logits).max())
+  assert 0 < gap < 0.05, gap
+  state2, metrics = jax.jit(lambda s, b, r: loop.train_step(s, b, r, learner))(
+      state, learner.make_batch(learner.train, np.arange(8), 8, 16), jax.random.key(1))
+  assert np.isfinite(float(metrics["loss"]))
+  assert {x.dtype for x in jax.tree_util.tree_leaves(state2.params)} == {
+      jnp.dtype(jnp.float32)}
+
+
+def test_bfloat16_learns_the_separable_task(tmp_path, tiny_bert_dir):
+  config = _toy(tmp_path, tiny_bert_dir, "bfloat16")
+  result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
+  assert result["dev"]["accuracy"] == 1.0
+
+
+def test_model_dtype_is_checked():
+  config = finetune_cola.get_config("runlocal")
+  config.model.dtype = "float16"
+  with pytest.raises(errors.InputError, match="model.dtype"):
+    validate.check(config)
