@@ -71,3 +71,36 @@ def test_model_dtype_is_checked():
   config.model.dtype = "float16"
   with pytest.raises(errors.InputError, match="model.dtype"):
     validate.check(config)
+
+
+@pytest.mark.parametrize("spec, shapes", [
+    ("ab,bc->ac", ((6, 5), (5, 7))),  # Dense.
+    ("abd,dhk->abhk", ((2, 3, 8), (8, 2, 4))),  # DenseGeneral into heads.
+    ("bqhk,bshk->bhqs", ((2, 3, 2, 4), (2, 5, 2, 4))),  # Batched: float32 inside.
+])
+def test_mixed_einsum_and_its_gradients_follow_float32(spec, shapes):
+  from noisy_meta.models import precision  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  x, y = (jnp.asarray(rng.normal(size=s), jnp.float32) for s in shapes)
+  loss = lambda f: lambda a, b: (f(a, b).astype(jnp.float32) ** 2).sum()
+  ours = jax.grad(loss(lambda a, b: precision.einsum(spec, a, b, jnp.bfloat16)), (0, 1))(x, y)
+  ref = jax.grad(loss(lambda a, b: jnp.einsum(spec, a, b)), (0, 1))(x, y)
+  out = precision.einsum(spec, x, y, jnp.bfloat16)
+  assert out.dtype == jnp.bfloat16
+  np.testing.assert_allclose(np.asarray(out, np.float32), jnp.einsum(spec, x, y), rtol=0.05,
+                             atol=0.05)
+  for o, r in zip(ours, ref):
+    assert o.dtype == jnp.float32  # Cotangents in the operands' dtype.
+    assert float(jnp.abs(o - r).max()) <= 0.03 * float(jnp.abs(r).max())
+  # float32 is the plain product, bit for bit.
+  assert (precision.einsum(spec, x, y, jnp.float32) == jnp.einsum(spec, x, y)).all()
+
+
+def test_dot_general_spec_orders_batch_lhs_rhs():
+  from noisy_meta.models import precision  # pylint: disable=g-import-not-at-top
+  assert precision.dot_general_spec(2, 2, (((1,), (0,)), ((), ()))) == "ba,ac->bc"
+  # DenseGeneral over two axes: [B, L, H, K] x [H, K, D].
+  spec = precision.dot_general_spec(4, 3, (((2, 3), (0, 1)), ((), ())))
+  x, w = np.ones((2, 3, 4, 5)), np.ones((4, 5, 6))
+  assert np.einsum(spec, x, w).shape == jax.lax.dot_general(
+      x, w, (((2, 3), (0, 1)), ((), ()))).shape == (2, 3, 6)

@@ -132,10 +132,12 @@ def breakdown(step, args, steps):
   return per, count, wall
 
 
-def minilm_step():
+def minilm_step(dtype="float32"):
   """(checkpoint folder, jitted MiniLM train step, its first state): the
-  step bench.speed.step_speed times against PyTorch and this script profiles."""
+  step bench.speed.step_speed times against PyTorch and this script profiles;
+  `dtype` the encoder's computation (model.dtype)."""
   config = finetune_cola.get_config()
+  config.model.dtype = dtype
   folder, cfg, enc, head = hf_import.load(config.model.path)
   learner = text.TextClassifier(config, dict(enc_cfg=cfg, enc_params=enc, head_params=head))
   state = text.create_train_state(config, cfg, enc, head, 2, 10_000, jax.random.key(0))

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 
 from noisy_meta.models import encoders
 from noisy_meta.models import hf_tensors
+from noisy_meta.models import precision
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,17 +80,19 @@ class SelfAttention(nn.Module):
   def __call__(self, x_BxLxD, mask_BxL, train):
     head_dim = self.hidden // self.heads
     q, k, v, o = self.names
-    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), dtype=self.dtype, name=name)
+    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), name=name,
+                                         **precision.dense(self.dtype))
     q_BxLxHxK = dense(q)(x_BxLxD) / jnp.sqrt(head_dim).astype(x_BxLxD.dtype)
     k_BxLxHxK = dense(k)(x_BxLxD)
     v_BxLxHxK = dense(v)(x_BxLxD)
-    logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK)
+    logits_BxHxLxL = precision.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK, self.dtype)
     big_neg = jnp.finfo(logits_BxHxLxL.dtype).min
     logits_BxHxLxL = jnp.where(mask_BxL[:, None, None, :] > 0, logits_BxHxLxL, big_neg)
     probs = jax.nn.softmax(logits_BxHxLxL, axis=-1).astype(self.dtype)
     probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
-    out_BxLxHxK = jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
-    return nn.DenseGeneral(self.hidden, axis=(-2, -1), dtype=self.dtype, name=o)(out_BxLxHxK)
+    out_BxLxHxK = precision.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK, self.dtype)
+    return nn.DenseGeneral(self.hidden, axis=(-2, -1), name=o,
+                           **precision.dense(self.dtype))(out_BxLxHxK)
 
 
 class BertLayer(nn.Module):
@@ -111,9 +114,9 @@ class BertLayer(nn.Module):
     a = SelfAttention(c.hidden_size, c.num_heads, self.dropout, names, self.dtype,
                       name="attention")(x, mask, train)
     x = ln(ln_attn)(x + drop(a))
-    h = _activation(c.activation)(nn.Dense(c.intermediate_size, dtype=self.dtype,
-                                           name=ffn_in)(x))
-    h = nn.Dense(c.hidden_size, dtype=self.dtype, name=ffn_out)(h)
+    h = _activation(c.activation)(nn.Dense(c.intermediate_size, name=ffn_in,
+                                           **precision.dense(self.dtype))(x))
+    h = nn.Dense(c.hidden_size, name=ffn_out, **precision.dense(self.dtype))(h)
     return ln(ln_out)(x + drop(h))
 
 
