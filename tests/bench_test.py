@@ -466,3 +466,17 @@ def test_replace_between_rewrites_only_the_marked_part(tmp_path):
   (tmp_path / "bare.md").write_text("no markers\n")
   with pytest.raises(SystemExit, match="lacks the markers"):
     output.replace_between(str(tmp_path / "bare.md"), "<!-- b -->", "<!-- e -->", "x")
+
+
+def test_encoder_parity_bench_writes_its_table(tmp_path):
+  """bench.parity.encoder_parity on one architecture: the docs table's source
+  (each architecture's own test file checks its parity)."""
+  pytest.importorskip("torch")
+  from bench.parity import encoder_parity  # pylint: disable=g-import-not-at-top
+  out = tmp_path / "parity.md"
+  encoder_parity.main(["--only=roberta", f"--out={out}"])
+  rows = [l.split("|") for l in out.read_text().splitlines() if l.startswith("| roberta")]
+  assert len(rows) == 1
+  for r in rows:
+    assert float(r[2]) <= 1e-5 and float(r[4]) <= 1e-5  # Forward; gradients relative.
+    assert r[5].strip().split("/")[0] == r[5].strip().split("/")[1]  # Every leaf compared.

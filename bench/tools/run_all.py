@@ -7,7 +7,7 @@ machine, the versions and the date on top. Each bench times ours and the
 PyTorch reference alternately in one process and reports medians of its
 rounds; nothing here is a timed assertion.
 
-  python -m bench.tools.run_all [--only=step,aum,relation,mlrc,lstm,profile] \
+  python -m bench.tools.run_all [--only=step,aum,relation,mlrc,lstm,parity,profile] \
       [--out=docs/benchmarks.md] [--quick]
 
 --quick: fewer rounds and steps (a smoke run, not figures to publish).
@@ -29,10 +29,11 @@ from bench import output
 
 # (key, title, command (after python), what it measures, full/quick extra args).
 BENCHES = [
-    ("step", "Transformer train step (MiniLM, batch 32)",
+    ("step", "Transformer train step (MiniLM, batch 32), float32 and bfloat16",
      ["-m", "bench.speed.step_speed"],
-     "Our jitted Flax step vs PyTorch + transformers, same model, AdamW + clipping, "
-     "dropout on; steady state, compilation excluded; medians of alternating rounds.",
+     "Our jitted Flax step in float32 and in bfloat16 mixed precision (model.dtype) vs "
+     "PyTorch + transformers in float32 and under bfloat16 autocast, same model, AdamW + "
+     "clipping, dropout on; steady state, compilation excluded; medians of alternating rounds.",
      ["--lengths=16,32,64", "--steps=20", "--rounds=3"],
      ["--steps=3", "--rounds=1", "--lengths=16"]),
     ("aum", "AUM run end to end, and the bookkeeping's cost (SST-2, 2000 examples, 1 epoch)",
@@ -56,6 +57,11 @@ BENCHES = [
      ["-m", "bench.speed.lstm_scan_variants"],
      "Skipping all-padding time steps with lax.cond, unrolling the scan, remat of the cell.",
      [], ["--variant=0,1,0", "--variant=1,1,0"]),
+    ("parity", "Encoder parity with transformers (every registered architecture)",
+     ["-m", "bench.parity.encoder_parity"],
+     "Not a speed: tiny random models of each architecture, our hidden states, gradients "
+     "and bfloat16 hidden states against PyTorch's float32.",
+     [], ["--only=bert,roberta"]),
     ("profile", "Where the step's time goes (jax.profiler, per op class)",
      ["-m", "bench.speed.profile_step"],
      "XLA's per-op events of a traced run, classed by the compiled HLO.",
