@@ -480,3 +480,35 @@ def test_encoder_parity_bench_writes_its_table(tmp_path):
   for r in rows:
     assert float(r[2]) <= 1e-5 and float(r[4]) <= 1e-5  # Forward; gradients relative.
     assert r[5].strip().split("/")[0] == r[5].strip().split("/")[1]  # Every leaf compared.
+
+
+def test_precision_bench_jobs_are_valid_and_differ_only_in_dtype():
+  import ast  # pylint: disable=g-import-not-at-top
+  import importlib  # pylint: disable=g-import-not-at-top
+  from bench.research import precision_scores as ps  # pylint: disable=g-import-not-at-top
+  from noisy_meta import validate  # pylint: disable=g-import-not-at-top
+  grid = bench_detectors.load_grid("configs/repair.py:cpu,seeds=1")
+  made = {}
+  for dtype in ps.DTYPES:
+    for cmd in (ps.finetune_cmd("cola", 1, dtype, "/tmp/w"),
+                ps.detection_cmd(grid, "trec_uniform_20_n1000", dtype, "/tmp/w")):
+      job = next(a for a in cmd if a.startswith("--config="))
+      module, _, arg = job[len("--config=configs/"):].partition(".py:")
+      config = importlib.import_module(f"configs.{module}").get_config(arg)
+      for a in cmd:
+        if a.startswith("--config."):
+          key, value = a[len("--config."):].split("=", 1)
+          *path, last = key.split(".")
+          node = config
+          for k in path:
+            node = node[k]
+          node[last] = value if last == "dtype" else ast.literal_eval(value)
+      validate.check(config)
+      assert config.model.dtype == dtype
+      made[(module, dtype)] = config.to_dict()
+  for module in ("finetune_cola", "aum_trec"):
+    a, b = made[(module, "float32")], made[(module, "bfloat16")]
+    a["model"].pop("dtype"), b["model"].pop("dtype")
+    assert a == b
+  assert made[("aum_trec", "bfloat16")]["clean"]["methods"] == ()
+  assert made[("finetune_cola", "float32")]["seed"] == 1
