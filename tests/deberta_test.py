@@ -134,6 +134,47 @@ def test_bfloat16_close_to_float32_with_float32_params(tmp_path):
   assert diff <= 0.1
 
 
+def _products(jaxpr):
+  """(lhs, rhs, out) dtype names of every dot_general in `jaxpr`, nested ones too."""
+  found = []
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "dot_general":
+      found.append(tuple(str(v.aval.dtype) for v in (*eqn.invars, *eqn.outvars)))
+    for p in eqn.params.values():
+      for sub in p if isinstance(p, (tuple, list)) else (p,):
+        sub = getattr(sub, "jaxpr", sub)  # ClosedJaxpr -> Jaxpr.
+        if hasattr(sub, "eqns"):
+          found += _products(sub)
+  return found
+
+
+def _assert_fast_bf16_path(model, params, ids, mask):
+  """With dtype=bfloat16 every product, forward and backward, is either
+  bfloat16 x bfloat16 -> float32 (precision.dense / einsum's fast path) or a
+  float32 one (batched attention products); none rounds to bfloat16 inside.
+  Every Dense kernel takes the fast path at least once."""
+  loss = lambda p: model.apply({"params": p}, ids, mask).astype(jnp.float32).sum()
+  kernels = sum(1 for path, x in jax.tree_util.tree_flatten_with_path(params)[0]
+                if "kernel" in jax.tree_util.keystr(path) and "conv" not in
+                jax.tree_util.keystr(path))
+  for fn, per_kernel in ((lambda p: model.apply({"params": p}, ids, mask), 1),
+                         (jax.grad(loss), 3)):  # Backward: x, dx and dkernel products.
+    products = _products(jax.make_jaxpr(fn)(params).jaxpr)
+    assert set(products) <= {("bfloat16", "bfloat16", "float32"),
+                             ("float32", "float32", "float32")}, set(products)
+    assert products.count(("bfloat16", "bfloat16", "float32")) >= per_kernel * kernels
+
+
+@pytest.mark.parametrize("name", ["v3", "v2"])
+def test_bfloat16_products_accumulate_in_float32(name):
+  cfg = encoders.config_from_hf(dict({"v3": V3, "v2": V2}[name], model_type="deberta-v2"))
+  ids, mask, _ = _batch(300)
+  model = encoders.encoder(cfg, dropout=0.0, dtype=jnp.bfloat16)
+  params = model.init(jax.random.key(0), ids, mask)["params"]
+  _assert_fast_bf16_path(model, params, ids, mask)
+
+
+
 @pytest.mark.parametrize("buckets,max_rel,length", [(8, 16, 40), (256, 512, 512),
                                                     (32, 64, 100), (-1, 6, 12)])
 def test_relative_positions_match_pytorch(buckets, max_rel, length):

@@ -183,6 +183,46 @@ def test_bfloat16_runs_close_to_float32(tmp_path):
   assert np.isfinite(h16).all() and err <= 0.1
 
 
+def _products(jaxpr):
+  """(lhs, rhs, out) dtype names of every dot_general in `jaxpr`, nested ones too."""
+  found = []
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name == "dot_general":
+      found.append(tuple(str(v.aval.dtype) for v in (*eqn.invars, *eqn.outvars)))
+    for p in eqn.params.values():
+      for sub in p if isinstance(p, (tuple, list)) else (p,):
+        sub = getattr(sub, "jaxpr", sub)  # ClosedJaxpr -> Jaxpr.
+        if hasattr(sub, "eqns"):
+          found += _products(sub)
+  return found
+
+
+def _assert_fast_bf16_path(model, params, ids, mask):
+  """With dtype=bfloat16 every product, forward and backward, is either
+  bfloat16 x bfloat16 -> float32 (precision.dense / einsum's fast path) or a
+  float32 one (batched attention products); none rounds to bfloat16 inside.
+  Every Dense kernel takes the fast path at least once."""
+  loss = lambda p: model.apply({"params": p}, ids, mask).astype(jnp.float32).sum()
+  kernels = sum(1 for path, x in jax.tree_util.tree_flatten_with_path(params)[0]
+                if "kernel" in jax.tree_util.keystr(path) and "conv" not in
+                jax.tree_util.keystr(path))
+  for fn, per_kernel in ((lambda p: model.apply({"params": p}, ids, mask), 1),
+                         (jax.grad(loss), 3)):  # Backward: x, dx and dkernel products.
+    products = _products(jax.make_jaxpr(fn)(params).jaxpr)
+    assert set(products) <= {("bfloat16", "bfloat16", "float32"),
+                             ("float32", "float32", "float32")}, set(products)
+    assert products.count(("bfloat16", "bfloat16", "float32")) >= per_kernel * kernels
+
+
+def test_bfloat16_products_accumulate_in_float32():
+  cfg = encoders.config_from_hf(_config(bias=True).to_dict())
+  ids, mask = _batch()
+  model = encoders.encoder(cfg, dropout=0.0, dtype=jnp.bfloat16)
+  params = model.init(jax.random.key(0), ids, mask)["params"]
+  _assert_fast_bf16_path(model, params, ids, mask)
+
+
+
 def _tokenizer(folder):
   """A whitespace word-level tokenizer with BERT's special tokens and 1100
   words (hf_import.load_tokenizer wants >= 1000)."""

@@ -8,7 +8,9 @@ size). MPNet's blocks add one relative position bias (T5-style buckets,
 one table shared by every layer) to the attention logits, so it has its own
 layer. Each computes what transformers' RobertaModel / ElectraModel /
 MPNetModel compute as last_hidden_state on the real positions
-(tests/bert_variants_test.py).
+(tests/bert_variants_test.py). Every matrix product goes through
+noisy_meta.models.precision (in bfloat16: bfloat16 operands accumulated in
+float32; attention's batched products in float32).
 """
 import dataclasses
 import math
@@ -21,6 +23,7 @@ import numpy as np
 
 from noisy_meta.models import encoders
 from noisy_meta.models import hf_tensors
+from noisy_meta.models import precision
 from noisy_meta.models import transformer
 
 _ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
@@ -138,18 +141,20 @@ class BiasedSelfAttention(nn.Module):
   @nn.compact
   def __call__(self, x_BxLxD, mask_BxL, bias_HxLxL, train):
     head_dim = self.hidden // self.heads
-    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), dtype=self.dtype, name=name)
+    dense = lambda name: nn.DenseGeneral((self.heads, head_dim), name=name,
+                                         **precision.dense(self.dtype))
     q_BxLxHxK = dense("q")(x_BxLxD) / jnp.sqrt(head_dim).astype(x_BxLxD.dtype)
     k_BxLxHxK = dense("k")(x_BxLxD)
     v_BxLxHxK = dense("v")(x_BxLxD)
-    logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK)
+    logits_BxHxLxL = precision.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK, self.dtype)
     logits_BxHxLxL = logits_BxHxLxL.astype(jnp.float32) + bias_HxLxL[None]
     logits_BxHxLxL = jnp.where(mask_BxL[:, None, None, :] > 0, logits_BxHxLxL,
                                jnp.finfo(jnp.float32).min)
     probs = jax.nn.softmax(logits_BxHxLxL, axis=-1).astype(self.dtype)
     probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
-    out_BxLxHxK = jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
-    return nn.DenseGeneral(self.hidden, axis=(-2, -1), dtype=self.dtype, name="o")(out_BxLxHxK)
+    out_BxLxHxK = precision.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK, self.dtype)
+    return nn.DenseGeneral(self.hidden, axis=(-2, -1), name="o",
+                           **precision.dense(self.dtype))(out_BxLxHxK)
 
 
 class MPNetLayer(nn.Module):
@@ -167,8 +172,9 @@ class MPNetLayer(nn.Module):
                             name="attention")(x, mask, bias_HxLxL, train)
     x = ln("attention_ln")(x + drop(a))
     act = transformer._activation(c.activation)  # pylint: disable=protected-access
-    h = act(nn.Dense(c.intermediate_size, dtype=self.dtype, name="intermediate")(x))
-    h = nn.Dense(c.hidden_size, dtype=self.dtype, name="output")(h)
+    h = act(nn.Dense(c.intermediate_size, name="intermediate",
+                     **precision.dense(self.dtype))(x))
+    h = nn.Dense(c.hidden_size, name="output", **precision.dense(self.dtype))(h)
     return ln("output_ln")(x + drop(h))
 
 
@@ -199,7 +205,7 @@ class Encoder(nn.Module):
     x = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="embeddings_ln")(x)
     x = nn.Dropout(self.dropout)(x, deterministic=not train)
     if width != c.hidden_size:
-      x = nn.Dense(c.hidden_size, dtype=self.dtype, name="embeddings_project")(x)
+      x = nn.Dense(c.hidden_size, name="embeddings_project", **precision.dense(self.dtype))(x)
     if c.kind == "mpnet":
       table = self.param("relative_attention_bias", nn.initializers.normal(0.02),
                          (c.relative_buckets, c.num_heads), jnp.float32)

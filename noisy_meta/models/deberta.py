@@ -9,7 +9,10 @@ position_buckets / 2 and clamped to the embedding table's span. The block is
 post-LayerNorm as in BERT. microsoft/deberta-v3-base is: share_att_key,
 norm_rel_ebd "layer_norm", position_buckets 256, no absolute positions, no
 token types, no convolution. Checked against transformers' DebertaV2Model
-by tests/deberta_test.py; parameter names follow its checkpoints.
+by tests/deberta_test.py; parameter names follow its checkpoints. Every
+matrix product goes through noisy_meta.models.precision (in bfloat16: bfloat16
+operands accumulated in float32; attention's batched products in float32); the
+optional convolution does not.
 """
 import dataclasses
 from typing import Any
@@ -21,6 +24,7 @@ import numpy as np
 
 from noisy_meta.models import encoders
 from noisy_meta.models import hf_tensors
+from noisy_meta.models import precision
 
 _ACTIVATIONS = {
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),
@@ -136,26 +140,26 @@ class DisentangledAttention(nn.Module):
   @nn.compact
   def __call__(self, x_BxLxD, mask_BxL, rel_RxD, relpos_LxL, train):
     c = self.cfg
-    dense = lambda name: nn.DenseGeneral((c.num_heads, c.head_dim), dtype=self.dtype,
-                                         name=name)
+    dense = lambda name: nn.DenseGeneral((c.num_heads, c.head_dim), name=name,
+                                         **precision.dense(self.dtype))
     query, key = dense("query_proj"), dense("key_proj")
     q_BxLxHxK, k_BxLxHxK = query(x_BxLxD), key(x_BxLxD)
     v_BxLxHxK = dense("value_proj")(x_BxLxD)
     scale = np.sqrt(c.head_dim * (1 + len(c.pos_att_type))).astype(np.float32)
-    scores_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK,
-                                k_BxLxHxK / scale.astype(self.dtype))
+    scores_BxHxLxL = precision.einsum("bqhk,bshk->bhqs", q_BxLxHxK,
+                                      k_BxLxHxK / scale.astype(self.dtype), self.dtype)
     if c.relative_attention and c.pos_att_type:
       span = c.att_span
       rel_RxD = nn.Dropout(self.dropout)(rel_RxD[:2 * span], deterministic=not train)
       rows = np.arange(relpos_LxL.shape[0])[:, None]
       if "c2p" in c.pos_att_type:
         pk_RxHxK = key(rel_RxD) if c.share_att_key else dense("pos_key_proj")(rel_RxD)
-        c2p_BxHxLxR = jnp.einsum("bqhk,rhk->bhqr", q_BxLxHxK, pk_RxHxK)
+        c2p_BxHxLxR = precision.einsum("bqhk,rhk->bhqr", q_BxLxHxK, pk_RxHxK, self.dtype)
         idx_LxL = np.clip(relpos_LxL + span, 0, 2 * span - 1)
         scores_BxHxLxL += c2p_BxHxLxR[:, :, rows, idx_LxL] / scale.astype(self.dtype)
       if "p2c" in c.pos_att_type:
         pq_RxHxK = query(rel_RxD) if c.share_att_key else dense("pos_query_proj")(rel_RxD)
-        p2c_BxHxLxR = jnp.einsum("bshk,rhk->bhsr", k_BxLxHxK, pq_RxHxK)
+        p2c_BxHxLxR = precision.einsum("bshk,rhk->bhsr", k_BxLxHxK, pq_RxHxK, self.dtype)
         # Row s (a key) at column q reads the query-side distance of (s, q).
         idx_LxL = np.clip(-relpos_LxL + span, 0, 2 * span - 1)
         p2c_BxHxLxL = p2c_BxHxLxR[:, :, rows, idx_LxL]
@@ -165,7 +169,7 @@ class DisentangledAttention(nn.Module):
                                jnp.finfo(jnp.float32).min)
     probs = jax.nn.softmax(scores_BxHxLxL, axis=-1).astype(self.dtype)
     probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
-    return jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
+    return precision.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK, self.dtype)
 
 
 class DebertaLayer(nn.Module):
@@ -183,12 +187,12 @@ class DebertaLayer(nn.Module):
     ln = lambda name: nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name=name)
     ctx = DisentangledAttention(c, self.dropout, self.dtype, name="attention")(
         x_BxLxD, mask_BxL, rel_RxD, relpos_LxL, train)
-    a = nn.DenseGeneral(c.hidden_size, axis=(-2, -1), dtype=self.dtype,
-                        name="attention_output")(ctx)
+    a = nn.DenseGeneral(c.hidden_size, axis=(-2, -1), name="attention_output",
+                        **precision.dense(self.dtype))(ctx)
     a = ln("attention_ln")(x_BxLxD + drop(a))
-    h = _ACTIVATIONS[c.activation](nn.Dense(c.intermediate_size, dtype=self.dtype,
-                                            name="intermediate")(a))
-    h = nn.Dense(c.hidden_size, dtype=self.dtype, name="output")(h)
+    h = _ACTIVATIONS[c.activation](nn.Dense(c.intermediate_size, name="intermediate",
+                                            **precision.dense(self.dtype))(a))
+    h = nn.Dense(c.hidden_size, name="output", **precision.dense(self.dtype))(h)
     out = ln("output_ln")(a + drop(h))
     if self.conv:
       m = mask_BxL[..., None].astype(self.dtype)
@@ -221,7 +225,8 @@ class Encoder(nn.Module):
       x = x + nn.Embed(c.type_vocab_size, c.embedding_size,
                        name="token_type_embeddings")(token_type_ids)
     if c.embedding_size != c.hidden_size:
-      x = nn.Dense(c.hidden_size, use_bias=False, dtype=self.dtype, name="embed_proj")(x)
+      x = nn.Dense(c.hidden_size, use_bias=False, name="embed_proj",
+                   **precision.dense(self.dtype))(x)
     x = nn.LayerNorm(epsilon=c.layer_norm_eps, dtype=self.dtype, name="embeddings_ln")(x)
     x = x * attention_mask[..., None].astype(x.dtype)  # Padding zeroed, as HF does.
     x = nn.Dropout(self.dropout)(x, deterministic=not train)

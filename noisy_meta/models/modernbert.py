@@ -6,7 +6,9 @@ alternating global and local (sliding-window) attention, a fused Wqkv
 projection, a gated GeLU MLP and a final LayerNorm. It computes what
 transformers' `ModernBertModel` (eager / sdpa attention) computes as
 last_hidden_state, checked by tests/modernbert_test.py.
-Parameter names follow the checkpoint (Linear weights transposed).
+Parameter names follow the checkpoint (Linear weights transposed). Every
+matrix product goes through noisy_meta.models.precision (in bfloat16: bfloat16
+operands accumulated in float32; attention's batched products in float32).
 """
 import dataclasses
 from typing import Any, Tuple
@@ -16,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from noisy_meta.models import encoders
+from noisy_meta.models import precision
 
 _ACTIVATIONS = {
     "gelu": lambda x: jax.nn.gelu(x, approximate=False),  # transformers' exact erf GELU.
@@ -133,13 +136,13 @@ class Attention(nn.Module):
     head_dim = c.hidden_size // c.num_heads
     length = x_BxLxD.shape[1]
     qkv = nn.DenseGeneral((3, c.num_heads, head_dim), use_bias=c.attention_bias,
-                          dtype=self.dtype, name="Wqkv")(x_BxLxD)  # [B, L, 3, H, K]
+                          name="Wqkv", **precision.dense(self.dtype))(x_BxLxD)  # [B, L, 3, H, K]
     theta = c.global_rope_theta if self.is_global else c.local_rope_theta
     cos, sin = rotary(length, head_dim, theta)
     q_BxLxHxK = _rotate(qkv[:, :, 0], cos, sin)
     k_BxLxHxK = _rotate(qkv[:, :, 1], cos, sin)
     v_BxLxHxK = qkv[:, :, 2]
-    logits_BxHxLxL = jnp.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK)
+    logits_BxHxLxL = precision.einsum("bqhk,bshk->bhqs", q_BxLxHxK, k_BxLxHxK, self.dtype)
     logits_BxHxLxL = logits_BxHxLxL.astype(jnp.float32) * head_dim ** -0.5
     allowed = mask_BxL[:, None, None, :] > 0
     if not self.is_global:
@@ -149,9 +152,9 @@ class Attention(nn.Module):
     logits_BxHxLxL = jnp.where(allowed, logits_BxHxLxL, jnp.finfo(jnp.float32).min)
     probs = jax.nn.softmax(logits_BxHxLxL, axis=-1).astype(self.dtype)
     probs = nn.Dropout(self.dropout)(probs, deterministic=not train)
-    out_BxLxHxK = jnp.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK)
+    out_BxLxHxK = precision.einsum("bhqs,bshk->bqhk", probs, v_BxLxHxK, self.dtype)
     out = nn.DenseGeneral(c.hidden_size, axis=(-2, -1), use_bias=c.attention_bias,
-                          dtype=self.dtype, name="Wo")(out_BxLxHxK)
+                          name="Wo", **precision.dense(self.dtype))(out_BxLxHxK)
     return nn.Dropout(self.dropout)(out, deterministic=not train)
 
 
@@ -164,12 +167,13 @@ class Mlp(nn.Module):
   @nn.compact
   def __call__(self, x_BxLxD, train):
     c = self.cfg
-    h = nn.Dense(2 * c.intermediate_size, use_bias=c.mlp_bias, dtype=self.dtype,
-                 name="Wi")(x_BxLxD)
+    h = nn.Dense(2 * c.intermediate_size, use_bias=c.mlp_bias, name="Wi",
+                 **precision.dense(self.dtype))(x_BxLxD)
     inp, gate = jnp.split(h, 2, axis=-1)
     h = nn.Dropout(self.dropout)(_ACTIVATIONS[c.activation](inp) * gate,
                                  deterministic=not train)
-    return nn.Dense(c.hidden_size, use_bias=c.mlp_bias, dtype=self.dtype, name="Wo")(h)
+    return nn.Dense(c.hidden_size, use_bias=c.mlp_bias, name="Wo",
+                    **precision.dense(self.dtype))(h)
 
 
 def _norm(c, dtype, name):
