@@ -8,11 +8,14 @@ the two start markers (entity-start pooling, Baldini Soares et al. 2019):
 
 The subject is SemEval's <e1> and TACRED's subj. Marker kinds (`markers`):
 
-- `entity`: four marker tokens taken from the vocabulary's unused slots
+- `entity`: four marker tokens. A BERT vocabulary's unused slots
   ([unused0] [unused1] around the subject, [unused2] [unused3] around the
-  object), as BERT's authors reserved them for; their embeddings start from
-  the checkpoint's (untrained) rows and are learned in fine-tuning. A
-  vocabulary without such slots is refused (use `punct`).
+  object), as BERT's authors reserved them for: their embeddings start from
+  the checkpoint's (untrained) rows. A vocabulary without them (RoBERTa,
+  XLM-R, DeBERTa-v3, ModernBERT) gets four new special
+  tokens [E1] [/E1] [E2] [/E2] (`add_marker_tokens`) and the encoder four
+  new embedding rows (relation_transformer.grow_vocab). Learned in
+  fine-tuning either way.
 - `punct`: existing punctuation, `@ subject @` and `# object #` (Zhou & Chen
   2021, "entity marker (punct)"): no new embeddings.
 - `typed_punct`: `@ * type * subject @` and `# ^ type ^ object #` with the
@@ -51,6 +54,8 @@ from noisy_meta.data import pipeline
 
 KINDS = ("entity", "punct", "typed_punct")
 UNUSED = ("[unused0]", "[unused1]", "[unused2]", "[unused3]")
+# The markers added to a vocabulary without UNUSED (subject open/close, object open/close).
+ADDED = ("[E1]", "[/E1]", "[E2]", "[/E2]")
 
 
 @dataclasses.dataclass
@@ -70,16 +75,44 @@ def type_words(entity_type):
   return entity_type.replace("_", " ").replace("-", " ").lower().split() or ["entity"]
 
 
-def _marker_pieces(kind, tokenizer, subj_type, obj_type, word_ids):
-  """(subject start, subject end, object start, object end) marker ids."""
+def marker_tokens(tokenizer):
+  """The four `entity` marker tokens of a vocabulary: UNUSED where it has all
+  four unused slots (BERT's), else ADDED."""
+  vocab = tokenizer.get_vocab()
+  return UNUSED if all(m in vocab for m in UNUSED) else ADDED
+
+
+def add_marker_tokens(tokenizer):
+  """Adds ADDED to a tokenizer whose vocabulary lacks UNUSED, as special
+  tokens (never split, never lower-cased); returns the ids it added (none
+  for a BERT vocabulary, or when the tokenizer already has them). The
+  encoder's embedding table must then cover them (relation_transformer.grow_vocab)."""
+  if marker_tokens(tokenizer) == UNUSED:
+    return []
+  before = set(tokenizer.get_vocab())
+  tokenizer.add_tokens(list(ADDED), special_tokens=True)
+  vocab = tokenizer.get_vocab()
+  return sorted(vocab[m] for m in ADDED if m not in before)
+
+
+def entity_ids(tokenizer):
+  """The four `entity` marker ids (subject open, close, object open, close)."""
+  vocab = tokenizer.get_vocab()
+  tokens = marker_tokens(tokenizer)
+  if any(m not in vocab for m in tokens):
+    raise errors.InputError(
+        f"markers=entity: this tokenizer lacks {[m for m in UNUSED if m not in vocab]} "
+        f"of the unused slots {list(UNUSED)} and {[m for m in ADDED if m not in vocab]} "
+        "of the added markers; add those (entity_markers.add_marker_tokens, as the "
+        "relation transformer does) or use input.markers=punct or typed_punct.")
+  return tuple(vocab[m] for m in tokens)
+
+
+def _marker_pieces(kind, tokenizer, subj_type, obj_type, word_ids, entity=None):
+  """(subject start, subject end, object start, object end) marker ids;
+  `entity`: entity_ids(tokenizer), looked up once by the caller."""
   if kind == "entity":
-    vocab = tokenizer.get_vocab()
-    missing = [m for m in UNUSED if m not in vocab]
-    if missing:
-      raise errors.InputError(
-          f"markers=entity needs the vocabulary's unused slots {list(UNUSED)}; this "
-          f"tokenizer lacks {missing}: use input.markers=punct or typed_punct.")
-    return tuple([vocab[m]] for m in UNUSED)
+    return tuple([i] for i in (entity or entity_ids(tokenizer)))
   at, hash_ = word_ids("@"), word_ids("#")
   if kind == "punct":
     return at, at, hash_, hash_
@@ -94,6 +127,9 @@ def _key(examples, tokenizer, kind, max_len):
   h = hashlib.sha1()
   h.update(pipeline._tokenizer_fingerprint(tokenizer).encode())  # pylint: disable=protected-access
   h.update(f"markers-v1|{kind}|{max_len}".encode())
+  if kind == "entity" and marker_tokens(tokenizer) == ADDED:  # (BERT's keys unchanged.)
+    vocab = tokenizer.get_vocab()
+    h.update(repr([(m, vocab.get(m)) for m in ADDED]).encode())
   for ex in examples:
     h.update("\x1f".join(ex["token"]).encode("utf-8"))
     h.update(repr((ex["subj_start"], ex["subj_end"], ex["obj_start"], ex["obj_end"],
@@ -159,6 +195,7 @@ def encode(examples, tokenizer, max_len, kind="entity", cache=None):
   if path and os.path.exists(path):
     with np.load(path) as z:
       return Encoded(**{k: z[k] for k in ("ids", "lengths", "e1", "e2", "truncated")})
+  entity = entity_ids(tokenizer) if kind == "entity" else None
   unk = tokenizer.unk_token_id
   memo = {}
 
@@ -176,7 +213,8 @@ def encode(examples, tokenizer, max_len, kind="entity", cache=None):
     part = examples[start:start + chunk]
     pieces = _pieces_batch(tokenizer, [ex["token"] for ex in part], unk)
     for j, (ex, wp) in enumerate(zip(part, pieces)):
-      markers = _marker_pieces(kind, tokenizer, ex["subj_type"], ex["obj_type"], word_ids)
+      markers = _marker_pieces(kind, tokenizer, ex["subj_type"], ex["obj_type"], word_ids,
+                               entity)
       ids, e1, e2, cut = encode_one(wp, ex, markers, tokenizer.cls_token_id,
                                     tokenizer.sep_token_id, max_len)
       i = start + j

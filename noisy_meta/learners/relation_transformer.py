@@ -78,6 +78,14 @@ def prepare(config):
     raise errors.InputError(f"input.max_len={inp.max_len} exceeds the model's "
                             f"{enc_cfg.max_position} positions.")
   tokenizer = hf_import.load_tokenizer(folder)
+  if inp.markers == "entity":  # New marker tokens where the vocabulary has no unused slots.
+    added = entity_markers.add_marker_tokens(tokenizer)
+    size = max(entity_markers.entity_ids(tokenizer)) + 1
+    enc_cfg, enc_params = grow_vocab(enc_cfg, enc_params, size, added)
+    if added:
+      logging.info("Entity markers: added %s to the vocabulary as ids %s; the "
+                   "embedding table has %d rows.", entity_markers.ADDED, added,
+                   enc_cfg.vocab_size)
   cache = pipeline.cache_dir(inp.cache_dir)
   splits, cut = {}, 0
   for name, exs in (("train", train), ("dev", d["dev"]), ("test", d["test"])):
@@ -92,6 +100,62 @@ def prepare(config):
               enc_cfg=enc_cfg, enc_params=enc_params, tokenizer=tokenizer,
               examples=dict(train=train),
               train_before_patch=relation_classifier.labels_before_patch(train, labels))
+
+
+MARKER_INIT_STD = 0.02  # BERT's initializer_range, which the registered families share.
+MARKER_INIT_SEED = 0
+
+
+def vocab_tables(cfg):
+  """The flattened encoder param paths whose first axis is the vocabulary
+  (the word-embedding table: word_embeddings for BERT, RoBERTa, ELECTRA,
+  MPNet and DeBERTa, tok_embeddings for ModernBERT), found as the params
+  whose shapes change with cfg.vocab_size, so every registered architecture
+  is covered without naming its table."""
+  def shapes(c):
+    model = encoders.encoder(c)
+    ids = jnp.zeros((1, 4), jnp.int32)
+    tree = jax.eval_shape(lambda r: model.init(r, ids, jnp.ones_like(ids))["params"],
+                          jax.random.key(0))
+    return {k: v.shape for k, v in flax.traverse_util.flatten_dict(
+        flax.core.unfreeze(tree)).items()}
+  a = shapes(cfg)
+  b = shapes(dataclasses.replace(cfg, vocab_size=cfg.vocab_size + 1))
+  paths = sorted(k for k in a if a[k] != b[k])
+  for k in paths:
+    if b[k] != (a[k][0] + 1,) + tuple(a[k][1:]) or a[k][0] != cfg.vocab_size:
+      raise AssertionError(f"{cfg.kind}: {'/'.join(k)} {a[k]} -> {b[k]} with one more "
+                           "vocabulary entry; expected its first axis to be the vocabulary.")
+  if not paths:
+    raise AssertionError(f"{cfg.kind}: no encoder param depends on vocab_size.")
+  return paths
+
+
+def grow_vocab(cfg, params, size, fresh):
+  """(config, encoder params) with at least `size` vocabulary rows, the rows
+  of the ids in `fresh` (tokens just added to the tokenizer) and any
+  appended row drawn from N(0, MARKER_INIT_STD) with a fixed seed, so the
+  grown encoder is one fixed starting point like a checkpoint's unused rows
+  (run seeds vary the head, dropout and order, as with BERT). Nothing to do
+  (a BERT vocabulary's unused slots): the inputs themselves, unchanged.
+
+  A table padded past the tokenizer (ModernBERT, DeBERTa-v3) has rows for
+  the added ids already: those rows are redrawn and the table keeps its size.
+  """
+  old = cfg.vocab_size
+  rows = sorted(set(fresh) | set(range(old, size)))
+  if not rows:
+    return cfg, params
+  new_cfg = dataclasses.replace(cfg, vocab_size=max(old, size))
+  flat = flax.traverse_util.flatten_dict(params)
+  rng = np.random.default_rng(MARKER_INIT_SEED)
+  for k in vocab_tables(cfg):
+    table = np.asarray(flat[k], np.float32)
+    grown = np.concatenate([table, np.zeros((new_cfg.vocab_size - old,) + table.shape[1:],
+                                            np.float32)])
+    grown[rows] = rng.normal(0.0, MARKER_INIT_STD, (len(rows),) + table.shape[1:])
+    flat[k] = grown
+  return new_cfg, flax.traverse_util.unflatten_dict(flat)
 
 
 def create_train_state(config, enc_cfg, enc_params, num_classes, num_steps, rng,
