@@ -236,6 +236,7 @@ def test_text_classifier_fits_a_toy_task_with_roberta(tmp_path):
   config.input.max_len = 16
   config.input.buckets = (16,)
   config.model.path = str(folder)
+  config.model.dtype = "bfloat16"  # Mixed precision end to end (float32 is tested above).
   config.optim.lr = 1e-3
   config.num_epochs = 6
   result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
