@@ -12,8 +12,10 @@ injected labels as the benchmark's cell) per encoder: the default MiniLM-L6
 hidden 768) passed as `--config.model.path=<folder>`. Only the frozen
 encoder changes; the detectors (probe, knn, simifeat, their ensemble) and
 their settings are the scan's defaults. A finished job (summary.json) is
-reused. For reference, the full AUM job's rows (MiniLM fine-tuned) are
-quoted from docs/detectors.md, where they are means over noise seeds 100-102.
+reused. For reference, the full AUM job's rows (MiniLM) are
+quoted from docs/detectors.md, where they are means over noise seeds 100-102
+(its probe is the frozen-encoder probe: it equals the scan's MiniLM probe; its
+ensemble also ranks by the fine-tuned runs' detectors).
 
 Writes `<out>/encoder_ceiling.md` and `<out>/summary.json`; last line: where.
 """
@@ -91,7 +93,7 @@ def markdown(args, grid, results, full, commands):
       for det in ("ensemble", "probe"):
         if det in full.get(group, {}):
           auroc, ap, _ = full[group][det]
-          lines.append(f"| full AUM job's {det} (MiniLM fine-tuned; docs/detectors.md) "
+          lines.append(f"| full AUM job's {det} (MiniLM; docs/detectors.md) "
                        f"| {auroc} | {ap} | | | | |")
       lines.append("")
   for cell, by_enc in results.items():
@@ -110,7 +112,7 @@ def markdown(args, grid, results, full, commands):
     for det in ("ensemble", "probe"):
       if det in full.get(group, {}):
         auroc, ap, _ = full[group][det]
-        lines.append(f"| full AUM job's {det} (MiniLM fine-tuned; docs/detectors.md, "
+        lines.append(f"| full AUM job's {det} (MiniLM; docs/detectors.md, "
                      f"mean of 3 noise seeds) | {auroc} | {ap} | | | | |")
     lines.append("")
   lines += ["## Seconds (detector_seconds.json)", "",
