@@ -37,6 +37,8 @@ PHASES = ("load", "encoding", "scoring", "total")  # detector_seconds.json's pha
 
 
 def define_flags(fv):
+  flags.DEFINE_string("table", "", "Also write the markdown table to this file "
+                      "(bench/tools/run_all passes it).", flag_values=fv)
   flags.DEFINE_string("out", None, "Folder for the jobs and the table.", flag_values=fv)
   flags.DEFINE_string("mpnet", mpnet_offline.DEFAULT_DIR,
                       "all-mpnet-base-v2's folder (bench/tools/mpnet_offline.py makes it).",
@@ -162,6 +164,8 @@ def main(argv=None):
                           {c: {n: {"table": t, "seconds": s} for n, (t, s) in v.items()}
                            for c, v in results.items()})]
   print(text)
+  if args.table:
+    written.append(output.write(args.table, text))
   output.done(*written)
 
 

@@ -33,6 +33,8 @@ DETECTORS = ("aum", "cleanlab", "probe", "knn", "simifeat", "ensemble")
 
 
 def define_flags(fv):
+  flags.DEFINE_string("table", "", "Also write the markdown table to this file "
+                      "(bench/tools/run_all passes it).", flag_values=fv)
   flags.DEFINE_string("out", "runs/bench/precision", "Where the jobs and the table go.",
                       flag_values=fv)
   flags.DEFINE_list("seeds", ["0", "1", "2"], "Fine-tuning seeds.", flag_values=fv)
@@ -117,7 +119,10 @@ def main(argv=None):
         print(lines[-1], flush=True)
   text = "\n".join(lines) + "\n"
   print(text)
-  output.done(output.write(os.path.join(out, "precision.md"), text))
+  written = [output.write(os.path.join(out, "precision.md"), text)]
+  if args.table:
+    written.append(output.write(args.table, text))
+  output.done(*written)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ machine, the versions and the date on top. Each bench times ours and the
 PyTorch reference alternately in one process and reports medians of its
 rounds; nothing here is a timed assertion.
 
-  python -m bench.tools.run_all [--only=step,aum,relation,mlrc,lstm,parity,profile] \
+  python -m bench.tools.run_all [--only=step,aum,relation,mlrc,lstm,parity,precision,encoders,profile] \
       [--out=docs/benchmarks.md] [--quick]
 
 --quick: fewer rounds and steps (a smoke run, not figures to publish).
@@ -62,6 +62,18 @@ BENCHES = [
      "Not a speed: tiny random models of each architecture, our hidden states, gradients "
      "and bfloat16 hidden states against PyTorch's float32.",
      [], ["--only=bert,roberta"]),
+    ("precision", "float32 vs bfloat16: do results move? (dev scores, detection)",
+     ["-m", "bench.research.precision_scores", "--out=runs/bench/precision",
+      "--reuse_fp32=runs/bench/repair_cpu/cells"],
+     "Not a speed: plain fine-tuning dev scores over seeds and the detectors' AUROC on the "
+     "repair benchmark's cells, model.dtype float32 against bfloat16 (jobs resume).",
+     [], ["--out=runs/bench/precision_quick", "--tasks=sst2", "--seeds=0", "--cells="]),
+    ("encoders", "How much of detection's ceiling is the encoder (MiniLM vs MPNet, frozen)",
+     ["-m", "bench.research.encoder_ceiling", "--out=runs/bench/encoder_ceiling"],
+     "Not a speed: the scan's frozen-encoder detectors on the detector benchmark's SST-2 "
+     "and TREC cells with all-MiniLM-L6-v2 and all-mpnet-base-v2 (bench/tools/mpnet_offline "
+     "first; jobs resume).",
+     ["--noise_seeds=100,101,102"], ["--datasets=trec"]),
     ("profile", "Where the step's time goes (jax.profiler, per op class)",
      ["-m", "bench.speed.profile_step"],
      "XLA's per-op events of a traced run, classed by the compiled HLO.",
@@ -117,7 +129,10 @@ def main(argv=None):
     os.close(fd)
     t = time.perf_counter()
     when = datetime.datetime.now(datetime.timezone.utc)
-    res = subprocess.run([sys.executable] + command[1:] + [f"--out={report}"],
+    # Speed benches write their table to --out; research benches keep their
+    # jobs under their own --out (resumable) and write the table to --table.
+    flag = "--table" if cmd[1].startswith("bench.research.") else "--out"
+    res = subprocess.run([sys.executable] + command[1:] + [f"{flag}={report}"],
                          cwd=bench.ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - t
     if res.returncode:
