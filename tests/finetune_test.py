@@ -10,6 +10,8 @@ import numpy as np
 import optax
 import pytest
 
+import encoder_checks
+
 from configs import finetune_cola
 from noisy_meta.core import loop
 from noisy_meta.learners import text_classifier as text
@@ -74,23 +76,7 @@ def test_resume_from_checkpoint_recomputes_identical_steps(tmp_path, data_dir, t
 
 def test_training_learns_a_separable_task(tmp_path, tiny_bert_dir):
   """A tiny random BERT must fit a trivially separable toy task."""
-  train = "sentence\tlabel\n" + "".join(
-      f"{w} {w} {w}\t{lab}\n" for _ in range(16)
-      for w, lab in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg")))
-  (tmp_path / "train.tsv").write_text(train)
-  (tmp_path / "dev.tsv").write_text("sentence\tlabel\ngood great\tpos\nbad awful\tneg\n"
-                                    "great good\tpos\nawful bad\tneg\n")
-  config = finetune_cola.get_config("runlocal,epochs=3")
-  config.input.task = "tsv"
-  config.input.train_file = str(tmp_path / "train.tsv")
-  config.input.dev_file = str(tmp_path / "dev.tsv")
-  config.input.train_size = 0
-  config.input.dev_size = 0
-  config.input.cache_dir = str(tmp_path / "cache")
-  config.input.buckets = (16,)
-  config.model.path = tiny_bert_dir
-  config.optim.lr = 1e-3
-  config.num_epochs = 8
+  config = encoder_checks.toy_task_config(tmp_path, tiny_bert_dir, num_epochs=8)
   result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
   assert result["dev"]["accuracy"] == 1.0
 

@@ -6,6 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import encoder_checks
+
 from configs import finetune_cola
 from noisy_meta import validate
 from noisy_meta.core import errors
@@ -15,23 +17,8 @@ from noisy_meta.learners import text_classifier as text
 
 
 def _toy(tmp_path, tiny_bert_dir, dtype):
-  train = "sentence\tlabel\n" + "".join(
-      f"{w} {w} {w}\t{lab}\n" for _ in range(16)
-      for w, lab in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg")))
-  (tmp_path / "train.tsv").write_text(train)
-  (tmp_path / "dev.tsv").write_text("sentence\tlabel\ngood great\tpos\nbad awful\tneg\n"
-                                    "great good\tpos\nawful bad\tneg\n")
-  config = finetune_cola.get_config("runlocal,epochs=8")
-  config.input.task = "tsv"
-  config.input.train_file = str(tmp_path / "train.tsv")
-  config.input.dev_file = str(tmp_path / "dev.tsv")
-  config.input.train_size = config.input.dev_size = 0
-  config.input.cache_dir = str(tmp_path / "cache")
-  config.input.buckets = (16,)
-  config.model.path = tiny_bert_dir
-  config.model.dtype = dtype
-  config.optim.lr = 1e-3
-  return config
+  return encoder_checks.toy_task_config(tmp_path, tiny_bert_dir, **{"model.dtype": dtype,
+                                                                    "num_epochs": 8})
 
 
 def test_bfloat16_state_is_float32_and_logits_are_float32(tmp_path, tiny_bert_dir):

@@ -8,6 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import encoder_checks
+
 from noisy_meta.models import encoders
 from noisy_meta.models import hf_import
 from noisy_meta.models import modernbert
@@ -183,43 +185,12 @@ def test_bfloat16_runs_close_to_float32(tmp_path):
   assert np.isfinite(h16).all() and err <= 0.1
 
 
-def _products(jaxpr):
-  """(lhs, rhs, out) dtype names of every dot_general in `jaxpr`, nested ones too."""
-  found = []
-  for eqn in jaxpr.eqns:
-    if eqn.primitive.name == "dot_general":
-      found.append(tuple(str(v.aval.dtype) for v in (*eqn.invars, *eqn.outvars)))
-    for p in eqn.params.values():
-      for sub in p if isinstance(p, (tuple, list)) else (p,):
-        sub = getattr(sub, "jaxpr", sub)  # ClosedJaxpr -> Jaxpr.
-        if hasattr(sub, "eqns"):
-          found += _products(sub)
-  return found
-
-
-def _assert_fast_bf16_path(model, params, ids, mask):
-  """With dtype=bfloat16 every product, forward and backward, is either
-  bfloat16 x bfloat16 -> float32 (precision.dense / einsum's fast path) or a
-  float32 one (batched attention products); none rounds to bfloat16 inside.
-  Every Dense kernel takes the fast path at least once."""
-  loss = lambda p: model.apply({"params": p}, ids, mask).astype(jnp.float32).sum()
-  kernels = sum(1 for path, x in jax.tree_util.tree_flatten_with_path(params)[0]
-                if "kernel" in jax.tree_util.keystr(path) and "conv" not in
-                jax.tree_util.keystr(path))
-  for fn, per_kernel in ((lambda p: model.apply({"params": p}, ids, mask), 1),
-                         (jax.grad(loss), 3)):  # Backward: x, dx and dkernel products.
-    products = _products(jax.make_jaxpr(fn)(params).jaxpr)
-    assert set(products) <= {("bfloat16", "bfloat16", "float32"),
-                             ("float32", "float32", "float32")}, set(products)
-    assert products.count(("bfloat16", "bfloat16", "float32")) >= per_kernel * kernels
-
-
 def test_bfloat16_products_accumulate_in_float32():
   cfg = encoders.config_from_hf(_config(bias=True).to_dict())
   ids, mask = _batch()
   model = encoders.encoder(cfg, dropout=0.0, dtype=jnp.bfloat16)
   params = model.init(jax.random.key(0), ids, mask)["params"]
-  _assert_fast_bf16_path(model, params, ids, mask)
+  encoder_checks.assert_fast_bf16_path(model, params, ids, mask)
 
 
 
@@ -244,29 +215,12 @@ def _tokenizer(folder):
 
 def test_text_classifier_fine_tunes_modernbert(tmp_path):
   """The fine-tuning trainer end to end on a tiny ModernBERT: a separable toy task."""
-  from configs import finetune_cola  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import supervised  # pylint: disable=g-import-not-at-top
   folder = tmp_path / "model"
   vocab = _tokenizer(folder)
   torch.manual_seed(0)
   transformers.ModernBertModel(_config(vocab=vocab)).save_pretrained(folder)
-  train = "sentence\tlabel\n" + "".join(
-      f"{w} {w} {w}\t{lab}\n" for _ in range(8)
-      for w, lab in (("good", "pos"), ("great", "pos"), ("bad", "neg"), ("awful", "neg")))
-  (tmp_path / "train.tsv").write_text(train)
-  (tmp_path / "dev.tsv").write_text("sentence\tlabel\ngood great\tpos\nbad awful\tneg\n"
-                                    "great good\tpos\nawful bad\tneg\n")
-  config = finetune_cola.get_config("runlocal")
-  config.input.task = "tsv"
-  config.input.train_file = str(tmp_path / "train.tsv")
-  config.input.dev_file = str(tmp_path / "dev.tsv")
-  config.input.train_size = 0
-  config.input.dev_size = 0
-  config.input.cache_dir = str(tmp_path / "cache")
-  config.input.max_len = 16
-  config.input.buckets = (16,)
-  config.model.path = str(folder)
-  config.optim.lr = 3e-3
-  config.num_epochs = 8
+  config = encoder_checks.toy_task_config(tmp_path, folder, repeats=8, max_len=16, num_epochs=8,
+                                          **{"optim.lr": 3e-3})
   result = supervised.train_and_evaluate(config, str(tmp_path / "w"))
   assert result["dev"]["accuracy"] == 1.0
