@@ -372,11 +372,30 @@ def test_aum_epochs_curve_by_hand(tmp_path):
     aum_epochs.load(str(tmp_path))
 
 
+def _config_of(cmd, text_fields=("dtype",)):
+  """The config a `python -m noisy_meta.main` command line builds: its
+  --config=configs/<file>.py:<arg>, then each --config.<field>=<value>
+  (Python literals; `text_fields` as typed, as absl's config flags read
+  string fields)."""
+  import ast  # pylint: disable=g-import-not-at-top
+  import importlib  # pylint: disable=g-import-not-at-top
+  job = next(a for a in cmd if a.startswith("--config="))
+  module, _, arg = job[len("--config=configs/"):].partition(".py:")
+  config = importlib.import_module(f"configs.{module}").get_config(arg)
+  for a in cmd:
+    if a.startswith("--config."):
+      key, value = a[len("--config."):].split("=", 1)
+      *path, last = key.split(".")
+      node = config
+      for k in path:
+        node = node[k]
+      node[last] = value if last in text_fields else ast.literal_eval(value)
+  return config, module
+
+
 def test_repair_grid_commands_are_valid_jobs():
   """Every cell of the repair grid is an AUM job that main accepts, every
   repair and peer in its clean.methods, no AUM sweep."""
-  import ast  # pylint: disable=g-import-not-at-top
-  import importlib  # pylint: disable=g-import-not-at-top
   from bench.research import repair as bench_repair  # pylint: disable=g-import-not-at-top
   from noisy_meta import validate  # pylint: disable=g-import-not-at-top
   grid = bench_detectors.load_grid("configs/repair.py:cpu")
@@ -384,16 +403,7 @@ def test_repair_grid_commands_are_valid_jobs():
   for name in grid.cells:
     cmd = bench_repair.job_command(grid, name, "/tmp/w")
     job = next(a for a in cmd if a.startswith("--config="))
-    module, _, arg = job[len("--config=configs/"):].partition(".py:")
-    config = importlib.import_module(f"configs.{module}").get_config(arg)
-    for a in cmd:
-      if a.startswith("--config."):
-        key, value = a[len("--config."):].split("=", 1)
-        node = config
-        *path, last = key.split(".")
-        for k in path:
-          node = node[k]
-        node[last] = ast.literal_eval(value)
+    config, _ = _config_of(cmd)
     validate.check(config)
     want = ("sieve", "flip") if "_0_" in name else grid.methods  # Originals: the default.
     assert config.clean.methods == want and config.clean.percentiles == ()
@@ -483,8 +493,6 @@ def test_encoder_parity_bench_writes_its_table(tmp_path):
 
 
 def test_precision_bench_jobs_are_valid_and_differ_only_in_dtype():
-  import ast  # pylint: disable=g-import-not-at-top
-  import importlib  # pylint: disable=g-import-not-at-top
   from bench.research import precision_scores as ps  # pylint: disable=g-import-not-at-top
   from noisy_meta import validate  # pylint: disable=g-import-not-at-top
   grid = bench_detectors.load_grid("configs/repair.py:cpu,seeds=1")
@@ -492,17 +500,7 @@ def test_precision_bench_jobs_are_valid_and_differ_only_in_dtype():
   for dtype in ps.DTYPES:
     for cmd in (ps.finetune_cmd("cola", 1, dtype, "/tmp/w"),
                 ps.detection_cmd(grid, "trec_uniform_20_n1000", dtype, "/tmp/w")):
-      job = next(a for a in cmd if a.startswith("--config="))
-      module, _, arg = job[len("--config=configs/"):].partition(".py:")
-      config = importlib.import_module(f"configs.{module}").get_config(arg)
-      for a in cmd:
-        if a.startswith("--config."):
-          key, value = a[len("--config."):].split("=", 1)
-          *path, last = key.split(".")
-          node = config
-          for k in path:
-            node = node[k]
-          node[last] = value if last == "dtype" else ast.literal_eval(value)
+      config, module = _config_of(cmd)
       validate.check(config)
       assert config.model.dtype == dtype
       made[(module, dtype)] = config.to_dict()
