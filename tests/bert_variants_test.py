@@ -1,7 +1,6 @@
 """RoBERTa / XLM-R, ELECTRA and MPNet (noisy_meta.models.bert_variants) against
 transformers' PyTorch models on the same weights: hidden states, gradients,
 bfloat16, and a text classifier run on a RoBERTa folder."""
-import json
 
 import jax
 import jax.numpy as jnp
@@ -167,20 +166,9 @@ def test_unsupported_options_are_named(field, value):
 def _roberta_tokenizer(folder):
   """A byte-level BPE of 1200 tokens trained on made-up words, saved as
   RoBERTa's (<s>=0, <pad>=1, </s>=2)."""
-  tokenizers = pytest.importorskip("tokenizers")
-  rng = np.random.default_rng(0)
-  words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), rng.integers(3, 9)))
-           for _ in range(3000)]
-  corpus = [" ".join(words[i:i + 10]) for i in range(0, 3000, 10)]
-  corpus.append("good great bad awful")
-  bpe = tokenizers.ByteLevelBPETokenizer()
-  bpe.train_from_iterator(corpus, vocab_size=1200, min_frequency=1,
-                          special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-  m = json.loads(bpe._tokenizer.to_str())["model"]  # pylint: disable=protected-access
-  merges = [tuple(x) if isinstance(x, list) else tuple(x.split()) for x in m["merges"]]
-  tok = transformers.RobertaTokenizerFast(vocab=m["vocab"], merges=merges)
-  tok.save_pretrained(folder)
-  return tok
+  pytest.importorskip("tokenizers")
+  corpus = encoder_checks.made_up_sentences(np.random.default_rng(0))
+  return encoder_checks.roberta_tokenizer(folder, corpus + ["good great bad awful"])
 
 
 def test_text_classifier_fits_a_toy_task_with_roberta(tmp_path):

@@ -65,3 +65,26 @@ def assert_fast_bf16_path(model, params, ids, mask):
     assert set(found) <= {("bfloat16", "bfloat16", "float32"),
                           ("float32", "float32", "float32")}, set(found)
     assert found.count(("bfloat16", "bfloat16", "float32")) >= per_kernel * kernels
+
+
+def made_up_sentences(rng, words=3000, per_sentence=10):
+  """Sentences of random lower-case words (a tokenizer's training corpus)."""
+  made = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), rng.integers(3, 9)))
+          for _ in range(words)]
+  return [" ".join(made[i:i + per_sentence]) for i in range(0, words, per_sentence)]
+
+
+def roberta_tokenizer(folder, corpus, vocab_size=1200):
+  """A byte-level BPE trained on `corpus`, saved to `folder` as RoBERTa's
+  tokenizer (<s>=0, <pad>=1, </s>=2, <unk>, <mask>); returns it."""
+  import json  # pylint: disable=g-import-not-at-top
+  import tokenizers  # pylint: disable=g-import-not-at-top
+  import transformers  # pylint: disable=g-import-not-at-top
+  bpe = tokenizers.ByteLevelBPETokenizer()
+  bpe.train_from_iterator(corpus, vocab_size=vocab_size, min_frequency=1,
+                          special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+  m = json.loads(bpe._tokenizer.to_str())["model"]  # pylint: disable=protected-access
+  merges = [tuple(x) if isinstance(x, list) else tuple(x.split()) for x in m["merges"]]
+  tok = transformers.RobertaTokenizerFast(vocab=m["vocab"], merges=merges)
+  tok.save_pretrained(folder)
+  return tok

@@ -9,6 +9,8 @@ import jax
 import numpy as np
 import pytest
 
+import encoder_checks
+
 from configs import re_tacred
 from noisy_meta.core import errors
 from noisy_meta.core import parallel
@@ -28,22 +30,14 @@ SMALL = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
 def _roberta_folder(folder, data_dir, max_len=128):
   """A tiny random RoBERTa with a byte-level BPE of 1200 tokens trained on
   the TACRED sample's words and made-up ones (no unused slots)."""
-  tokenizers = pytest.importorskip("tokenizers")
+  pytest.importorskip("tokenizers")
   rng = np.random.default_rng(0)
   corpus = []
   for split in ("train", "dev", "test"):
     with open(os.path.join(data_dir, "tacred_sample", f"{split}.json")) as f:
       corpus += [" ".join(e["token"]) for e in json.load(f)]
-  words = ["".join(rng.choice(list("abcdefghijklmnopqrstuvwxyz"), rng.integers(3, 9)))
-           for _ in range(3000)]
-  corpus += [" ".join(words[i:i + 10]) for i in range(0, 3000, 10)]
-  bpe = tokenizers.ByteLevelBPETokenizer()
-  bpe.train_from_iterator(corpus, vocab_size=1200, min_frequency=1,
-                          special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
-  m = json.loads(bpe._tokenizer.to_str())["model"]  # pylint: disable=protected-access
-  merges = [tuple(x) if isinstance(x, list) else tuple(x.split()) for x in m["merges"]]
-  tok = transformers.RobertaTokenizerFast(vocab=m["vocab"], merges=merges)
-  tok.save_pretrained(folder)
+  corpus += encoder_checks.made_up_sentences(rng)
+  tok = encoder_checks.roberta_tokenizer(folder, corpus)
   torch.manual_seed(0)
   cfg = transformers.RobertaConfig(vocab_size=len(tok), max_position_embeddings=max_len + 2,
                                    type_vocab_size=1, layer_norm_eps=1e-5, **SMALL)
