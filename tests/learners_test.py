@@ -73,6 +73,9 @@ def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   config.model.hidden = config.model.attn_dim = 32  # Small and quick.
   config.input.length_bucket = 128  # One batch shape: one compile per step.
   config.clean.methods = ("sieve",)
+  # The percentile sweep's sieve only: no detector's sieve, no clean-label
+  # ceiling (tests/repair_test.py runs those on the relation learners).
+  config.clean.detector, config.clean.ceiling = "aum", False
   config.noise.kind = "direction=0.1,negative=0.05"  # Relation noise, a mix.
   summary = aum.train_and_evaluate(config, str(tmp_path))
   n = config.input.train_size
