@@ -170,7 +170,8 @@ def _repair_entry(v):
     return False
   method, _, detector = v.partition(":")
   return (rules.choice("noisy_meta.repair_lib:METHODS").problem(method)
-          or (detector and rules.choice("noisy_meta.detectors:CUTS").problem(detector))
+          or (detector and detector != "oracle"
+              and rules.choice("noisy_meta.detectors:CUTS").problem(detector))
           or True)
 
 

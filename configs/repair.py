@@ -68,8 +68,10 @@ def get_config(arg=None):
   # user would pick instead: confident learning's prune and retrain
   # (sieve:cleanlab) and GCE; plain training (no repair, `none`) is scored
   # at its last epoch and at its best dev epoch (early stopping).
+  # sieve:oracle drops exactly the injected rows: what sieving could win back
+  # with a perfect detector (a reference column, never chosen as the default).
   g.methods = ("sieve", "relabel", "relabel_soft", "reweight", "coteach", "gce",
-               "sieve:cleanlab")
+               "sieve:cleanlab", "sieve:oracle")
   g.peers = ("none_best_epoch", "sieve:cleanlab", "gce")
 
 

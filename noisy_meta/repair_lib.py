@@ -23,6 +23,10 @@ import jax.numpy as jnp
 import numpy as np
 
 METHODS = ("sieve", "flip", "relabel", "relabel_soft", "reweight", "coteach", "gce")
+# The injected noise itself as the detector (`sieve:oracle`, `flip:oracle`):
+# what a perfect detector's repair would win back; only where the job
+# injected the noise (it knows the mask), for benchmarks, never a default.
+ORACLE = "oracle"
 # Methods that need out-of-fold probabilities (confident learning's folds or probes).
 NEED_PROBS = ("relabel", "relabel_soft", "reweight")
 

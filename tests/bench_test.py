@@ -455,7 +455,10 @@ def test_repair_bench_reruns_cells_short_of_seeds_and_judges_the_originals(tmp_p
   _repair_cell(tmp_path / "a", {"none": 0.6, "sieve_ensemble": 0.7})
   assert not bench_repair.finished(grid, str(tmp_path / "a"))  # Seed 0 only: rerun.
   assert bench_repair.finished(bench_detectors.load_grid("configs/repair.py:cpu,seeds=1"),
-                               str(tmp_path / "a"))
+                               str(tmp_path / "a"), ("sieve", "gce"))
+  # A method the cell lacks (a column added to the grid later): rerun.
+  assert not bench_repair.finished(bench_detectors.load_grid("configs/repair.py:cpu,seeds=1"),
+                                   str(tmp_path / "a"), ("sieve", "sieve:oracle"))
   # An original: no ceiling, nothing won back; sieve and flip against no repair.
   row = {"metric": "accuracy", "won": {}, "collapsed": [],
          "changed": {"sieve": {"dropped": 12}, "flip": {"relabelled": 9}},
@@ -510,3 +513,12 @@ def test_precision_bench_jobs_are_valid_and_differ_only_in_dtype():
     assert a == b
   assert made[("aum_trec", "bfloat16")]["clean"]["methods"] == ()
   assert made[("finetune_cola", "float32")]["seed"] == 1
+
+
+def test_repair_bench_never_chooses_the_oracle():
+  """sieve:oracle (the injected mask as the detector) is a reference column:
+  the default is chosen among real repairs even where the oracle wins more."""
+  from bench.research import repair as bench_repair  # pylint: disable=g-import-not-at-top
+  rows = {"c": {"won": {"sieve": 0.2, "gce": 0.1, "sieve:oracle": 0.9}}}
+  best, mean_won = bench_repair.choose_default(rows, ["sieve", "gce", "sieve:oracle"], {"gce"})
+  assert best == "sieve" and mean_won["sieve:oracle"] == pytest.approx(0.9)

@@ -147,7 +147,7 @@ def test_every_repair_runs_in_the_aum_job_and_reports_what_it_won_back(tmp_path)
     config.trainer, config.noise.rate, config.detect.folds = "aum", 0.3, 2
     config.clean.detector = "cleanlab"
     config.clean.methods = ("sieve", "relabel", "relabel_soft", "reweight", "coteach", "gce",
-                            "sieve:aum")
+                            "sieve:aum", "sieve:oracle", "flip:oracle")
     config.clean.percentiles = ()
   text = aum_config.get_config("runlocal")  # The same repair fields on a real config.
   with text.unlocked():
@@ -160,6 +160,12 @@ def test_every_repair_runs_in_the_aum_job_and_reports_what_it_won_back(tmp_path)
   assert d["changed"]["relabel"]["relabelled"] == d["table"]["cleanlab"]["flagged"]
   assert d["changed"]["reweight"]["down_weighted"] > 0
   assert 0 < d["changed"]["coteach"]["forget_rate"] < 1
+  # The oracle drops (flips) exactly the rows whose labels were injected noise.
+  with np.load(tmp_path / "noise.npz") as z:
+    noisy = np.flatnonzero(z["noisy"])
+  assert d["changed"]["sieve:oracle"]["dropped"] == len(noisy) > 0
+  assert d["changed"]["sieve:oracle"]["examples"]["dropped"] == noisy[:5].tolist()
+  assert d["changed"]["flip:oracle"]["relabelled"] == len(noisy)
   assert "original" in summary["dev"] and set(d["recovered"]) <= set(config.clean.methods)
   for name in ("sieve_cleanlab_s0", "gce_s0", "sieve_aum_s0", "coteach_cleanlab_s0",
                "original_s0"):
@@ -172,6 +178,11 @@ def test_every_repair_runs_in_the_aum_job_and_reports_what_it_won_back(tmp_path)
     config.clean.methods = ("relabel",)
   with pytest.raises(errors.InputError, match="needs out-of-fold probabilities"):
     trainers.get("aum").train_and_evaluate(config, str(tmp_path / "none"))
+  # The oracle in a job without injected noise: one line.
+  with config.unlocked():
+    config.noise.rate, config.clean.methods = 0.0, ("sieve:oracle",)
+  with pytest.raises(errors.InputError, match="injected none"):
+    trainers.get("aum").train_and_evaluate(config, str(tmp_path / "clean_job"))
 
 
 def test_a_bad_repair_entry_is_one_line():

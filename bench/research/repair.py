@@ -65,15 +65,17 @@ def methods_of(grid, name):
   return tuple(grid.methods)
 
 
-def finished(grid, workdir):
-  """Whether a cell's job has finished every retrain seed of the grid (a
-  cell from a run with fewer seeds is rerun: the job resumes, adding seeds)."""
+def finished(grid, workdir, methods=()):
+  """Whether a cell's job has finished every retrain seed of the grid and
+  every one of `methods` (a cell from a run with fewer seeds or methods is
+  rerun: the job resumes, adding only the missing retrains)."""
   path = os.path.join(workdir, "summary.json")
   if not os.path.exists(path):
     return False
   with open(path) as f:
     s = json.load(f)
-  return set(grid.seeds) <= set(s.get("seeds", ()))
+  done = s.get("detectors", {}).get("cleaning", {})
+  return set(grid.seeds) <= set(s.get("seeds", ())) and all(m in done for m in methods)
 
 
 def job_command(grid, name, workdir):
@@ -151,7 +153,8 @@ def choose_default(rows, methods, peers):
     return None, {}
   mean_won = {m: float(np.mean([r["won"].get(m, np.nan) for r in noisy.values()]))
               for m in methods}
-  ours = [m for m in methods if m not in peers and np.isfinite(mean_won[m])]
+  ours = [m for m in methods if m not in peers and np.isfinite(mean_won[m])
+          and not m.endswith(":" + repair_lib.ORACLE)]  # A reference, never a choice.
   if not ours:
     return None, mean_won
   return max(ours, key=lambda m: mean_won[m]), mean_won
@@ -249,7 +252,7 @@ def main(argv=None):
   prog = progress.Progress(len(names), unit="cells")
   for i, name in enumerate(names, 1):
     wd = os.path.join(out, "cells", name)
-    if finished(grid, wd):
+    if finished(grid, wd, methods_of(grid, name)):
       print(f"[{i}/{len(names)}] {name}: reused", flush=True)
       continue
     os.makedirs(wd, exist_ok=True)

@@ -368,7 +368,7 @@ def train_and_evaluate(config, workdir):
   # Repair by the job's detector (clean.detector) or a named one
   # (trainers/repair.py); with clean.detector=aum, sieve and flip are the sweep below.
   by_detector, changed = repair.run(config, workdir, learner, repaired(config), given, det,
-                                    other, c, tick, extendable=EXTENDABLE)
+                                    other, c, tick, extendable=EXTENDABLE, noisy=noisy)
   det["changed"], det["corrections"] = changed, cor
   for method in swept(config):
     results[method] = {}

@@ -98,12 +98,19 @@ def retrain(config, workdir, learner, seed, name, keep, labels, rows=None, objec
 
 
 def run(config, workdir, learner, entries, given, det, other, num_classes, tick,
-        extendable=()):
+        extendable=(), noisy=None):
   """Every entry of `entries` (of clean.methods) x `clean.seeds` retrain. Returns
-  {entry: {seed: metrics or None}} and {entry: what it changed}."""
+  {entry: {seed: metrics or None}} and {entry: what it changed}. `noisy`: the
+  injected noise's mask (None: none injected), the `oracle` detector's flags."""
   results, changed = {}, {}
   for entry in entries:
     method, detector = parse(entry, config.clean.detector)
+    if detector == repair_lib.ORACLE:
+      if noisy is None:
+        raise errors.InputError(
+            f"clean.methods: {entry!r}: the oracle is the injected noise's mask, and this job "
+            "injected none (--config.noise.rate or a noise mix).")
+      det = dict(det, flags=dict(det["flags"], oracle=np.asarray(noisy, bool)))
     if detector is not None and detector not in det["flags"]:
       raise errors.InputError(
           f"clean.methods: {entry!r}: {detector} has no automatic cut in this job (one of "
