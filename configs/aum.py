@@ -169,6 +169,7 @@ def _repair_entry(v):
   if not isinstance(v, str):
     return False
   method, _, detector = v.partition(":")
+  # `oracle` (repair_lib.ORACLE): the injected mask, checked by the job.
   return (rules.choice("noisy_meta.repair_lib:METHODS").problem(method)
           or (detector and detector != "oracle"
               and rules.choice("noisy_meta.detectors:CUTS").problem(detector))
