@@ -37,6 +37,7 @@ def test_dynamics_from_logits_by_hand():
   np.testing.assert_allclose(aum_lib.data_map(dyn)["confidence"][0], p[:, 0].mean(), rtol=1e-6)
 
 
+@pytest.mark.job
 def test_the_trainers_logits_give_a_byte_identical_examples_csv(tmp_path, data_dir,
                                                                tiny_bert_dir):
   """Our AUM job keeps every epoch's logits; analysing them gives its examples.csv."""
@@ -249,6 +250,7 @@ def test_the_pytorch_example_runs_end_to_end(tmp_path, data_dir, capsys):
   assert sum(1 for _ in open(tmp_path / "logits.jsonl")) == 2 * 2 * 300
 
 
+@pytest.mark.job
 def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir, capsys):
   """Texts and string labels in, the AUM job's table out (lowest AUM first);
   a second call reads the finished job back."""
@@ -280,6 +282,7 @@ def test_find_label_issues_in_process(tmp_path, data_dir, tiny_bert_dir, capsys)
     analyze.find_label_issues(["a", "b", "c"], ["x", "y"], str(tmp_path / "bad"))
 
 
+@pytest.mark.job
 def test_find_relation_issues_on_the_tacred_sample(tmp_path, data_dir):
   """TACRED-schema dicts in (here the 20-sentence sample, PA-LSTM), the
   relation AUM job's table out; a bad example is refused with its index."""

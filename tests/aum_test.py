@@ -89,6 +89,7 @@ def test_clean_labels():
   assert list(labels) == [1, 1, 1, 1]
 
 
+@pytest.mark.job
 def test_aum_pipeline_runlocal(tmp_path, data_dir, tiny_bert_dir):
   config = aum_cola.get_config("runlocal,noise=0.2")
   config.input.data_dir = data_dir

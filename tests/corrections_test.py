@@ -362,6 +362,7 @@ def _check_rerun(summary, w, first, decisions):
   return c
 
 
+@pytest.mark.job
 def test_text_job_with_corrections_end_to_end(first_job):
   config, folder, first = first_job
   rows = _rows(first)
@@ -407,6 +408,7 @@ def browser():
     b.close()
 
 
+@pytest.mark.job
 def test_explorer_export_flows_back_into_the_job(browser, first_job):
   _, folder, first = first_job
   rows = _rows(first)

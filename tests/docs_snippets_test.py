@@ -10,6 +10,8 @@ the line right before its fence, in an HTML comment (invisible on the page):
       AUM workdir (the logits our jobs keep) is written at PATH first
   <!-- snippet: data (why) -->                       uses ../shared/data: skipped
       with a reason when that is absent
+  <!-- snippet: job (why) -->                        runs a whole job: in the
+      job tier (pytest -m job, tests/conftest.py), not the quick suite
 
 Blocks of other languages (bash, plain text) are not run. A failure names
 the block as file:line (the line of its opening fence).
@@ -28,14 +30,14 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MAX_SKIPS = 2  # Skips must stay rare: prefer a snippet that runs in seconds.
 _FENCE = re.compile(r"^(\s*)(```+|~~~+)\s*([\w+-]*)")
-_MARK = re.compile(r"^\s*<!--\s*snippet:\s*(skip|workdir|data)\b\s*(.*?)\s*-->\s*$")
+_MARK = re.compile(r"^\s*<!--\s*snippet:\s*(skip|workdir|data|job)\b\s*(.*?)\s*-->\s*$")
 
 
 @dataclasses.dataclass
 class Snippet:
   where: str  # file:line of the opening fence, the file relative to the root.
   code: str
-  mark: str = ""  # skip, workdir, data or "".
+  mark: str = ""  # skip, workdir, data, job or "".
   detail: str = ""  # The mark's text: a reason, or "PATH (reason)" for workdir.
 
 
@@ -125,7 +127,9 @@ def made_up_aum_workdir(folder, n=60, num_classes=2, epochs=3, seed=0):
 SNIPPETS = all_snippets()
 
 
-@pytest.mark.parametrize("snippet", SNIPPETS, ids=[s.where for s in SNIPPETS])
+@pytest.mark.parametrize("snippet", [
+    pytest.param(s, marks=pytest.mark.job) if s.mark == "job" else s for s in SNIPPETS],
+                         ids=[s.where for s in SNIPPETS])
 def test_snippet_runs_as_written(snippet, tmp_path, request, monkeypatch):
   if snippet.mark == "skip":
     pytest.skip(f"{snippet.where}: marked skip {snippet.detail}")

@@ -54,6 +54,7 @@ def _config(data_dir, model_dir, cache):
   return config
 
 
+@pytest.mark.job
 def test_roberta_gets_four_marker_tokens_and_trains(data_dir, tmp_path):
   folder = str(tmp_path / "roberta")
   vocab = _roberta_folder(folder, data_dir)

@@ -540,6 +540,7 @@ def test_mlrc_page_in_chromium(browser, tmp_path):
   page.close()
 
 
+@pytest.mark.job
 def test_screenshot_bench_picks_the_searched_row(browser, tmp_path):
   """bench.tools.explorer_screenshot (the docs' figures): the row the search finds
   is the one it picks, and the PNG is written; a workdir that is neither AUM

@@ -26,6 +26,7 @@ def _read_jsonl(path):
     return [json.loads(l) for l in f]
 
 
+@pytest.mark.job
 def test_runlocal_cola_with_real_minilm(tmp_path, data_dir, minilm_dir):
   """The real config shrunk by :runlocal: real data, real pretrained weights."""
   del minilm_dir
@@ -59,6 +60,7 @@ def _tiny_config(data_dir, tiny_bert_dir, tmp_path):
   return config
 
 
+@pytest.mark.job
 def test_resume_from_checkpoint_recomputes_identical_steps(tmp_path, data_dir, tiny_bert_dir):
   config = _tiny_config(data_dir, tiny_bert_dir, tmp_path)
   w = tmp_path / "w"

@@ -30,6 +30,7 @@ def test_the_loop_exists_once():
   assert all(s in loop for s in LOOP_ONLY)
 
 
+@pytest.mark.job
 def test_mlrc_runs_on_the_text_classifier(data_dir, tiny_bert_dir, tmp_path):
   from configs import mlrc_text  # pylint: disable=g-import-not-at-top
   from noisy_meta.trainers import mlrc as mlrc_trainer  # pylint: disable=g-import-not-at-top
@@ -63,6 +64,7 @@ def aum_semeval_names(workdir):
   return names
 
 
+@pytest.mark.job
 def test_aum_runs_on_pa_lstm(data_dir, tmp_path):
   pytest.importorskip("spacy")
   from configs import aum_semeval  # pylint: disable=g-import-not-at-top

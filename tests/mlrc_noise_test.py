@@ -201,6 +201,7 @@ def test_gce_switch_reaches_the_loss(monkeypatch):
   assert mlrc_noise.objective(_config("")) is objectives.cross_entropy
 
 
+@pytest.mark.job
 def test_tiny_noisy_job_with_every_switch(data_dir, tmp_path, monkeypatch):
   """noise=0.2 on 60 runlocal rows; the job with loss=gce, reweight=meta
   (one trusted row per relation) and clean=aum all on, one run: seconds."""
@@ -272,6 +273,7 @@ def test_tiny_noisy_job_with_every_switch(data_dir, tmp_path, monkeypatch):
   assert os.path.getsize(tmp_path / "noise.png") > 1000
 
 
+@pytest.mark.job
 def test_reweighting_on_the_transformer_learner(data_dir, tiny_bert_dir, tmp_path):
   """The learner interface carries the weights: on a tiny BERT (TACRED
   sample, dropout off) both gradient forms give the same weights of a real

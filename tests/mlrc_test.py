@@ -264,6 +264,7 @@ def test_unknown_algorithm_and_inner_optimizer():
 
 # The job on real data.
 
+@pytest.mark.job
 def test_mlrc_runlocal_on_semeval(data_dir, tmp_path, caplog, capsys, monkeypatch):
   pytest.importorskip("spacy")
   caplog.set_level("INFO")

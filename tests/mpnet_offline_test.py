@@ -44,6 +44,7 @@ def _ours(folder, ids, mask):
   return cfg, np.asarray(model.apply({"params": params}, ids, mask))
 
 
+@pytest.mark.job
 def test_real_mpnet_matches_pytorch(mpnet_dir):
   tok = hf_import.load_tokenizer(mpnet_dir)
   b = tok(SENTENCES, padding=True, return_tensors="np")

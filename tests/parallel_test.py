@@ -34,6 +34,7 @@ EIGHT = jax.device_count() == 8
 eight_only = pytest.mark.skipif(not EIGHT, reason="runs in the 8-device subprocess")
 
 
+@pytest.mark.job
 @pytest.mark.skipif(EIGHT, reason="this is the 8-device run")
 def test_on_eight_simulated_devices():
   """Every other test of this module, in pytest with 8 simulated CPU devices."""

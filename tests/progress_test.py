@@ -3,6 +3,8 @@ import io
 import json
 import os
 
+import pytest
+
 from noisy_meta.core import progress
 
 
@@ -32,6 +34,7 @@ def test_bar_only_on_a_terminal_unless_forced(monkeypatch):
   assert "2/3" in forced.getvalue()
 
 
+@pytest.mark.job
 def test_training_draws_one_bar_per_run(monkeypatch, capsys, data_dir, tmp_path):
   """A supervised run with the bar forced on: its steps on stderr, named after
   the workdir; the metrics files are the same as without it."""

@@ -26,6 +26,7 @@ def _tacred_aum_config(data_dir, patch):
   return config
 
 
+@pytest.mark.job
 def test_retacred_patch_is_the_ground_truth(data_dir, tmp_path):
   sample = os.path.join(data_dir, "tacred_sample")
   splits = {s: json.load(open(os.path.join(sample, f"{s}.json"))) for s in ("train", "dev",

@@ -218,6 +218,7 @@ def _tacred_config(arg, data_dir, tmp_path):
   return config
 
 
+@pytest.mark.job
 @pytest.mark.parametrize("model", ["pa_lstm", "cgcn"])
 def test_trainer_learns_the_tacred_sample_and_resumes(model, data_dir, tmp_path):
   config = _tacred_config(f"model={model},runlocal", data_dir, tmp_path)
@@ -244,6 +245,7 @@ def test_eval_every_scores_dev_every_nth_epoch_and_the_last(data_dir, tmp_path):
   assert [l["dev/epoch"] for l in lines if "dev/epoch" in l] == [2, 4, 5]
 
 
+@pytest.mark.job
 def test_semeval_runlocal_writes_official_answer_files(data_dir, tmp_path):
   pytest.importorskip("spacy")
   config = re_semeval.get_config("model=pa_lstm,runlocal")

@@ -67,6 +67,7 @@ def test_entity_start_pooling_equals_pytorch(data_dir, tiny_bert_dir):
   np.testing.assert_allclose(emb[idx, -1], last, atol=1e-4)
 
 
+@pytest.mark.job
 def test_trainer_learns_the_tacred_sample_and_resumes(data_dir, tiny_bert_dir, tmp_path):
   config = _config("model=transformer,runlocal", data_dir, tiny_bert_dir)
   config.num_epochs = 15
@@ -104,6 +105,7 @@ def test_mlrc_meta_training_moves_the_transformer(data_dir, tiny_bert_dir, tmp_p
   assert np.isfinite(log[-1]["meta/inner_loss_last"])
 
 
+@pytest.mark.job
 def test_aum_detection_on_the_transformer(data_dir, tiny_bert_dir, tmp_path):
   pytest.importorskip("spacy")
   from noisy_meta.trainers import aum  # pylint: disable=g-import-not-at-top

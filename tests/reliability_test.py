@@ -447,6 +447,7 @@ def _assert_only_renamed_into_place(workdir, rows):
   assert not [f for f in finals if ".tmp" in f]
 
 
+@pytest.mark.job
 def test_aum_job_killed_mid_epoch_resumes_to_the_same_csv_deterministic_and_atomic(
     tmp_path, data_dir, tiny_bert_dir):
   cache = tmp_path / "cache"
@@ -487,6 +488,7 @@ def _mlrc_args(*extra):
           "--config.model.hidden=32", "--config.model.attn_dim=32", *extra]
 
 
+@pytest.mark.job
 def test_mlrc_job_killed_in_meta_training_resumes_to_the_same_results(tmp_path, data_dir):
   pytest.importorskip("spacy")
   del data_dir  # NOISY_META_DATA_DIR holds it.
@@ -520,6 +522,7 @@ def test_mlrc_job_killed_in_meta_training_resumes_to_the_same_results(tmp_path, 
       ra["runs"][0]["baseline"], ra["runs"][0]["mlrc"])
 
 
+@pytest.mark.job
 def test_nan_in_relation_and_meta_steps_stops_and_keeps_checkpoints(tmp_path, data_dir):
   pytest.importorskip("spacy")
   from configs import mlrc_semeval  # pylint: disable=g-import-not-at-top

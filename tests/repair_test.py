@@ -141,6 +141,7 @@ def test_rows_reach_the_step_zero_weight_is_dropping(tmp_path):
     np.testing.assert_allclose(a * n_all / n_kept, b, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.job
 def test_every_repair_runs_in_the_aum_job_and_reports_what_it_won_back(tmp_path):
   config = _config(epochs=3)
   with config.unlocked():
@@ -193,6 +194,7 @@ def test_a_bad_repair_entry_is_one_line():
     validate.check(config)
 
 
+@pytest.mark.job
 @pytest.mark.parametrize("model", ["pa_lstm", "transformer"])
 def test_repairs_run_on_the_relation_learners(data_dir, tiny_bert_dir, tmp_path, model):
   """Co-teaching's two networks and soft targets through the relation

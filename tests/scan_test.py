@@ -116,6 +116,7 @@ def test_detectors_find_flipped_labels_and_the_ensemble_cuts_at_the_probe_count(
   assert abs(aum_lib.auroc(sampled["probe"], noisy) - aum_lib.auroc(scores["probe"], noisy)) < 0.05
 
 
+@pytest.mark.job
 @pytest.mark.skipif(not os.path.isdir(os.path.join(DATA, "sst2")),
                     reason="real SST-2 under ../shared/data is absent")
 def test_tiny_scan_of_real_sst2_writes_the_aum_artifacts_and_scores_the_noise(tmp_path,
