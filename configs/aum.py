@@ -128,6 +128,10 @@ def get_config(arg=None, task="cola", **task_defaults):
   # (those the job has: cleanlab needs detect.folds), chosen on the
   # benchmark's development datasets (docs/detectors.md).
   c.detect.ensemble = ("aum", "cleanlab", "probe")
+  # How the ensemble weighs its parts: equal, or label_free (each part by its
+  # separation of wrong labels estimated from the parts' rank covariances,
+  # no noise mask needed: noisy_meta/detectors.label_free_weights).
+  c.detect.ensemble_weights = "equal"
   c.detect.aum_percentile = 99  # AUM's own cut (Pleiss et al.: the 99th percentile).
   # The automatic cuts' mixture-proportion estimate uses cut points above
   # which at least this share of threshold samples lie.
@@ -213,6 +217,7 @@ AUM_RULES = {
     "detect.seed": rules.seed(),
     "detect.ensemble": rules.sequence(rules.choice(lambda: tuple(
         d for d in rules.names("noisy_meta.detectors:DETECTORS") if d != "ensemble"))),
+    "detect.ensemble_weights": rules.choice(("equal", "label_free")),
     "detect.aum_percentile": PERCENTILE,
     "detect.min_positive": rules.number(0, 1, open_lo=True, open_hi=True),
     "detect.frozen": rules.flag(),

@@ -228,9 +228,54 @@ def top_count(score, m):
   return top_share(score, m / max(len(score), 1))
 
 
-def rank_average(parts):
-  """The mean of the components' ranks in [0, 1] ({name: score [N]})."""
-  return np.mean([ranks(v) for v in parts.values()], axis=0)
+def rank_average(parts, weights=None):
+  """The mean of the components' ranks in [0, 1] ({name: score [N]}),
+  weighted by `weights` ({name: w >= 0}, not all 0) when given."""
+  if weights is None:
+    return np.mean([ranks(v) for v in parts.values()], axis=0)
+  w = np.array([weights[k] for k in parts], np.float64)
+  return np.tensordot(w / w.sum(), [ranks(v) for v in parts.values()], axes=1)
+
+
+def label_free_separations(parts, iterations=200):
+  """Each part's separation of wrong from right labels, estimated without
+  labels ({name: s}, s ~ AUROC - 1/2 up to one common factor).
+
+  If parts' scores are independent given whether a label is wrong, the
+  covariance of two parts' ranks R_i, R_j in [0, 1] is
+  rho (1 - rho)(AUC_i - 1/2)(AUC_j - 1/2) (rho the noise rate; E[R | wrong]
+  - E[R | right] = AUC - 1/2): rank one off the diagonal, the idea of
+  SUMMA (Ahsen, Vogel and Stolovitzky, JMLR 2019). s is the least-squares
+  rank-one fit s_i s_j ~ C_ij over the pairs i != j (alternating updates,
+  s >= 0; with three parts s_0^2 = C_01 C_02 / C_12 exactly), so a part
+  that sees nothing gets about 0 without spoiling the others. Needs three
+  parts or more (with fewer, every part gets 1). Parts that err together
+  (two fine-tuned models of one encoder) inflate each other's estimates:
+  the ratios are what `label_free_weights` uses."""
+  names = list(parts)
+  m = len(names)
+  if m < 3:
+    return {k: 1.0 for k in names}
+  cov = np.cov(np.stack([ranks(parts[k]) for k in names]))
+  off = cov - np.diag(np.diag(cov))
+  s = np.sqrt(np.maximum(off.max(1), 0.0))  # A start on the right scale.
+  for _ in range(iterations):
+    for i in range(m):
+      others = np.arange(m) != i
+      denom = (s[others] ** 2).sum()
+      s[i] = max(off[i, others] @ s[others] / denom, 0.0) if denom > 0 else 0.0
+  return {k: float(v) for k, v in zip(names, s)}
+
+
+def label_free_weights(parts):
+  """Weights of the parts of a rank average, from `label_free_separations`:
+  proportional to each part's estimated separation (a part with none gets
+  0); equal when no part has any."""
+  sep = label_free_separations(parts)
+  total = sum(sep.values())
+  if total <= 0:
+    return {k: 1.0 / len(sep) for k in sep}
+  return {k: v / total for k, v in sep.items()}
 
 
 def score_all(ev, cfg, seconds=None, probs_out=None):
@@ -318,13 +363,21 @@ def score_all(ev, cfg, seconds=None, probs_out=None):
 
   parts = {name: scores[name] for name in cfg.ensemble if name in scores}
   if parts:
-    scores["ensemble"] = rank_average(parts)
+    weights = None
+    if cfg.get("ensemble_weights", "equal") == "label_free":
+      weights = label_free_weights(parts)
+      notes["ensemble_weights"] = {k: round(v, 4) for k, v in weights.items()}
+    scores["ensemble"] = rank_average(parts, weights)
     notes["ensemble_parts"] = list(parts)
     # How many to flag: confident learning on the mean out-of-fold
-    # probabilities of its parts (of every model, when no part has them).
-    probs = [oof[k] for k in parts if k in oof] or list(oof.values())
+    # probabilities of its parts (of every model, when no part has them),
+    # weighted as the ranks are.
+    have = [k for k in parts if k in oof]
+    probs = [oof[k] for k in have] or list(oof.values())
     if probs:
-      oof["ensemble"] = np.mean(probs, 0)
+      w = [weights[k] for k in have] if weights and have and sum(
+          weights[k] for k in have) > 0 else None
+      oof["ensemble"] = np.average(probs, axis=0, weights=w)
       notes["ensemble_count"] = m = label_issue_count(given, oof["ensemble"])
       flags["ensemble"] = top_count(scores["ensemble"], m)
   if probs_out is not None:

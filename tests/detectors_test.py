@@ -67,6 +67,80 @@ def test_ranks_average_ties():
   np.testing.assert_allclose(detectors.ranks([3.0, 1.0, 3.0, 2.0]), [2.5 / 3, 0, 2.5 / 3, 1 / 3])
 
 
+def _independent_detectors(aurocs, n=40000, rate=0.2, seed=0):
+  """Scores independent given the label being wrong: a normal shifted by
+  d = sqrt(2) Phi^-1(AUROC) for wrong labels (AUROC of N(d, 1) vs N(0, 1))."""
+  from scipy import stats  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(seed)
+  wrong = rng.random(n) < rate
+  parts = {f"d{i}": rng.normal(size=n) + np.sqrt(2) * stats.norm.ppf(a) * wrong
+           for i, a in enumerate(aurocs)}
+  return parts, wrong
+
+
+def test_label_free_separations_recover_each_parts_auroc():
+  """Under conditional independence the rank covariances are rank one:
+  C_ij = rho (1 - rho)(AUC_i - 1/2)(AUC_j - 1/2); the estimate over
+  sqrt(rho (1 - rho)) is each part's AUROC - 1/2, and a part that sees
+  nothing gets (about) nothing."""
+  from sklearn import metrics  # pylint: disable=g-import-not-at-top
+  aurocs = (0.95, 0.85, 0.7, 0.5)
+  parts, wrong = _independent_detectors(aurocs)
+  sep = detectors.label_free_separations(parts)
+  scale = np.sqrt(wrong.mean() * (1 - wrong.mean()))
+  for name, a in zip(parts, aurocs):
+    got = metrics.roc_auc_score(wrong, parts[name]) - 0.5  # This sample's own AUROC.
+    assert sep[name] / scale == pytest.approx(got, abs=0.02), (name, a)
+  w = detectors.label_free_weights(parts)
+  assert sum(w.values()) == pytest.approx(1.0)
+  assert w["d0"] > w["d1"] > w["d2"] > 3 * w["d3"]
+  # By hand, three parts: s_0^2 = C_01 C_02 / C_12 from the rank covariance
+  # (the rank-one fit is exact there).
+  three = {k: parts[k] for k in ("d0", "d1", "d2")}
+  c = np.cov(np.stack([detectors.ranks(v) for v in three.values()]))
+  assert detectors.label_free_separations(three)["d0"] == pytest.approx(
+      np.sqrt(c[0, 1] * c[0, 2] / c[1, 2]), rel=1e-6)
+  # Fewer than three parts: nothing to estimate, equal weights.
+  assert detectors.label_free_weights({"a": parts["d0"], "b": parts["d3"]}) == {
+      "a": 0.5, "b": 0.5}
+
+
+def test_weighted_rank_average_and_a_weak_part_that_no_longer_pulls():
+  """The weighted average by hand; with one strong, two middling and one
+  useless part, equal weights fall below the best part, the label-free
+  weights do not."""
+  from sklearn import metrics  # pylint: disable=g-import-not-at-top
+  x = {"a": np.array([3.0, 1.0, 2.0]), "b": np.array([1.0, 2.0, 3.0])}
+  np.testing.assert_allclose(detectors.rank_average(x, {"a": 3.0, "b": 1.0}),
+                             [0.75 * 1 + 0.25 * 0, 0.75 * 0 + 0.25 * 0.5,
+                              0.75 * 0.5 + 0.25 * 1])
+  np.testing.assert_allclose(detectors.rank_average(x), detectors.rank_average(
+      x, {"a": 1.0, "b": 1.0}))
+  parts, wrong = _independent_detectors((0.97, 0.75, 0.75, 0.5), seed=1)
+  auc = lambda s: metrics.roc_auc_score(wrong, s)
+  equal = auc(detectors.rank_average(parts))
+  weighted = auc(detectors.rank_average(parts, detectors.label_free_weights(parts)))
+  assert equal < auc(parts["d0"]) - 0.01 < weighted
+
+
+def test_score_all_weighs_the_ensemble_without_labels_when_asked():
+  ev, noisy = _synthetic_evidence()
+  cfg = _detect_config(ensemble_weights="label_free")
+  scores, _, notes = detectors.score_all(ev, cfg)
+  w = notes["ensemble_weights"]
+  assert set(w) == {"aum", "cleanlab", "probe"} and sum(w.values()) == pytest.approx(1, abs=1e-3)
+  want = detectors.rank_average({k: scores[k] for k in w}, w)
+  np.testing.assert_allclose(scores["ensemble"], want, atol=1e-3)
+  table = detectors.evaluate(scores, {}, noisy)
+  assert table["ensemble"]["auroc"] > 0.8
+  # report.md names the weights.
+  from noisy_meta.reports import aum_markdown  # pylint: disable=g-import-not-at-top
+  summary = {"metric": "accuracy", "noisy": 0,
+             "detectors": {"notes": notes, "table": {}, "chosen": "ensemble", "cleaning": {}}}
+  line = [l for l in aum_markdown.detector_lines(summary) if "averages the ranks" in l]
+  assert line and f"aum (weight {w['aum']:.2f})" in line[0] and "label_free" in line[0]
+
+
 def test_best_bin_estimate_recovers_the_mixture_share():
   rng = np.random.default_rng(0)
   for share in (0.1, 0.3):

@@ -3,6 +3,10 @@ recomputed from the benchmark's cells (bench.research.detectors) without trainin
 
   python -m bench.research.detector_variants --cells=runs/bench/det1k --seeds=100
   python -m bench.research.detector_variants --cells=runs/bench/det1k --seeds=101,102   # the check
+  python -m bench.research.detector_variants --cells=runs/bench/repair_cpu --seeds=any
+
+A variant `a+b+c@label_free` weighs its parts by their separations
+estimated without the noise mask (noisy_meta.detectors.label_free_weights).
 
 Reads each noisy cell's examples.csv (`score_*` columns, the injected
 `noisy` column) and prints, per variant (a `+`-joined list of detectors,
@@ -28,13 +32,16 @@ VARIANTS = [
     "aum+cleanlab+probe", "aum+probe", "cleanlab+probe", "aum+cleanlab",
     "aum_two_runs+cleanlab+probe", "aum_eval+cleanlab+probe", "confidence+cleanlab+probe",
     "aum+cleanlab+probe+knn_tuned", "aum+cleanlab+probe+simifeat", "aum+cleanlab+probe+probe",
-    "aum+knn", "aum+simifeat"]
+    "aum+knn", "aum+simifeat", "aum+cleanlab+probe@label_free",
+    "aum+cleanlab+probe+knn_tuned@label_free", "aum+cleanlab+probe+simifeat@label_free",
+    "aum+aum_two_runs+cleanlab+probe+knn+simifeat+loss@label_free"]
 
 
 def define_flags(fv):
   flags.DEFINE_string("cells", "runs/bench/det1k", "The benchmark's --out folder.",
                       flag_values=fv)
-  flags.DEFINE_string("seeds", "100", "Noise seeds of the cells to read.", flag_values=fv)
+  flags.DEFINE_string("seeds", "100", "Noise seeds of the cells to read (`any`: every cell, "
+                      "named with a seed or not, as the repair grid's).", flag_values=fv)
   flags.DEFINE_list("variants", VARIANTS, "Rank averages to score (detectors joined by +).",
                     flag_values=fv)
   flags.DEFINE_string("out", "", "Also write the markdown table here.", flag_values=fv)
@@ -50,10 +57,17 @@ def read_cell(path):
 
 
 def variant_score(scores, variant):
-  """The rank average of the variant's detectors (None if one is missing)."""
-  parts = variant.split("+")
+  """The rank average of the variant's detectors (None if one is missing);
+  `a+b+c@label_free` weighs them by detectors.label_free_weights."""
+  names, _, weighting = variant.partition("@")
+  parts = names.split("+")
   if any(p not in scores for p in parts):
     return None
+  if weighting == "label_free":
+    by_name = {p: scores[p] for p in parts}
+    return detectors.rank_average(by_name, detectors.label_free_weights(by_name))
+  if weighting:
+    raise SystemExit(f"variant {variant}: unknown weighting {weighting!r} (label_free)")
   # A repeated name counts twice (a weight of 2).
   return np.mean([detectors.ranks(scores[p]) for p in parts], axis=0)
 
@@ -74,7 +88,8 @@ def main(argv=None):
   seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
   cells = {}
   for seed in seeds:
-    for path in sorted(glob.glob(os.path.join(args.cells, "cells", f"*_s{seed}",
+    pattern = "*" if seed == "any" else f"*_s{seed}"
+    for path in sorted(glob.glob(os.path.join(args.cells, "cells", pattern,
                                               "examples.csv"))):
       name = os.path.basename(os.path.dirname(path))
       scores, noisy = read_cell(path)

@@ -242,8 +242,11 @@ def detector_lines(summary, seconds=None):
                         if k.endswith("_count")) or "none (no out-of-fold probabilities)")
            + "."]
   if notes.get("ensemble_parts"):
-    lines += ["", "The ensemble averages the ranks of: " + ", ".join(notes["ensemble_parts"])
-              + "."]
+    w = notes.get("ensemble_weights")
+    lines += ["", "The ensemble averages the ranks of: " + (", ".join(
+        f"{k} (weight {w[k]:.2f})" for k in notes["ensemble_parts"]) + " (weights estimated "
+        "without labels from the parts' rank covariances: detect.ensemble_weights=label_free)"
+        if w else ", ".join(notes["ensemble_parts"])) + "."]
   noisy = summary.get("noisy")
   head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
           if noisy else "| detector | flagged (no noise injected) | seconds |")
