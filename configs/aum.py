@@ -132,6 +132,10 @@ def get_config(arg=None, task="cola", **task_defaults):
   # separation of wrong labels estimated from the parts' rank covariances,
   # no noise mask needed: noisy_meta/detectors.label_free_weights).
   c.detect.ensemble_weights = "equal"
+  # How many the ensemble flags: count (confident learning's count of label
+  # issues on its parts' out-of-fold probabilities) or min (the smaller of
+  # that and AUM's own cut's count).
+  c.detect.ensemble_cut = "count"
   c.detect.aum_percentile = 99  # AUM's own cut (Pleiss et al.: the 99th percentile).
   # The automatic cuts' mixture-proportion estimate uses cut points above
   # which at least this share of threshold samples lie.
@@ -218,6 +222,7 @@ AUM_RULES = {
     "detect.ensemble": rules.sequence(rules.choice(lambda: tuple(
         d for d in rules.names("noisy_meta.detectors:DETECTORS") if d != "ensemble"))),
     "detect.ensemble_weights": rules.choice(("equal", "label_free")),
+    "detect.ensemble_cut": rules.choice(("count", "min")),
     "detect.aum_percentile": PERCENTILE,
     "detect.min_positive": rules.number(0, 1, open_lo=True, open_hi=True),
     "detect.frozen": rules.flag(),
