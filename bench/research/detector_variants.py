@@ -72,6 +72,30 @@ def variant_score(scores, variant):
   return np.mean([detectors.ranks(scores[p]) for p in parts], axis=0)
 
 
+def read_counts(path):
+  """{detector: rows its automatic cut flagged} from a cell's `flag_*` columns."""
+  with open(path, newline="", encoding="utf-8") as f:
+    rows = list(csv.DictReader(f))
+  return {k[len("flag_"):]: sum(r[k] == "1" for r in rows) for k in rows[0]
+          if k.startswith("flag_")}
+
+
+def cut_rows(name, scores, noisy, counts):
+  """The ensemble's automatic cuts on one cell: F1 of its top m at
+  confident learning's count (the job's flag_ensemble) and at the smaller
+  of that and AUM's cut's count (detect.ensemble_cut=min), against the best
+  F1 over all cuts. None without the two counts."""
+  if "ensemble" not in counts or "aum" not in counts or "ensemble" not in scores:
+    return None
+  s = scores["ensemble"]
+  f1 = lambda m: aum_lib.detection_scores(detectors.top_count(s, m), noisy)["f1"]
+  best = detectors.best_f1(s, noisy)
+  m_cl, m_min = counts["ensemble"], min(counts["ensemble"], counts["aum"])
+  return (f"| {name} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | {counts['aum']} | "
+          f"{m_min} | {f1(m_min):.3f} | {best:.3f} | {f1(m_cl) / best:.2f} | "
+          f"{f1(m_min) / best:.2f} |")
+
+
 def table(cells, variants):
   """{variant: {cell: (auroc, ap)}}."""
   out = {v: {} for v in variants}
@@ -86,7 +110,7 @@ def table(cells, variants):
 def main(argv=None):
   args = cli.parse(argv, define_flags, __doc__)
   seeds = [s.strip() for s in args.seeds.split(",") if s.strip()]
-  cells = {}
+  cells, counts = {}, {}
   for seed in seeds:
     pattern = "*" if seed == "any" else f"*_s{seed}"
     for path in sorted(glob.glob(os.path.join(args.cells, "cells", pattern,
@@ -95,6 +119,7 @@ def main(argv=None):
       scores, noisy = read_cell(path)
       if noisy.any():
         cells[name] = (scores, noisy)
+        counts[name] = read_counts(path)
   if not cells:
     raise SystemExit(f"No finished noisy cells of seeds {seeds} in {args.cells}/cells.")
   res = table(cells, args.variants)
@@ -110,6 +135,13 @@ def main(argv=None):
     p = [per[c][1] for c in cells]
     lines.append(f"| {v} | " + " | ".join(f"{x:.3f}" for x in a)
                  + f" | {np.mean(a):.3f} | {np.mean(p):.3f} |")
+  cuts = [r for r in (cut_rows(short[c], *cells[c], counts[c]) for c in cells) if r]
+  if cuts:
+    lines += ["", "The ensemble's automatic cut (equal weights): F1 of its top m, m confident "
+              "learning's count (`count`) or the smaller of that and AUM's cut's "
+              "(`min`), and each as a share of the best F1 over all cuts.", "",
+              "| cell | wrong | count m | F1 | AUM's cut m | min m | F1 | best F1 | "
+              "count / best | min / best |", "|---" * 10 + "|"] + cuts
   output.publish("\n".join(lines) + "\n", args.out)
 
 
