@@ -133,8 +133,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   # no noise mask needed: noisy_meta/detectors.label_free_weights).
   c.detect.ensemble_weights = "equal"
   # How many the ensemble flags: count (confident learning's count of label
-  # issues on its parts' out-of-fold probabilities) or min (the smaller of
-  # that and AUM's own cut's count).
+  # issues on its parts' out-of-fold probabilities) or min (the smallest of
+  # that, AUM's own cut's count and the threshold samples' mixture estimate,
+  # aum_bbe's).
   c.detect.ensemble_cut = "count"
   c.detect.aum_percentile = 99  # AUM's own cut (Pleiss et al.: the 99th percentile).
   # The automatic cuts' mixture-proportion estimate uses cut points above

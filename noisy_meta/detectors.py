@@ -380,10 +380,11 @@ def score_all(ev, cfg, seconds=None, probs_out=None):
       oof["ensemble"] = np.average(probs, axis=0, weights=w)
       notes["ensemble_count"] = m = label_issue_count(given, oof["ensemble"])
       if cfg.get("ensemble_cut", "count") == "min":
-        # Both estimates count clean rows a weak model has not fitted as
-        # wrong (they over-flag, not under-): the smaller is the better.
+        # Every estimate counts clean rows a weak model has not fitted as
+        # wrong (they over-flag, not under-): the smallest is the best.
         notes["ensemble_count_cl"] = m
-        notes["ensemble_count"] = m = min(m, int(flags["aum"].sum()))
+        notes["ensemble_count"] = m = min(m, int(flags["aum"].sum()),
+                                          int(flags["aum_bbe"].sum()))
       flags["ensemble"] = top_count(scores["ensemble"], m)
   if probs_out is not None:
     probs_out.update(oof)

@@ -206,10 +206,11 @@ def test_detector_variants_cut_rows_by_hand():
   import numpy as np  # pylint: disable=g-import-not-at-top
   noisy = np.array([1, 1, 0, 0, 0, 1, 0, 0], bool)
   s = np.array([8, 7, 6, 5, 4, 3, 2, 1.0])  # The top 2 are wrong, the 6th too.
-  row = detector_variants.cut_rows("c", {"ensemble": s}, noisy, {"ensemble": 4, "aum": 2})
+  row = detector_variants.cut_rows("c", {"ensemble": s}, noisy,
+                                   {"ensemble": 4, "aum": 5, "aum_bbe": 2})
   # count: top 4 -> 2 of 3 found, precision 1/2: F1 4/7; min: top 2 -> F1 0.8;
   # best: top 2 (0.8) or top 6 (F1 2*3/(6+3) = 0.667).
-  assert row == ("| c | 3 | 4 | 0.571 | 2 | 2 | 0.800 | 0.800 | 0.71 | 1.00 |")
+  assert row == ("| c | 3 | 4 | 0.571 | 5 | 2 | 2 | 0.800 | 0.800 | 0.71 | 1.00 |")
   assert detector_variants.cut_rows("c", {"ensemble": s}, noisy, {"ensemble": 4}) is None
 
 

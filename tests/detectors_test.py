@@ -139,16 +139,19 @@ def test_score_all_weighs_the_ensemble_without_labels_when_asked():
              "detectors": {"notes": notes, "table": {}, "chosen": "ensemble", "cleaning": {}}}
   line = [l for l in aum_markdown.detector_lines(summary) if "averages the ranks" in l]
   assert line and f"aum (weight {w['aum']:.2f})" in line[0] and "label_free" in line[0]
-  # ensemble_cut=min: the smaller of confident learning's count and AUM's cut.
+  # ensemble_cut=min: the smallest of confident learning's count, AUM's cut's
+  # and the mixture estimate's.
   _, flags, notes = detectors.score_all(ev, _detect_config(ensemble_cut="min"))
-  assert notes["ensemble_count"] == notes["ensemble_count_cl"] < flags["aum"].sum()
-  # A stricter AUM cut (its 50th percentile) flags fewer: that count wins.
+  assert notes["ensemble_count"] == min(notes["ensemble_count_cl"], flags["aum"].sum(),
+                                        flags["aum_bbe"].sum())
+  # A stricter AUM cut (its 50th percentile) flags fewer than the others: it wins.
   _, flags, notes = detectors.score_all(ev, _detect_config(ensemble_cut="min",
                                                            aum_percentile=50))
-  assert notes["ensemble_count"] == flags["aum"].sum() < notes["ensemble_count_cl"]
+  assert notes["ensemble_count"] == flags["aum"].sum() < min(notes["ensemble_count_cl"],
+                                                             flags["aum_bbe"].sum())
   assert flags["ensemble"].sum() == notes["ensemble_count"]
   summary["detectors"]["notes"] = notes
-  assert any(f"confident learning's count ({notes['ensemble_count_cl']})" in l
+  assert any(f"confident learning's count ({notes['ensemble_count_cl']}), AUM's" in l
              for l in aum_markdown.detector_lines(summary))
 
 

@@ -82,18 +82,19 @@ def read_counts(path):
 
 def cut_rows(name, scores, noisy, counts):
   """The ensemble's automatic cuts on one cell: F1 of its top m at
-  confident learning's count (the job's flag_ensemble) and at the smaller
-  of that and AUM's cut's count (detect.ensemble_cut=min), against the best
-  F1 over all cuts. None without the two counts."""
-  if "ensemble" not in counts or "aum" not in counts or "ensemble" not in scores:
+  confident learning's count (the job's flag_ensemble) and at the smallest
+  of that, AUM's cut's count and aum_bbe's (detect.ensemble_cut=min),
+  against the best F1 over all cuts. None without the three counts."""
+  if any(k not in counts for k in ("ensemble", "aum", "aum_bbe")) or "ensemble" not in scores:
     return None
   s = scores["ensemble"]
   f1 = lambda m: aum_lib.detection_scores(detectors.top_count(s, m), noisy)["f1"]
   best = detectors.best_f1(s, noisy)
-  m_cl, m_min = counts["ensemble"], min(counts["ensemble"], counts["aum"])
+  m_cl = counts["ensemble"]
+  m_min = min(m_cl, counts["aum"], counts["aum_bbe"])
   return (f"| {name} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | {counts['aum']} | "
-          f"{m_min} | {f1(m_min):.3f} | {best:.3f} | {f1(m_cl) / best:.2f} | "
-          f"{f1(m_min) / best:.2f} |")
+          f"{counts['aum_bbe']} | {m_min} | {f1(m_min):.3f} | {best:.3f} | "
+          f"{f1(m_cl) / best:.2f} | {f1(m_min) / best:.2f} |")
 
 
 def table(cells, variants):
@@ -138,10 +139,10 @@ def main(argv=None):
   cuts = [r for r in (cut_rows(short[c], *cells[c], counts[c]) for c in cells) if r]
   if cuts:
     lines += ["", "The ensemble's automatic cut (equal weights): F1 of its top m, m confident "
-              "learning's count (`count`) or the smaller of that and AUM's cut's "
-              "(`min`), and each as a share of the best F1 over all cuts.", "",
-              "| cell | wrong | count m | F1 | AUM's cut m | min m | F1 | best F1 | "
-              "count / best | min / best |", "|---" * 10 + "|"] + cuts
+              "learning's count (`count`) or the smallest of that, AUM's cut's and "
+              "aum_bbe's (`min`), and each as a share of the best F1 over all cuts.", "",
+              "| cell | wrong | count m | F1 | AUM's cut m | aum_bbe m | min m | F1 | best F1 | "
+              "count / best | min / best |", "|---" * 11 + "|"] + cuts
   output.publish("\n".join(lines) + "\n", args.out)
 
 

@@ -240,8 +240,9 @@ def detector_lines(summary, seconds=None):
            + "; estimated number (confident learning on out-of-fold probabilities): "
            + (", ".join(f"{k.replace('_count', '')} {v}" for k, v in notes.items()
                         if k.endswith("_count")) or "none (no out-of-fold probabilities)")
-           + "." + (f" The ensemble flags the smaller of confident learning's count "
-                    f"({notes['ensemble_count_cl']}) and AUM's cut's (detect.ensemble_cut=min)."
+           + "." + (f" The ensemble flags the smallest of confident learning's count "
+                    f"({notes['ensemble_count_cl']}), AUM's cut's and aum_bbe's "
+                    "(detect.ensemble_cut=min)."
                     if "ensemble_count_cl" in notes else "")]
   if notes.get("ensemble_parts"):
     w = notes.get("ensemble_weights")
