@@ -132,6 +132,9 @@ def get_config(arg=None, task="cola", **task_defaults):
   # separation of wrong labels estimated from the parts' rank covariances,
   # no noise mask needed: noisy_meta/detectors.label_free_weights).
   c.detect.ensemble_weights = "equal"
+  # Parts whose label-free separation is under this share of the best part's
+  # leave the ensemble first (0: keep every part; detectors.keep_strong).
+  c.detect.ensemble_keep = 0.0
   # How many the ensemble flags: count (confident learning's count of label
   # issues on its parts' out-of-fold probabilities) or min (the smallest of
   # that, AUM's own cut's count and the threshold samples' mixture estimate,
@@ -224,6 +227,7 @@ AUM_RULES = {
         d for d in rules.names("noisy_meta.detectors:DETECTORS") if d != "ensemble"))),
     "detect.ensemble_weights": rules.choice(("equal", "label_free")),
     "detect.ensemble_cut": rules.choice(("count", "min")),
+    "detect.ensemble_keep": rules.number(0, 1),
     "detect.aum_percentile": PERCENTILE,
     "detect.min_positive": rules.number(0, 1, open_lo=True, open_hi=True),
     "detect.frozen": rules.flag(),

@@ -267,6 +267,16 @@ def label_free_separations(parts, iterations=200):
   return {k: float(v) for k, v in zip(names, s)}
 
 
+def keep_strong(parts, keep):
+  """The parts whose label-free separation is at least `keep` times the
+  largest ({name: score}), and every part's separation over the largest.
+  keep 0 keeps all."""
+  sep = label_free_separations(parts)
+  top = max(sep.values())
+  share = {k: (v / top if top > 0 else 1.0) for k, v in sep.items()}
+  return {k: v for k, v in parts.items() if share[k] >= keep - 1e-12}, share
+
+
 def label_free_weights(parts):
   """Weights of the parts of a rank average, from `label_free_separations`:
   proportional to each part's estimated separation (a part with none gets
@@ -362,6 +372,10 @@ def score_all(ev, cfg, seconds=None, probs_out=None):
   scores["prior"] = 1.0 - (np.bincount(given, minlength=c) / n)[given]
 
   parts = {name: scores[name] for name in cfg.ensemble if name in scores}
+  keep = cfg.get("ensemble_keep", 0.0)
+  if parts and keep > 0:
+    parts, share = keep_strong(parts, keep)
+    notes["ensemble_separation_shares"] = {k: round(v, 4) for k, v in share.items()}
   if parts:
     weights = None
     if cfg.get("ensemble_weights", "equal") == "label_free":

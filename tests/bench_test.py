@@ -210,8 +210,13 @@ def test_detector_variants_cut_rows_by_hand():
                                    {"ensemble": 4, "aum": 5, "aum_bbe": 2})
   # count: top 4 -> 2 of 3 found, precision 1/2: F1 4/7; min: top 2 -> F1 0.8;
   # best: top 2 (0.8) or top 6 (F1 2*3/(6+3) = 0.667).
-  assert row == ("| c | 3 | 4 | 0.571 | 5 | 2 | 2 | 0.800 | 0.800 | 0.71 | 1.00 |")
+  assert row == ("| c | ensemble | 3 | 4 | 0.571 | 5 | 2 | 2 | 0.800 | 0.800 | 0.71 | 1.00 |")
   assert detector_variants.cut_rows("c", {"ensemble": s}, noisy, {"ensemble": 4}) is None
+  # Another score (a variant) at the same counts: reversed, its top 4 (rows 7-4)
+  # hold one wrong row: F1 2/7; its top 2 none; its best cut flags all 8: 6/11.
+  row = detector_variants.cut_rows("c", {"ensemble": s, "x": -s}, noisy,
+                                   {"ensemble": 4, "aum": 5, "aum_bbe": 2}, "x")
+  assert row == "| c | x | 3 | 4 | 0.286 | 5 | 2 | 2 | 0.000 | 0.545 | 0.52 | 0.00 |", row
 
 
 def test_detector_bench_cleaning_command_passes_literal_tuples():

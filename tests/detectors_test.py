@@ -123,6 +123,19 @@ def test_weighted_rank_average_and_a_weak_part_that_no_longer_pulls():
   assert equal < auc(parts["d0"]) - 0.01 < weighted
 
 
+def test_keep_strong_drops_the_parts_far_below_the_best():
+  parts, wrong = _independent_detectors((0.95, 0.9, 0.7), seed=2)
+  kept, share = detectors.keep_strong(parts, 0.85)
+  assert list(kept) == ["d0", "d1"] and share["d0"] == 1.0 and share["d2"] < 0.5
+  assert list(detectors.keep_strong(parts, 0.0)[0]) == ["d0", "d1", "d2"]
+  ev, _ = _synthetic_evidence()
+  _, _, notes = detectors.score_all(ev, _detect_config(ensemble_keep=1.0))
+  # keep 1: only the part with the largest separation stays.
+  assert len(notes["ensemble_parts"]) == 1
+  best = max(notes["ensemble_separation_shares"], key=notes["ensemble_separation_shares"].get)
+  assert notes["ensemble_parts"] == [best]
+
+
 def test_score_all_weighs_the_ensemble_without_labels_when_asked():
   ev, noisy = _synthetic_evidence()
   cfg = _detect_config(ensemble_weights="label_free")

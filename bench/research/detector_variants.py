@@ -6,7 +6,9 @@ recomputed from the benchmark's cells (bench.research.detectors) without trainin
   python -m bench.research.detector_variants --cells=runs/bench/repair_cpu --seeds=any
 
 A variant `a+b+c@label_free` weighs its parts by their separations
-estimated without the noise mask (noisy_meta.detectors.label_free_weights).
+estimated without the noise mask (noisy_meta.detectors.label_free_weights);
+`a+b+c@keep0.85` averages only the parts whose estimated separation is at
+least 0.85 of the best part's (detectors.keep_strong, detect.ensemble_keep).
 
 Reads each noisy cell's examples.csv (`score_*` columns, the injected
 `noisy` column) and prints, per variant (a `+`-joined list of detectors,
@@ -34,7 +36,9 @@ VARIANTS = [
     "aum+cleanlab+probe+knn_tuned", "aum+cleanlab+probe+simifeat", "aum+cleanlab+probe+probe",
     "aum+knn", "aum+simifeat", "aum+cleanlab+probe@label_free",
     "aum+cleanlab+probe+knn_tuned@label_free", "aum+cleanlab+probe+simifeat@label_free",
-    "aum+aum_two_runs+cleanlab+probe+knn+simifeat+loss@label_free"]
+    "aum+aum_two_runs+cleanlab+probe+knn+simifeat+loss@label_free",
+    "aum+cleanlab+probe@keep0.8", "aum+cleanlab+probe@keep0.85", "aum+cleanlab+probe@keep0.9",
+    "aum+cleanlab+probe@keep0.95"]
 
 
 def define_flags(fv):
@@ -44,6 +48,8 @@ def define_flags(fv):
                       "named with a seed or not, as the repair grid's).", flag_values=fv)
   flags.DEFINE_list("variants", VARIANTS, "Rank averages to score (detectors joined by +).",
                     flag_values=fv)
+  flags.DEFINE_list("cut_variants", ["aum+cleanlab+probe@keep0.85"], "Variants whose "
+                    "automatic cuts are scored beside the job's ensemble's.", flag_values=fv)
   flags.DEFINE_string("out", "", "Also write the markdown table here.", flag_values=fv)
 
 
@@ -58,16 +64,24 @@ def read_cell(path):
 
 def variant_score(scores, variant):
   """The rank average of the variant's detectors (None if one is missing);
-  `a+b+c@label_free` weighs them by detectors.label_free_weights."""
+  `a+b+c@label_free` weighs them by detectors.label_free_weights,
+  `a+b+c@keep0.85` averages those detectors.keep_strong keeps."""
   names, _, weighting = variant.partition("@")
   parts = names.split("+")
   if any(p not in scores for p in parts):
     return None
+  by_name = {p: scores[p] for p in parts}
   if weighting == "label_free":
-    by_name = {p: scores[p] for p in parts}
     return detectors.rank_average(by_name, detectors.label_free_weights(by_name))
+  if weighting.startswith("keep"):
+    try:
+      keep = float(weighting[len("keep"):])
+    except ValueError:
+      raise SystemExit(f"variant {variant}: give keep<share>, e.g. @keep0.85") from None
+    return detectors.rank_average(detectors.keep_strong(by_name, keep)[0])
   if weighting:
-    raise SystemExit(f"variant {variant}: unknown weighting {weighting!r} (label_free)")
+    raise SystemExit(f"variant {variant}: unknown weighting {weighting!r} "
+                     "(label_free, keep<share>)")
   # A repeated name counts twice (a weight of 2).
   return np.mean([detectors.ranks(scores[p]) for p in parts], axis=0)
 
@@ -80,19 +94,19 @@ def read_counts(path):
           if k.startswith("flag_")}
 
 
-def cut_rows(name, scores, noisy, counts):
+def cut_rows(name, scores, noisy, counts, variant="ensemble"):
   """The ensemble's automatic cuts on one cell: F1 of its top m at
   confident learning's count (the job's flag_ensemble) and at the smallest
   of that, AUM's cut's count and aum_bbe's (detect.ensemble_cut=min),
   against the best F1 over all cuts. None without the three counts."""
-  if any(k not in counts for k in ("ensemble", "aum", "aum_bbe")) or "ensemble" not in scores:
+  s = scores.get("ensemble") if variant == "ensemble" else variant_score(scores, variant)
+  if any(k not in counts for k in ("ensemble", "aum", "aum_bbe")) or s is None:
     return None
-  s = scores["ensemble"]
   f1 = lambda m: aum_lib.detection_scores(detectors.top_count(s, m), noisy)["f1"]
   best = detectors.best_f1(s, noisy)
   m_cl = counts["ensemble"]
   m_min = min(m_cl, counts["aum"], counts["aum_bbe"])
-  return (f"| {name} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | {counts['aum']} | "
+  return (f"| {name} | {variant} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | {counts['aum']} | "
           f"{counts['aum_bbe']} | {m_min} | {f1(m_min):.3f} | {best:.3f} | "
           f"{f1(m_cl) / best:.2f} | {f1(m_min) / best:.2f} |")
 
@@ -136,13 +150,15 @@ def main(argv=None):
     p = [per[c][1] for c in cells]
     lines.append(f"| {v} | " + " | ".join(f"{x:.3f}" for x in a)
                  + f" | {np.mean(a):.3f} | {np.mean(p):.3f} |")
-  cuts = [r for r in (cut_rows(short[c], *cells[c], counts[c]) for c in cells) if r]
+  cuts = [r for c in cells for v in dict.fromkeys(["ensemble"] + args.cut_variants)
+          for r in [cut_rows(short[c], *cells[c], counts[c], v)] if r]
   if cuts:
-    lines += ["", "The ensemble's automatic cut (equal weights): F1 of its top m, m confident "
-              "learning's count (`count`) or the smallest of that, AUM's cut's and "
-              "aum_bbe's (`min`), and each as a share of the best F1 over all cuts.", "",
-              "| cell | wrong | count m | F1 | AUM's cut m | aum_bbe m | min m | F1 | best F1 | "
-              "count / best | min / best |", "|---" * 11 + "|"] + cuts
+    lines += ["", "Automatic cuts: F1 of a score's top m, m the job's confident-learning count "
+              "for its ensemble (`count`) or the smallest of that, AUM's cut's and "
+              "aum_bbe's (`min`, detect.ensemble_cut=min), each also as a share of that "
+              "score's best F1 over all cuts (`ensemble`: the job's equal-weight ensemble).",
+              "", "| cell | score | wrong | count m | F1 | AUM's cut m | aum_bbe m | min m | F1 | "
+              "best F1 | count / best | min / best |", "|---" * 12 + "|"] + cuts
   output.publish("\n".join(lines) + "\n", args.out)
 
 
