@@ -46,3 +46,12 @@ def test_setup_runs_once_until_setup_py_changes(tmp_path):
     f.write("# changed\n")
   _run(repo, "setup.sh")
   assert "-e .[test]" in log.read_text()
+
+
+def test_test_sh_refuses_an_unknown_tier_before_setting_up():
+  proc = subprocess.run(["bash", os.path.join(ROOT, "scripts", "test.sh")], cwd=ROOT,
+                        env=dict(os.environ, NOISY_META_TESTS="slow"), capture_output=True,
+                        text=True, timeout=60)
+  assert proc.returncode == 2 and proc.stdout == ""
+  assert proc.stderr.strip() == ("error: NOISY_META_TESTS must be fast, jobs or all "
+                                 "(got 'slow')")
