@@ -358,3 +358,25 @@ def test_tuned_knn_out_of_fold_searches_only_the_folds_training_rows():
   given2[fold_of == 1] = 1 - given2[fold_of == 1]
   s2 = neighbour_votes.tuned_knn_out_of_fold(feats, fold_of, given2, k=5)
   np.testing.assert_allclose(s2, 1 - s)
+
+
+def test_why_names_the_parts_their_shares_and_the_runner_up():
+  from noisy_meta.reports import why  # pylint: disable=g-import-not-at-top
+  parts, _ = _independent_detectors((0.95, 0.85, 0.7), n=4000, seed=3)
+  scores = {"aum": parts["d0"], "cleanlab": parts["d1"], "probe": parts["d2"]}
+  summary = {"detectors": {"chosen": "ensemble", "notes": {
+      "ensemble_parts": ["aum", "cleanlab", "probe"], "ensemble_count": 900}}}
+  got = why.explain(summary, scores, {"aum": 700, "probe": 1500, "ensemble": 900})
+  # The part of the largest separation (AUM) with a cut of its own is the runner-up.
+  assert got["shares"]["aum"] == 1.0 and got["shares"]["probe"] < got["shares"]["cleanlab"] < 1
+  assert (got["runner_up"], got["runner_up_flagged"]) == ("aum", 700)
+  assert got["text"].startswith("The ensemble averages the ranks of aum, cleanlab, probe; ")
+  assert "the top 900, confident learning's count" in got["text"]
+  assert got["text"].endswith("Runner-up: aum, whose own cut flags 700 (colour by its flag "
+                              "to compare).")
+  # Without the scores (report.md): the parts, no shares; another chosen detector.
+  assert why.explain(summary, {}, {"aum": 700})["shares"] is None
+  summary["detectors"]["chosen"] = "cleanlab"
+  got = why.explain(summary, scores, {"aum": 700, "ensemble": 900})
+  assert got["text"] == ("The job flags by cleanlab's own cut. Runner-up: ensemble, whose own "
+                         "cut flags 900 (colour by its flag to compare).")

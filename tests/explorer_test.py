@@ -377,6 +377,11 @@ def test_headline_banners_histogram_and_exact_id_search(browser, tmp_path):
   assert int(page.inner_text("#headline-count")) == sum(r["flagged"] == "1" for r in rows)
   assert sum(r["flagged"] == "1" for r in rows) == sum(r["flag_cleanlab"] == "1" for r in rows)
   assert "cleanlab detector" in head
+  # Why, and the runner-up's cut beside it (noisy_meta/reports/why.py).
+  n_aum = sum(r["flag_aum"] == "1" for r in rows)
+  assert page.inner_text("#headline-why") == (
+      f"The job flags by cleanlab's own cut. Runner-up: aum, whose own cut flags {n_aum} "
+      "(colour by its flag to compare).")
   banners = page.locator("#banners .banner").all_inner_texts()
   assert len(banners) == 2 and banners[0].startswith("Smoke run (:runlocal)")
   assert banners[1].startswith("Collapsed classifiers: 1 of 1 runs (none_s0)")

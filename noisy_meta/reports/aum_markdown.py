@@ -13,6 +13,7 @@ import numpy as np
 from noisy_meta.core import atomic
 from noisy_meta.reports import aum_summary
 from noisy_meta.reports import report_common as common
+from noisy_meta.reports import why
 
 
 def fmt_stat(stat, metric, scale=100):
@@ -250,6 +251,9 @@ def detector_lines(summary, seconds=None):
         f"{k} (weight {w[k]:.2f})" for k in notes["ensemble_parts"]) + " (weights estimated "
         "without labels from the parts' rank covariances: detect.ensemble_weights=label_free)"
         if w else ", ".join(notes["ensemble_parts"])) + "."]
+  counts = {k: r["flagged"] for k, r in d["table"].items() if isinstance(r.get("flagged"), int)}
+  if d.get("chosen") and counts:
+    lines += ["", why.explain(summary, {}, counts)["text"]]
   noisy = summary.get("noisy")
   head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
           if noisy else "| detector | flagged (no noise injected) | seconds |")

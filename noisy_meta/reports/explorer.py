@@ -41,6 +41,7 @@ from noisy_meta.core import atomic
 from noisy_meta.reports import aum_examples
 from noisy_meta.reports import mlrc_report
 from noisy_meta.reports import report_common as common
+from noisy_meta.reports import why
 
 # The data map (a canvas) draws every example up to this many (load times
 # in docs/explorer.md); a larger run plots a uniform sample of this size
@@ -207,7 +208,10 @@ def aum_data(workdir, max_points=MAX_PLOT_POINTS):
   config, summary = r["config"], r["summary"]
   chosen = (summary.get("detectors") or {}).get("chosen") or config.get("clean", {}).get(
       "detector")
-  cols = _read_columns(workdir, _EXTRA_COLUMNS + ("flagged", f"score_{chosen}"))
+  notes = (summary.get("detectors") or {}).get("notes") or {}
+  parts = tuple(f"score_{p}" for p in (notes.get("ensemble_parts", []) if isinstance(
+      notes, dict) else []))
+  cols = _read_columns(workdir, _EXTRA_COLUMNS + ("flagged", f"score_{chosen}") + parts)
   n, given, used, noisy = len(r["given"]), r["given"], r["used"], r["noisy"]
   names = list(r["label_names"])
   judged = np.array([int(x) for x in cols["judged_in_run"]])
@@ -260,6 +264,9 @@ def aum_data(workdir, max_points=MAX_PLOT_POINTS):
       "plot_idx": plot_idx,
       "fake_aum": None if fake_aum is None else _finite(fake_aum, 4),
       "det": det, "chosen_detector": chosen, "run_key": digest(workdir),
+      "why": why.explain(summary, {c[6:]: [float(x or "nan") for x in cols[c]] for c in cols
+                                   if c.startswith("score_")},
+                         {d: b.count("1") for d, b in det.items()})["text"],
       "banners": banners(config, summary),
       # examples.csv's `flagged` (the chosen detector's flags) and its score.
       "flagged": _bits([x == "1" for x in cols["flagged"]]) if "flagged" in cols else None,

@@ -24,7 +24,8 @@
         + 'chosen percentile.'
       : `<b id="headline-count">${ones(D.flagged)}</b> of ${N} examples flagged by the `
         + `<b>${esc(det)}</b> detector, the job\u2019s choice (examples.csv\u2019s `
-        + '<code>flagged</code> column; what cleaning drops or relabels).';
+        + '<code>flagged</code> column; what cleaning drops or relabels).'
+        + (D.why ? ` <span id="headline-why">${esc(D.why)}</span>` : '');
   $('subtitle').innerHTML = `${N} training examples; `
       + (hasNoise ? `injected noise rate ${esc(D.noise_rate)} (${ones(C.noisy)} labels flipped)`
                   : 'no injected noise known')
