@@ -106,8 +106,8 @@ def cut_rows(name, scores, noisy, counts, variant="ensemble"):
   best = detectors.best_f1(s, noisy)
   m_cl = counts["ensemble"]
   m_min = min(m_cl, counts["aum"], counts["aum_bbe"])
-  return (f"| {name} | {variant} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | {counts['aum']} | "
-          f"{counts['aum_bbe']} | {m_min} | {f1(m_min):.3f} | {best:.3f} | "
+  return (f"| {name} | {variant} | {int(noisy.sum())} | {m_cl} | {f1(m_cl):.3f} | "
+          f"{counts['aum']} | {counts['aum_bbe']} | {m_min} | {f1(m_min):.3f} | {best:.3f} | "
           f"{f1(m_cl) / best:.2f} | {f1(m_min) / best:.2f} |")
 
 
