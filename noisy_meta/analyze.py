@@ -49,8 +49,9 @@ from noisy_meta.reports import explorer
 # The detectors' settings of configs/aum.py (tests/aum_lib_test.py checks
 # that they agree); no frozen encoder and no fold models from logits alone.
 DETECT = dict(k=10, early_epochs=1, simifeat_rounds=5, probe_folds=10, seed=0,
-              ensemble=("aum", "cleanlab", "probe"), aum_percentile=99, min_positive=0.05,
-              frozen=False, folds=0)
+              ensemble=("aum", "cleanlab", "probe"), ensemble_weights="equal",
+              ensemble_keep=0.0, ensemble_cut="count", aum_percentile=99,
+              min_positive=0.05, frozen=False, folds=0)
 PERCENTILES = (1, 10, 50, 90, 99)
 
 

@@ -376,6 +376,9 @@ def test_why_names_the_parts_their_shares_and_the_runner_up():
                               "to compare).")
   # Without the scores (report.md): the parts, no shares; another chosen detector.
   assert why.explain(summary, {}, {"aum": 700})["shares"] is None
+  # An older summary.json without `chosen`: the caller's (config's clean.detector).
+  del summary["detectors"]["chosen"]
+  assert why.explain(summary, scores, {}, "probe")["text"] == "The job flags by probe's own cut."
   summary["detectors"]["chosen"] = "cleanlab"
   got = why.explain(summary, scores, {"aum": 700, "ensemble": 900})
   assert got["text"] == ("The job flags by cleanlab's own cut. Runner-up: ensemble, whose own "

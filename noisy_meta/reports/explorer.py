@@ -266,7 +266,7 @@ def aum_data(workdir, max_points=MAX_PLOT_POINTS):
       "det": det, "chosen_detector": chosen, "run_key": digest(workdir),
       "why": why.explain(summary, {c[6:]: [float(x or "nan") for x in cols[c]] for c in cols
                                    if c.startswith("score_")},
-                         {d: b.count("1") for d, b in det.items()})["text"],
+                         {d: b.count("1") for d, b in det.items()}, chosen)["text"],
       "banners": banners(config, summary),
       # examples.csv's `flagged` (the chosen detector's flags) and its score.
       "flagged": _bits([x == "1" for x in cols["flagged"]]) if "flagged" in cols else None,

@@ -11,12 +11,14 @@ import numpy as np
 from noisy_meta import detectors
 
 
-def explain(summary, scores, flag_counts):
+def explain(summary, scores, flag_counts, chosen=None):
   """{chosen, parts, weights, shares, count, runner_up, runner_up_flagged,
   text} for the job's flagging detector.
 
   summary: summary.json; scores: {detector: score [N]} (examples.csv's
-  score_* columns); flag_counts: {detector: rows its automatic cut flags}.
+  score_* columns); flag_counts: {detector: rows its automatic cut flags};
+  chosen: the flagging detector when summary.json does not name it (an
+  older workdir: its config's clean.detector).
   `shares`: each ensemble part's label-free separation over the largest
   (detectors.label_free_separations; three parts or more). The runner-up:
   for the ensemble, its part of the largest share that has a cut of its
@@ -26,7 +28,7 @@ def explain(summary, scores, flag_counts):
   notes = det.get("notes") or {}
   if not isinstance(notes, dict):
     notes = {}
-  chosen = det.get("chosen") or "aum"
+  chosen = det.get("chosen") or chosen or "aum"
   parts = list(notes.get("ensemble_parts", []))
   out = {"chosen": chosen, "parts": parts, "weights": notes.get("ensemble_weights"),
          "shares": None, "count": notes.get(f"{chosen}_count"), "runner_up": None,
