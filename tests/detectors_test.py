@@ -134,6 +134,11 @@ def test_keep_strong_drops_the_parts_far_below_the_best():
   assert len(notes["ensemble_parts"]) == 1
   best = max(notes["ensemble_separation_shares"], key=notes["ensemble_separation_shares"].get)
   assert notes["ensemble_parts"] == [best]
+  # The report names the parts left out, with every candidate's share.
+  from noisy_meta.reports import why  # pylint: disable=g-import-not-at-top
+  text = why.explain({"detectors": {"chosen": "ensemble", "notes": notes}}, {}, {})["text"]
+  left = sorted(set(notes["ensemble_separation_shares"]) - {best})
+  assert f"({', '.join(left)} left out by detect.ensemble_keep)" in text
 
 
 def test_score_all_weighs_the_ensemble_without_labels_when_asked():

@@ -241,19 +241,10 @@ def detector_lines(summary, seconds=None):
            + "; estimated number (confident learning on out-of-fold probabilities): "
            + (", ".join(f"{k.replace('_count', '')} {v}" for k, v in notes.items()
                         if k.endswith("_count")) or "none (no out-of-fold probabilities)")
-           + "." + (f" The ensemble flags the smallest of confident learning's count "
-                    f"({notes['ensemble_count_cl']}), AUM's cut's and aum_bbe's "
-                    "(detect.ensemble_cut=min)."
-                    if "ensemble_count_cl" in notes else "")]
-  if notes.get("ensemble_parts"):
-    w = notes.get("ensemble_weights")
-    lines += ["", "The ensemble averages the ranks of: " + (", ".join(
-        f"{k} (weight {w[k]:.2f})" for k in notes["ensemble_parts"]) + " (weights estimated "
-        "without labels from the parts' rank covariances: detect.ensemble_weights=label_free)"
-        if w else ", ".join(notes["ensemble_parts"])) + "."]
+           + "."]
+  # What the flagging detector is made of, and the runner-up's cut (reports/why.py).
   counts = {k: r["flagged"] for k, r in d["table"].items() if isinstance(r.get("flagged"), int)}
-  if d.get("chosen") and counts:
-    lines += ["", why.explain(summary, {}, counts)["text"]]
+  lines += ["", why.explain(summary, {}, counts, d.get("chosen"))["text"]]
   noisy = summary.get("noisy")
   head = ("| detector | AUROC | AP | F1, automatic cut | best F1 | flagged | seconds |"
           if noisy else "| detector | flagged (no noise injected) | seconds |")

@@ -33,7 +33,9 @@ def explain(summary, scores, flag_counts, chosen=None):
   out = {"chosen": chosen, "parts": parts, "weights": notes.get("ensemble_weights"),
          "shares": None, "count": notes.get(f"{chosen}_count"), "runner_up": None,
          "runner_up_flagged": None}
-  if chosen == "ensemble" and len(parts) >= 3 and all(
+  if notes.get("ensemble_separation_shares"):  # detect.ensemble_keep: every candidate's.
+    out["shares"] = dict(notes["ensemble_separation_shares"])
+  elif chosen == "ensemble" and len(parts) >= 3 and all(
       p in scores and np.isfinite(np.asarray(scores[p], float)).all() for p in parts):
     sep = detectors.label_free_separations({p: np.asarray(scores[p]) for p in parts})
     top = max(sep.values())
@@ -54,16 +56,22 @@ def _text(w, notes):
   """One paragraph for people: what the flags are, and the runner-up."""
   if w["chosen"] == "ensemble" and w["parts"]:
     if w["weights"]:
-      how = ", ".join(f"{p} {w['weights'].get(p, 0):.2f}" for p in w["parts"])
-      s = f"The ensemble weighs the ranks of {how} (weights estimated without labels)"
+      s = ("The ensemble averages the ranks of " + ", ".join(
+          f"{p} (weight {w['weights'].get(p, 0):.2f})" for p in w["parts"])
+           + " (weights estimated without labels from the parts' rank covariances: "
+           "detect.ensemble_weights=label_free)")
     else:
       s = "The ensemble averages the ranks of " + ", ".join(w["parts"])
     if w["shares"]:
       s += ("; each part's separation of wrong labels, estimated without labels, as a "
             "share of the best: " + ", ".join(f"{p} {v:.2f}" for p, v in w["shares"].items()))
+      left = [p for p in w["shares"] if p not in w["parts"]]
+      if left:
+        s += f" ({', '.join(left)} left out by detect.ensemble_keep)"
     if "ensemble_count_cl" in notes:
-      s += (f". It flags the smallest of three estimates of the number of wrong labels "
-            f"({w['count']}; confident learning's was {notes['ensemble_count_cl']})")
+      s += (f". It flags the smallest of confident learning's count "
+            f"({notes['ensemble_count_cl']}), AUM's cut's and aum_bbe's: {w['count']} "
+            "(detect.ensemble_cut=min)")
     elif w["count"] is not None:
       s += (f". It flags the top {w['count']}, confident learning's count of label issues "
             "on its parts' out-of-fold probabilities")
